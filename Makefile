@@ -1,0 +1,38 @@
+# One command to run, one to test; both set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.requirements-installed
+PORT   ?= 8501
+
+.PHONY: setup browser warehouse run test test-all bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+# Debian's Chromium for the browser tests and PNG export (never a downloaded browser).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+
+# Builds data/warehouse.duckdb (or $$DX_DB) when it is missing or from an older schema.
+warehouse: setup
+	$(BIN)/python -m etl ensure
+
+run: setup warehouse
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: setup browser
+	$(BIN)/python -m pytest -q
+
+bench: setup warehouse
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) data/warehouse.duckdb data/warehouse.duckdb.*
