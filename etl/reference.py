@@ -159,10 +159,12 @@ def provinces() -> pd.DataFrame:
 
 @cache
 def legacy_provinces() -> pd.DataFrame:
-    """The 63 pre-merger provinces and the new province each became part of."""
+    """The 63 pre-merger provinces, the new province each became part of, and how many
+    communes each had before the 2025 reform (a size measure for the demo generator)."""
     legacy = _vau(
-        "SELECT DISTINCT provinceCode AS code, province AS full_name, provinceKey AS key, "
-        "provinceLat AS lat, provinceLon AS lon FROM admin_units_legacy"
+        "SELECT provinceCode AS code, province AS full_name, provinceKey AS key, "
+        "provinceLat AS lat, provinceLon AS lon, count(*) AS n_communes "
+        "FROM admin_units_legacy GROUP BY 1, 2, 3, 4, 5"
     )
     new_keys = _vau("SELECT DISTINCT provinceKey AS new_key, provinceCode AS province_code FROM admin_units")
     mapping = json.loads(VAU_CONVERTER.read_text(encoding="utf-8"))["DICT_PROVINCE"]
@@ -174,7 +176,9 @@ def legacy_provinces() -> pd.DataFrame:
     legacy["full_name"] = legacy.full_name.map(nfc)
     legacy["name"] = legacy.full_name.map(_short_province_name)
     legacy["name_ascii"] = legacy.name.map(strip_diacritics)
-    return legacy.sort_values("code")[["code", "name", "full_name", "name_ascii", "province_code", "lat", "lon"]]
+    return legacy.sort_values("code")[
+        ["code", "name", "full_name", "name_ascii", "province_code", "lat", "lon", "n_communes"]
+    ].reset_index(drop=True)
 
 
 def suspicious_areas(frame: pd.DataFrame | None = None) -> pd.DataFrame:

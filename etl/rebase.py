@@ -1,0 +1,96 @@
+"""Re-basing figures of the 63 pre-merger provinces onto the 34 current ones.
+
+One function serves the demo generator and real legacy report files, so both follow the
+same rules (indicator catalog ``aggregation``):
+- ``sum``   counts and money are added;
+- ``ratio`` rates are recomputed as 100 * sum(numerator) / sum(denominator) — never
+            averaged. A rate without its counts cannot be re-based, unless the old province
+            maps alone onto its new province (then it carries over unchanged);
+- ``none``  indices and list counts carry over only where the old province maps alone.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from etl import catalog
+from etl.reference import legacy_provinces
+
+KEY = ["indicator", "period", "province_code"]
+
+
+def rebase_legacy(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Re-base legacy rows onto current provinces.
+
+    ``frame`` has columns indicator, period, legacy_code, value, numerator, denominator
+    (numerator/denominator may be NaN) and optionally ``row`` (the row number in the source
+    file, carried into rejections). Returns ``(rebased, rejected)``: rebased has indicator,
+    period, unit_code, value, numerator, denominator, n_legacy (how many old provinces were
+    combined); rejected has row, legacy_code, indicator, period, reason.
+    """
+    legacy = legacy_provinces()
+    members = legacy.groupby("province_code").code.size()
+    work = frame.merge(
+        legacy[["code", "province_code"]].rename(columns={"code": "legacy_code"}),
+        on="legacy_code",
+        how="left",
+        validate="many_to_one",
+    )
+    if work.province_code.isna().any():
+        unknown = sorted(work.loc[work.province_code.isna(), "legacy_code"].astype(str).unique())
+        raise ValueError(f"unknown legacy province codes: {unknown}")
+    work["aggregation"] = work.indicator.map(lambda code: catalog.get(code).aggregation)
+    work["alone"] = work.province_code.map(members).eq(1)
+    if "row" not in work:
+        work["row"] = pd.NA
+
+    has_counts = work.numerator.notna() & work.denominator.notna()
+    rejected_mask = ~work.alone & (
+        ((work.aggregation == "ratio") & ~has_counts) | (work.aggregation == "none")
+    )
+    rejected = work[rejected_mask].assign(
+        reason=lambda d: d.aggregation.map(
+            {
+                "ratio": "rate without numerator and denominator cannot be re-based "
+                "(its old province was merged with others)",
+                "none": "indicator is not additive and its old province was merged with others",
+            }
+        )
+    )[["row", "legacy_code", "indicator", "period", "reason"]]
+    work = work[~rejected_mask]
+
+    # Each new province needs all of its old provinces for a sum to be complete.
+    expected = work.province_code.map(members)
+    counted = work.groupby(KEY).legacy_code.transform("nunique")
+    incomplete = ~work.alone & (counted < expected)
+    if incomplete.any():
+        missing = work[incomplete].assign(
+            reason="incomplete: not every old province of the new province is in the file"
+        )[["row", "legacy_code", "indicator", "period", "reason"]]
+        rejected = pd.concat([rejected, missing], ignore_index=True)
+        work = work[~incomplete]
+
+    work = work.assign(
+        numerator_missing=work.numerator.isna(), denominator_missing=work.denominator.isna()
+    )
+    grouped = work.groupby(KEY, sort=True).agg(
+        value=("value", "sum"),
+        numerator=("numerator", "sum"),
+        denominator=("denominator", "sum"),
+        numerator_missing=("numerator_missing", "any"),
+        denominator_missing=("denominator_missing", "any"),
+        first_value=("value", "first"),
+        n_legacy=("legacy_code", "nunique"),
+        aggregation=("aggregation", "first"),
+    ).reset_index()
+    # A sum with one missing part is no sum: keep counts only when every part has them.
+    grouped["numerator"] = grouped.numerator.mask(grouped.numerator_missing)
+    grouped["denominator"] = grouped.denominator.mask(grouped.denominator_missing)
+    is_ratio = grouped.aggregation == "ratio"
+    recomputed = 100.0 * grouped.numerator / grouped.denominator
+    grouped["value"] = grouped.value.where(grouped.aggregation == "sum", grouped.first_value)
+    grouped.loc[is_ratio & grouped.denominator.gt(0), "value"] = recomputed
+    rebased = grouped.rename(columns={"province_code": "unit_code"})[
+        ["indicator", "period", "unit_code", "value", "numerator", "denominator", "n_legacy"]
+    ]
+    return rebased, rejected.reset_index(drop=True)

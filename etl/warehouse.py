@@ -1,0 +1,378 @@
+"""The DuckDB warehouse: layers, the published SQL contract, and atomic replacement.
+
+Layers (DuckDB schemas), like Our World in Data's etl:
+- ``raw``   what arrived, as it arrived: reference package files and report files (checksum,
+            size, uploader, time); the bytes of report files are kept in the raw archive
+            folder next to the warehouse.
+- ``clean`` validated rows: every version of every observation ever loaded
+            (``clean.observation_history``, keyed by load id), and quarantined rows.
+- ``ref``   reference tables: geography, indicator catalog, targets, press facts, sources.
+- ``pub``   what readers see: the current observation per (indicator, period, level, unit),
+            ranks; recomputed by :func:`publish` after every change.
+Views in ``main`` are the documented contract analysts query by name.
+
+Readers never see a half-built state: every change is written to a temporary copy in the
+same folder and moved over the published file with ``os.replace`` (see :func:`updating`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from etl import paths
+
+SCHEMA_VERSION = 1
+DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+DDL = """
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS clean;
+CREATE SCHEMA IF NOT EXISTS ref;
+CREATE SCHEMA IF NOT EXISTS pub;
+CREATE SCHEMA IF NOT EXISTS meta;
+
+CREATE TABLE meta.build_info (key VARCHAR PRIMARY KEY, value VARCHAR);
+
+-- One row per load: the demo generator is load 0, report files count up from 1.
+CREATE TABLE meta.load (
+    load_id       INTEGER PRIMARY KEY,
+    kind          VARCHAR NOT NULL,         -- demo | report | legacy | dossiers
+    file_name     VARCHAR,
+    sha256        VARCHAR,
+    status        VARCHAR NOT NULL,         -- loaded | undone
+    rows_read     BIGINT,
+    rows_loaded   BIGINT,
+    rows_rejected BIGINT,
+    uploader      VARCHAR,
+    options       VARCHAR,                  -- JSON of the command-line options
+    started_at    TIMESTAMP,
+    finished_at   TIMESTAMP,
+    undone_at     TIMESTAMP
+);
+
+-- Files as received (bytes live in the raw archive folder under their checksum).
+CREATE TABLE raw.file (
+    load_id       INTEGER,
+    file_name     VARCHAR,
+    kind          VARCHAR,
+    sha256        VARCHAR,
+    size_bytes    BIGINT,
+    uploader      VARCHAR,
+    received_at   TIMESTAMP,
+    archived_path VARCHAR
+);
+
+-- Reference package files as received (name, version, checksum).
+CREATE TABLE raw.package_file (
+    dataset    VARCHAR,
+    package    VARCHAR,
+    version    VARCHAR,
+    path       VARCHAR,
+    sha256     VARCHAR,
+    loaded_at  TIMESTAMP
+);
+
+CREATE TABLE clean.observation_history (
+    load_id     INTEGER NOT NULL,
+    indicator   VARCHAR NOT NULL,
+    period      VARCHAR NOT NULL,           -- YYYY-MM
+    level       VARCHAR NOT NULL,           -- province | commune
+    unit_code   VARCHAR NOT NULL,           -- GSO code
+    value       DOUBLE,
+    numerator   DOUBLE,
+    denominator DOUBLE,
+    source_id   VARCHAR NOT NULL,
+    is_demo     BOOLEAN NOT NULL,
+    note        VARCHAR
+);
+
+CREATE TABLE clean.quarantine (
+    load_id     INTEGER,
+    row_number  BIGINT,
+    column_name VARCHAR,
+    value       VARCHAR,
+    reason      VARCHAR,
+    suggestion  VARCHAR
+);
+
+CREATE TABLE ref.region (code VARCHAR PRIMARY KEY, name_vi VARCHAR, name_en VARCHAR);
+CREATE TABLE ref.province (
+    code VARCHAR PRIMARY KEY, name VARCHAR, full_name VARCHAR, name_ascii VARCHAR, kind VARCHAR,
+    region VARCHAR, lat DOUBLE, lon DOUBLE, area_km2 DOUBLE, n_communes INTEGER);
+CREATE TABLE ref.commune (
+    code VARCHAR PRIMARY KEY, name VARCHAR, name_ascii VARCHAR, kind VARCHAR, province_code VARCHAR,
+    lat DOUBLE, lon DOUBLE, area_km2 DOUBLE);
+CREATE TABLE ref.legacy_province (
+    code VARCHAR PRIMARY KEY, name VARCHAR, full_name VARCHAR, name_ascii VARCHAR, province_code VARCHAR,
+    lat DOUBLE, lon DOUBLE);
+CREATE TABLE ref.indicator (
+    code VARCHAR PRIMARY KEY, name_vi VARCHAR, name_en VARCHAR, unit VARCHAR, decimals INTEGER,
+    higher_is_better BOOLEAN, aggregation VARCHAR, numerator VARCHAR, denominator VARCHAR,
+    levels VARCHAR, topic VARCHAR, max_value DOUBLE, components VARCHAR, definition VARCHAR,
+    definition_en VARCHAR, legal_basis VARCHAR, sort_order INTEGER);
+CREATE TABLE ref.target (
+    indicator VARCHAR, value DOUBLE, comparison VARCHAR, deadline VARCHAR, scope VARCHAR, basis VARCHAR);
+CREATE TABLE ref.press_fact (
+    id VARCHAR PRIMARY KEY, fact_no INTEGER, entity VARCHAR, unit_code VARCHAR, statement VARCHAR,
+    statement_en VARCHAR, value DOUBLE, comparison VARCHAR, unit VARCHAR, period VARCHAR,
+    period_is_approximate BOOLEAN, source_url VARCHAR, indicator VARCHAR, level VARCHAR,
+    "check" VARCHAR);
+CREATE TABLE ref.source (
+    id VARCHAR PRIMARY KEY, producer VARCHAR, url VARCHAR, version VARCHAR, licence VARCHAR,
+    checksum VARCHAR, loaded_at TIMESTAMP, description VARCHAR);
+"""
+
+# The documented contract (README "SQL views"). Extra columns may follow the required ones.
+VIEWS = """
+CREATE OR REPLACE VIEW province AS
+    SELECT code, name, name_ascii, kind, region, lat, lon, area_km2, n_communes, full_name
+    FROM ref.province;
+CREATE OR REPLACE VIEW commune AS
+    SELECT code, name, name_ascii, kind, province_code, lat, lon, area_km2 FROM ref.commune;
+CREATE OR REPLACE VIEW legacy_province AS
+    SELECT code, name, province_code, full_name, name_ascii FROM ref.legacy_province;
+CREATE OR REPLACE VIEW indicator AS
+    SELECT code, name_vi, name_en, unit, decimals, higher_is_better, numerator, denominator,
+           definition, definition_en, aggregation, levels, topic, max_value, components,
+           legal_basis, sort_order
+    FROM ref.indicator;
+CREATE OR REPLACE VIEW target AS SELECT * FROM ref.target;
+CREATE OR REPLACE VIEW region AS SELECT * FROM ref.region;
+CREATE OR REPLACE VIEW observation AS
+    SELECT indicator, period, level, unit_code, value, numerator, denominator, source_id,
+           is_demo, load_id
+    FROM pub.observation;
+CREATE OR REPLACE VIEW province_rank AS
+    SELECT indicator, period, province_code, value, rank, n_ranked, rank_change, is_demo
+    FROM pub.province_rank;
+CREATE OR REPLACE VIEW commune_rank AS
+    SELECT indicator, period, commune_code, province_code, value, rank_in_province,
+           n_in_province, rank_national, n_national, is_demo
+    FROM pub.commune_rank;
+CREATE OR REPLACE VIEW press_fact AS
+    SELECT id, entity, statement, value, unit, period, period_is_approximate, source_url,
+           statement_en, comparison, unit_code, indicator, level, "check", fact_no
+    FROM ref.press_fact;
+CREATE OR REPLACE VIEW source AS
+    SELECT id, producer, url, version, licence, checksum, loaded_at, description FROM ref.source;
+CREATE OR REPLACE VIEW load_history AS
+    SELECT * FROM meta.load ORDER BY load_id;
+"""
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection that never tries to download an extension (we run offline)."""
+    return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(DDL)
+    con.execute(
+        "INSERT INTO meta.build_info VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+    )
+
+
+def publish(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute what readers see from the clean layer (current values, then ranks).
+
+    Current value: the newest load that is not undone wins, so a report file (load id > 0)
+    supersedes demo data (load 0) for the same indicator, period, level and unit.
+    A rate is re-derived from its current numerator and denominator counts whenever both
+    exist and are at least as new as the rate row, so counts and rates always agree.
+    """
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE current_obs AS
+        SELECT h.* FROM clean.observation_history h
+        JOIN meta.load l USING (load_id)
+        WHERE l.status = 'loaded'
+        QUALIFY row_number() OVER (
+            PARTITION BY indicator, period, level, unit_code ORDER BY load_id DESC) = 1
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE derived_rates AS
+        SELECT i.code AS indicator, n.period, n.level, n.unit_code,
+               CASE WHEN d.value > 0 THEN 100.0 * n.value / d.value END AS value,
+               n.value AS numerator, d.value AS denominator,
+               CASE WHEN n.load_id >= d.load_id THEN n.source_id ELSE d.source_id END AS source_id,
+               n.is_demo OR d.is_demo AS is_demo,
+               greatest(n.load_id, d.load_id) AS load_id
+        FROM ref.indicator i
+        JOIN current_obs n ON n.indicator = i.numerator
+        JOIN current_obs d ON d.indicator = i.denominator
+             AND d.period = n.period AND d.level = n.level AND d.unit_code = n.unit_code
+        WHERE i.aggregation = 'ratio'
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE pub.observation AS
+        WITH merged AS (
+            SELECT c.indicator, c.period, c.level, c.unit_code,
+                   coalesce(CASE WHEN r.load_id >= c.load_id THEN r.value END, c.value) AS value,
+                   coalesce(CASE WHEN r.load_id >= c.load_id THEN r.numerator END, c.numerator) AS numerator,
+                   coalesce(CASE WHEN r.load_id >= c.load_id THEN r.denominator END, c.denominator) AS denominator,
+                   coalesce(CASE WHEN r.load_id >= c.load_id THEN r.source_id END, c.source_id) AS source_id,
+                   coalesce(CASE WHEN r.load_id >= c.load_id THEN r.is_demo END, c.is_demo) AS is_demo,
+                   greatest(c.load_id, coalesce(r.load_id, c.load_id)) AS load_id
+            FROM current_obs c
+            LEFT JOIN derived_rates r USING (indicator, period, level, unit_code)
+            UNION ALL BY NAME
+            SELECT r.* FROM derived_rates r
+            ANTI JOIN current_obs c USING (indicator, period, level, unit_code)
+        )
+        SELECT * FROM merged WHERE value IS NOT NULL
+        ORDER BY level, indicator, period, unit_code
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE pub.province_rank AS
+        WITH ranked AS (
+            SELECT o.indicator, o.period, o.unit_code AS province_code, o.value, o.is_demo,
+                   CAST(CASE WHEN i.higher_is_better
+                        THEN rank() OVER (PARTITION BY o.indicator, o.period ORDER BY o.value DESC)
+                        ELSE rank() OVER (PARTITION BY o.indicator, o.period ORDER BY o.value ASC)
+                   END AS INTEGER) AS rank,
+                   CAST(count(*) OVER (PARTITION BY o.indicator, o.period) AS INTEGER) AS n_ranked
+            FROM pub.observation o JOIN ref.indicator i ON i.code = o.indicator
+            WHERE o.level = 'province'
+        )
+        SELECT r.*, p.rank - r.rank AS rank_change
+        FROM ranked r
+        LEFT JOIN ranked p
+          ON p.indicator = r.indicator AND p.province_code = r.province_code
+         AND p.period = strftime(strptime(r.period || '-01', '%Y-%m-%d') - INTERVAL 1 MONTH, '%Y-%m')
+        ORDER BY indicator, period, rank
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE pub.commune_rank AS
+        SELECT o.indicator, o.period, o.unit_code AS commune_code, c.province_code, o.value, o.is_demo,
+               CAST(CASE WHEN i.higher_is_better
+                    THEN rank() OVER (PARTITION BY o.indicator, o.period, c.province_code ORDER BY o.value DESC)
+                    ELSE rank() OVER (PARTITION BY o.indicator, o.period, c.province_code ORDER BY o.value ASC)
+               END AS INTEGER) AS rank_in_province,
+               CAST(count(*) OVER (PARTITION BY o.indicator, o.period, c.province_code) AS INTEGER) AS n_in_province,
+               CAST(CASE WHEN i.higher_is_better
+                    THEN rank() OVER (PARTITION BY o.indicator, o.period ORDER BY o.value DESC)
+                    ELSE rank() OVER (PARTITION BY o.indicator, o.period ORDER BY o.value ASC)
+               END AS INTEGER) AS rank_national,
+               CAST(count(*) OVER (PARTITION BY o.indicator, o.period) AS INTEGER) AS n_national
+        FROM pub.observation o
+        JOIN ref.indicator i ON i.code = o.indicator
+        JOIN ref.commune c ON c.code = o.unit_code
+        WHERE o.level = 'commune'
+        ORDER BY indicator, period, province_code, rank_in_province
+        """
+    )
+    con.execute(VIEWS)
+
+
+def schema_version(path: Path) -> int | None:
+    """The schema version of an existing warehouse file, or None if absent/unreadable."""
+    if not path.exists():
+        return None
+    try:
+        with contextlib.closing(connect(path, read_only=True)) as con:
+            row = con.execute(
+                "SELECT value FROM meta.build_info WHERE key = 'schema_version'"
+            ).fetchone()
+            return int(row[0]) if row else None
+    except duckdb.Error:
+        return None
+
+
+@contextlib.contextmanager
+def writer_lock(path: Path) -> Iterator[None]:
+    """One writer at a time (build, load, undo); readers are never blocked."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _temp_path(path: Path) -> Path:
+    return path.with_name(f"{path.name}.tmp-{os.getpid()}")
+
+
+def _discard(temp: Path) -> None:
+    for leftover in (temp, temp.with_name(temp.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+def _commit_file(con: duckdb.DuckDBPyConnection, temp: Path, path: Path) -> None:
+    con.execute("CHECKPOINT")
+    con.close()
+    with open(temp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+@contextlib.contextmanager
+def creating(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Build a new warehouse in a temporary file; it replaces ``path`` only on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with writer_lock(path):
+        temp = _temp_path(path)
+        _discard(temp)
+        con = connect(temp)
+        try:
+            create_schema(con)
+            yield con
+            publish(con)
+            _commit_file(con, temp, path)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                con.close()
+            _discard(temp)
+            raise
+
+
+@contextlib.contextmanager
+def updating(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Change a copy of the published warehouse; it replaces the original only on success.
+
+    A crash or kill at any point leaves the published file untouched (at worst a stale
+    ``*.tmp-PID`` file, removed by the next writer). The app keeps reading the old file
+    and sees the new one on its next query.
+    """
+    if not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}: run `python -m etl build` first")
+    with writer_lock(path):
+        for stale in path.parent.glob(path.name + ".tmp-*"):
+            stale.unlink(missing_ok=True)
+        temp = _temp_path(path)
+        shutil.copyfile(path, temp)
+        con = connect(temp)
+        try:
+            yield con
+            publish(con)
+            _commit_file(con, temp, path)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                con.close()
+            _discard(temp)
+            raise
+
+
+def default_path() -> Path:
+    return paths.warehouse_path()

@@ -1,0 +1,173 @@
+"""The warehouse's SQL contract and the consistency of what it publishes."""
+
+import os
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from etl import build, warehouse as wh
+
+CONTRACT = {
+    "province": "code, name, name_ascii, kind, region, lat, lon, area_km2, n_communes",
+    "commune": "code, name, name_ascii, kind, province_code, lat, lon, area_km2",
+    "legacy_province": "code, name, province_code",
+    "indicator": "code, name_vi, name_en, unit, decimals, higher_is_better, numerator, denominator, definition",
+    "observation": "indicator, period, level, unit_code, value, numerator, denominator, source_id, is_demo",
+    "province_rank": "indicator, period, province_code, value, rank, n_ranked, rank_change",
+    "commune_rank": "indicator, period, commune_code, province_code, value, rank_in_province, n_in_province, "
+    "rank_national, n_national",
+    "press_fact": "id, entity, statement, value, unit, period, period_is_approximate, source_url",
+    "source": "id, producer, url, version, licence, checksum, loaded_at",
+}
+
+
+@pytest.mark.parametrize("view", CONTRACT)
+def test_documented_views_have_their_columns(db, view):
+    columns = [row[0] for row in db.execute(f"DESCRIBE {view}").fetchall()]
+    required = [c.strip() for c in CONTRACT[view].split(",")]
+    assert columns[: len(required)] == required
+
+
+def test_34_provinces_3321_communes_63_legacy_provinces(db):
+    assert db.execute("SELECT count(*) FROM province").fetchone()[0] == 34
+    assert db.execute("SELECT count(*) FROM commune").fetchone()[0] == 3321
+    assert db.execute("SELECT count(*) FROM legacy_province").fetchone()[0] == 63
+    assert db.execute("SELECT sum(n_communes) FROM province").fetchone()[0] == 3321
+
+
+def test_phu_tho_ranks_9th_of_34_in_online_application_rate(db):
+    rank, n_ranked, value, change = db.execute(
+        "SELECT rank, n_ranked, value, rank_change FROM province_rank "
+        "WHERE province_code = '25' AND indicator = 'online_application_rate' AND period = '2025-09'"
+    ).fetchone()
+    assert (rank, n_ranked, round(value, 2), change) == (9, 34, 88.01, 2)
+
+
+def test_demo_data_is_marked_demo_and_spans_the_documented_months(db):
+    assert db.execute("SELECT bool_and(is_demo), min(period), max(period) FROM observation WHERE level='province'"
+                      ).fetchone() == (True, "2024-01", "2026-10")
+    assert db.execute("SELECT min(period) FROM observation WHERE level='commune'").fetchone()[0] == "2025-07"
+    assert db.execute("SELECT count(DISTINCT source_id) FROM observation").fetchone()[0] == 1
+
+
+def test_every_province_has_every_month_of_online_rates(db):
+    counts = db.execute(
+        "SELECT period, count(*) FROM observation WHERE indicator='online_application_rate' "
+        "AND level='province' GROUP BY period"
+    ).fetchall()
+    assert len(counts) == 34 and all(n == 34 for _, n in counts)
+
+
+def test_rates_equal_their_numerator_over_denominator_and_match_the_count_rows(db):
+    worst = db.execute(
+        """
+        SELECT max(abs(r.value - 100 * r.numerator / r.denominator)),
+               max(abs(r.numerator - n.value)) + max(abs(r.denominator - d.value))
+        FROM observation r
+        JOIN indicator i ON i.code = r.indicator AND i.aggregation = 'ratio'
+        JOIN observation n ON n.indicator = i.numerator AND n.unit_code = r.unit_code
+             AND n.period = r.period AND n.level = r.level
+        JOIN observation d ON d.indicator = i.denominator AND d.unit_code = r.unit_code
+             AND d.period = r.period AND d.level = r.level
+        """
+    ).fetchone()
+    assert worst[0] < 1e-9 and worst[1] == 0
+
+
+def test_province_dossier_counts_are_the_sums_of_their_communes(db):
+    mismatches = db.execute(
+        """
+        WITH communes AS (
+            SELECT o.indicator, o.period, c.province_code, sum(o.value) AS total
+            FROM observation o JOIN commune c ON c.code = o.unit_code
+            WHERE o.level = 'commune' AND o.indicator IN ('applications_received', 'online_applications')
+            GROUP BY ALL)
+        SELECT count(*) FROM communes x JOIN observation p
+          ON p.level = 'province' AND p.indicator = x.indicator AND p.period = x.period
+         AND p.unit_code = x.province_code
+        WHERE p.value <> x.total
+        """
+    ).fetchone()[0]
+    assert mismatches == 0
+
+
+def test_national_rate_is_sum_of_numerators_over_sum_of_denominators(db):
+    national, average = db.execute(
+        "SELECT 100 * sum(numerator) / sum(denominator), avg(value) FROM observation "
+        "WHERE indicator='online_application_rate' AND level='province' AND period='2025-09'"
+    ).fetchone()
+    received, online = db.execute(
+        "SELECT sum(value) FILTER (indicator='applications_received'), sum(value) FILTER (indicator='online_applications') "
+        "FROM observation WHERE level='province' AND period='2025-09'"
+    ).fetchone()
+    assert national == pytest.approx(100 * online / received)
+    assert abs(national - average) > 0.01  # a mean of rates would be a different (wrong) number
+
+
+def test_index766_total_is_the_sum_of_its_five_groups_within_their_maxima(db):
+    worst, over = db.execute(
+        """
+        WITH g AS (
+            SELECT unit_code, period, level, sum(value) AS groups,
+                   bool_or(value > CASE indicator WHEN 'index766_transparency' THEN 18 WHEN 'index766_progress' THEN 20
+                       WHEN 'index766_satisfaction' THEN 18 ELSE 22 END) AS over_max
+            FROM observation WHERE indicator LIKE 'index766_%' AND indicator <> 'index766_total' GROUP BY ALL)
+        SELECT max(abs(t.value - g.groups)), bool_or(g.over_max)
+        FROM observation t JOIN g USING (unit_code, period, level) WHERE t.indicator = 'index766_total'
+        """
+    ).fetchone()
+    assert worst < 1e-6 and over is False
+
+
+def test_ties_share_the_best_rank_and_lower_is_better_for_delayed_tasks(db):
+    rows = db.execute(
+        "SELECT value, rank FROM province_rank WHERE indicator='delayed_tasks' AND period='2026-10' ORDER BY rank"
+    ).fetchall()
+    values = [v for v, _ in rows]
+    assert values == sorted(values)  # fewest delayed tasks first
+    for (v1, r1), (v2, r2) in zip(rows, rows[1:]):
+        assert (r1 == r2) == (v1 == v2)
+    assert rows[0][1] == 1
+
+
+def test_commune_ranks_within_province_and_nationally(db):
+    row = db.execute(
+        "SELECT max(rank_in_province), max(n_in_province), max(n_national) FROM commune_rank "
+        "WHERE indicator='online_application_rate' AND period='2025-09' AND province_code='46'"
+    ).fetchone()
+    assert row[1] == 40 and row[0] <= 40 and row[2] == 3321
+
+
+def test_sources_carry_checksums_and_licences(db):
+    rows = db.execute("SELECT id, checksum, licence, loaded_at FROM source").fetchall()
+    assert {r[0] for r in rows} >= {"gso-units", "vietnamadminunits", "natural-earth-admin1", "press-facts", "demo"}
+    assert all(len(r[1]) == 64 and r[2] and r[3] is not None for r in rows)
+
+
+def test_build_replaces_the_file_atomically_and_a_failed_build_leaves_it_untouched(warehouse_copy, monkeypatch):
+    before = warehouse_copy.read_bytes()
+    reader = duckdb.connect(":memory:")
+    reader.execute(f"ATTACH '{warehouse_copy}' AS old (READ_ONLY)")
+
+    def explode():
+        raise RuntimeError("generator crashed")
+
+    monkeypatch.setattr(build.demo, "generate", explode)
+    with pytest.raises(RuntimeError):
+        build.build(warehouse_copy, verbose=False)
+    assert warehouse_copy.read_bytes() == before
+    assert not list(warehouse_copy.parent.glob("*.tmp-*"))
+    # A reader attached before keeps answering from its snapshot.
+    assert reader.execute("SELECT count(*) FROM old.province").fetchone()[0] == 34
+
+
+def test_ensure_builds_only_when_missing(tmp_path):
+    path = tmp_path / "w.duckdb"
+    env = {**os.environ, "DX_DB": str(path)}
+    first = subprocess.run([sys.executable, "-m", "etl", "ensure"], env=env, capture_output=True, text=True)
+    assert first.returncode == 0 and path.exists(), first.stderr
+    second = subprocess.run([sys.executable, "-m", "etl", "ensure"], env=env, capture_output=True, text=True)
+    assert "up to date" in second.stdout
+    assert wh.schema_version(path) == wh.SCHEMA_VERSION
