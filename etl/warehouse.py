@@ -169,7 +169,9 @@ CREATE OR REPLACE VIEW load_history AS
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection that never tries to download an extension (we run offline)."""
-    return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
+    con = duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -179,19 +181,25 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def publish(con: duckdb.DuckDBPyConnection) -> None:
+def publish(con: duckdb.DuckDBPyConnection, touched: list[tuple[str, str, str]] | None = None) -> None:
     """Recompute what readers see from the clean layer (current values, then ranks).
+
+    ``touched`` lists the (indicator, level, period) keys a change affected; only those (and
+    what depends on them: rates of touched counts, the next month's rank change) are
+    recomputed. ``None`` recomputes everything (a build).
 
     Current value: the newest load that is not undone wins, so a report file (load id > 0)
     supersedes demo data (load 0) for the same indicator, period, level and unit.
     A rate is re-derived from its current numerator and denominator counts whenever both
     exist and are at least as new as the rate row, so counts and rates always agree.
     """
+    _define_scope(con, touched)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE current_obs AS
         SELECT h.* FROM clean.observation_history h
         JOIN meta.load l USING (load_id)
+        SEMI JOIN publish_inputs s USING (indicator, level, period)
         WHERE l.status = 'loaded'
         QUALIFY row_number() OVER (
             PARTITION BY indicator, period, level, unit_code ORDER BY load_id DESC) = 1
@@ -213,9 +221,17 @@ def publish(con: duckdb.DuckDBPyConnection) -> None:
         WHERE i.aggregation = 'ratio'
         """
     )
+    if not _table_exists(con, "pub", "observation"):
+        con.execute(
+            "CREATE TABLE pub.observation (indicator VARCHAR, period VARCHAR, level VARCHAR, "
+            "unit_code VARCHAR, value DOUBLE, numerator DOUBLE, denominator DOUBLE, source_id VARCHAR, "
+            "is_demo BOOLEAN, load_id INTEGER)"
+        )
+    con.execute("DELETE FROM pub.observation o USING publish_scope s "
+                "WHERE o.indicator = s.indicator AND o.level = s.level AND o.period = s.period")
     con.execute(
         """
-        CREATE OR REPLACE TABLE pub.observation AS
+        INSERT INTO pub.observation BY NAME
         WITH merged AS (
             SELECT c.indicator, c.period, c.level, c.unit_code,
                    coalesce(CASE WHEN r.load_id >= c.load_id THEN r.value END, c.value) AS value,
@@ -230,34 +246,112 @@ def publish(con: duckdb.DuckDBPyConnection) -> None:
             SELECT r.* FROM derived_rates r
             ANTI JOIN current_obs c USING (indicator, period, level, unit_code)
         )
-        SELECT * FROM merged WHERE value IS NOT NULL
+        SELECT m.* FROM merged m SEMI JOIN publish_scope s USING (indicator, level, period)
+        WHERE m.value IS NOT NULL
         ORDER BY level, indicator, period, unit_code
+        """
+    )
+    _publish_ranks(con)
+    con.execute(VIEWS)
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? "
+        "AND database_name = current_database()", [schema, name]).fetchone()[0])
+
+
+def _define_scope(con: duckdb.DuckDBPyConnection, touched: list[tuple[str, str, str]] | None) -> None:
+    """publish_scope: keys to recompute; publish_inputs: keys whose rows they are built from."""
+    if touched is None:
+        con.execute("CREATE OR REPLACE TEMP TABLE touched AS "
+                    "SELECT DISTINCT indicator, level, period FROM clean.observation_history")
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE touched (indicator VARCHAR, level VARCHAR, period VARCHAR)")
+        if touched:
+            con.executemany("INSERT INTO touched VALUES (?, ?, ?)", [tuple(t) for t in touched])
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE publish_scope AS
+        SELECT DISTINCT * FROM (
+            SELECT indicator, level, period FROM touched
+            UNION ALL
+            SELECT i.code, t.level, t.period FROM touched t
+            JOIN ref.indicator i ON t.indicator IN (i.numerator, i.denominator))
         """
     )
     con.execute(
         """
-        CREATE OR REPLACE TABLE pub.province_rank AS
-        WITH ranked AS (
+        CREATE OR REPLACE TEMP TABLE publish_inputs AS
+        SELECT DISTINCT * FROM (
+            SELECT indicator, level, period FROM publish_scope
+            UNION ALL
+            SELECT unnest([i.numerator, i.denominator]), s.level, s.period FROM publish_scope s
+            JOIN ref.indicator i ON i.code = s.indicator AND i.aggregation = 'ratio')
+        """
+    )
+
+
+def _publish_ranks(con: duckdb.DuckDBPyConnection) -> None:
+    """Ranks of the scope's (indicator, period) and, for rank_change, of the month after."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE rank_scope AS
+        SELECT DISTINCT indicator, level, period FROM (
+            SELECT indicator, level, period FROM publish_scope
+            UNION ALL
+            SELECT indicator, level,
+                   strftime(strptime(period || '-01', '%Y-%m-%d') + INTERVAL 1 MONTH, '%Y-%m')
+            FROM publish_scope)
+        """
+    )
+    if not _table_exists(con, "pub", "province_rank"):
+        con.execute(
+            "CREATE TABLE pub.province_rank (indicator VARCHAR, period VARCHAR, province_code VARCHAR, "
+            "value DOUBLE, is_demo BOOLEAN, rank INTEGER, n_ranked INTEGER, rank_change INTEGER)"
+        )
+        con.execute(
+            "CREATE TABLE pub.commune_rank (indicator VARCHAR, period VARCHAR, commune_code VARCHAR, "
+            "province_code VARCHAR, value DOUBLE, is_demo BOOLEAN, rank_in_province INTEGER, "
+            "n_in_province INTEGER, rank_national INTEGER, n_national INTEGER)"
+        )
+    con.execute("DELETE FROM pub.province_rank r USING rank_scope s "
+                "WHERE s.level = 'province' AND r.indicator = s.indicator AND r.period = s.period")
+    con.execute(
+        """
+        INSERT INTO pub.province_rank BY NAME
+        WITH wanted AS (
+            SELECT indicator, period FROM rank_scope WHERE level = 'province'
+            UNION
+            SELECT indicator,
+                   strftime(strptime(period || '-01', '%Y-%m-%d') - INTERVAL 1 MONTH, '%Y-%m')
+            FROM rank_scope WHERE level = 'province'),
+        ranked AS (
             SELECT o.indicator, o.period, o.unit_code AS province_code, o.value, o.is_demo,
                    CAST(CASE WHEN i.higher_is_better
                         THEN rank() OVER (PARTITION BY o.indicator, o.period ORDER BY o.value DESC)
                         ELSE rank() OVER (PARTITION BY o.indicator, o.period ORDER BY o.value ASC)
                    END AS INTEGER) AS rank,
                    CAST(count(*) OVER (PARTITION BY o.indicator, o.period) AS INTEGER) AS n_ranked
-            FROM pub.observation o JOIN ref.indicator i ON i.code = o.indicator
+            FROM pub.observation o
+            JOIN ref.indicator i ON i.code = o.indicator
+            SEMI JOIN wanted w USING (indicator, period)
             WHERE o.level = 'province'
         )
         SELECT r.*, p.rank - r.rank AS rank_change
         FROM ranked r
+        SEMI JOIN rank_scope s ON s.level = 'province' AND s.indicator = r.indicator AND s.period = r.period
         LEFT JOIN ranked p
           ON p.indicator = r.indicator AND p.province_code = r.province_code
          AND p.period = strftime(strptime(r.period || '-01', '%Y-%m-%d') - INTERVAL 1 MONTH, '%Y-%m')
         ORDER BY indicator, period, rank
         """
     )
+    con.execute("DELETE FROM pub.commune_rank r USING publish_scope s "
+                "WHERE s.level = 'commune' AND r.indicator = s.indicator AND r.period = s.period")
     con.execute(
         """
-        CREATE OR REPLACE TABLE pub.commune_rank AS
+        INSERT INTO pub.commune_rank BY NAME
         SELECT o.indicator, o.period, o.unit_code AS commune_code, c.province_code, o.value, o.is_demo,
                CAST(CASE WHEN i.higher_is_better
                     THEN rank() OVER (PARTITION BY o.indicator, o.period, c.province_code ORDER BY o.value DESC)
@@ -272,11 +366,11 @@ def publish(con: duckdb.DuckDBPyConnection) -> None:
         FROM pub.observation o
         JOIN ref.indicator i ON i.code = o.indicator
         JOIN ref.commune c ON c.code = o.unit_code
+        SEMI JOIN publish_scope s USING (indicator, level, period)
         WHERE o.level = 'commune'
         ORDER BY indicator, period, province_code, rank_in_province
         """
     )
-    con.execute(VIEWS)
 
 
 def schema_version(path: Path) -> int | None:
@@ -364,14 +458,30 @@ def updating(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         shutil.copyfile(path, temp)
         con = connect(temp)
         try:
+            loads_before = dict(con.execute("SELECT load_id, status FROM meta.load").fetchall())
             yield con
-            publish(con)
+            publish(con, _touched_by_loads(con, loads_before))
             _commit_file(con, temp, path)
         except BaseException:
             with contextlib.suppress(Exception):
                 con.close()
             _discard(temp)
             raise
+
+
+def _touched_by_loads(con: duckdb.DuckDBPyConnection, loads_before: dict[int, str]) -> list[tuple[str, str, str]]:
+    """Keys of the rows of loads that are new or changed status (loaded/undone) since ``loads_before``."""
+    changed = [
+        load_id
+        for load_id, status in con.execute("SELECT load_id, status FROM meta.load").fetchall()
+        if loads_before.get(load_id) != status
+    ]
+    if not changed:
+        return []
+    return con.execute(
+        "SELECT DISTINCT indicator, level, period FROM clean.observation_history WHERE list_contains(?, load_id)",
+        [changed],
+    ).fetchall()
 
 
 def default_path() -> Path:
