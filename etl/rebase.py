@@ -60,7 +60,7 @@ def rebase_legacy(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     work = work[~rejected_mask]
 
     # Each new province needs all of its old provinces for a sum to be complete.
-    expected = work.province_code.map(members)
+    expected = work.province_code.map(members).astype("float64")  # float: an empty frame keeps a numeric dtype
     counted = work.groupby(KEY).legacy_code.transform("nunique")
     incomplete = ~work.alone & (counted < expected)
     if incomplete.any():

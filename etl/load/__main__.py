@@ -1,0 +1,5 @@
+import sys
+
+from etl.load.cli import main
+
+sys.exit(main())

@@ -1,0 +1,207 @@
+"""Command line: ``python -m etl load|history|undo`` (also ``python -m etl.load ...``).
+
+Exit codes (README "Loading data"):
+  0  loaded (or already loaded: nothing to do; or a dry run that found no problem)
+  1  rejected: nothing was loaded (or a dry run found problems; or undo refused)
+  2  usage error: bad option, missing file, several sheets and no --sheet, no warehouse
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from etl.load.readers import UsageError
+
+LARGE_FILE_BYTES = 5 * 1024 * 1024
+
+
+class _Progress:
+    """A tqdm bar on stderr through the stages of a load (only for large files or --progress)."""
+
+    STAGES = ["checksum", "reading", "validating", "aggregated", "writing", "publishing"]
+
+    def __init__(self, enabled: bool, size: int):
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=size, unit="B", unit_scale=True, desc="checksum", file=sys.stderr,
+                            leave=False, dynamic_ncols=True)
+        self.size = size
+        self.stage = "checksum"
+
+    def __call__(self, stage: str, done: int | None = None, total: int | None = None) -> None:
+        if self.bar is None:
+            return
+        if stage == "checksum" and done is not None:
+            self.bar.n = min(done, self.size)
+            self.bar.refresh()
+            return
+        if stage != self.stage:
+            self.stage = stage
+            self.bar.set_description(stage)
+            self.bar.n = self.size
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _report_path(args, file: Path) -> Path:
+    if args.report:
+        return Path(args.report)
+    candidate = file.with_name(file.stem + ".rejections.csv")
+    if os.access(file.parent, os.W_OK):
+        return candidate
+    return Path.cwd() / candidate.name
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from etl.load import apply as A
+    from etl.load import report as R
+
+    file = Path(args.file)
+    if not file.is_file():
+        print(f"error: no such file: {file}", file=sys.stderr)
+        return 2
+    show = args.progress or (sys.stderr.isatty() and file.stat().st_size >= LARGE_FILE_BYTES)
+    progress = _Progress(bool(show) and not args.no_progress, file.stat().st_size)
+    try:
+        plan = A.plan_load(file, kind=args.kind, period=args.period, sheet=args.sheet, province=args.province,
+                           uploader=args.uploader, db=args.db, progress=progress)
+        if args.dry_run:
+            result = A.LoadResult("dry_run", plan)
+        else:
+            result = A.apply_load(plan, accept_valid=args.accept_valid, db=args.db, progress=progress)
+    except UsageError as exc:
+        progress.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    progress.close()
+    summary = result.summary
+    report_file = None
+    if len(plan.rejections):
+        report_file = R.write_rejections_csv(plan.rejections, _report_path(args, file))
+        summary["report"] = str(report_file)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, default=str, indent=2))
+    else:
+        print(R.summary_text(summary))
+        if len(plan.rejections):
+            print()
+            print(R.rejections_text(plan.rejections))
+            print(f"\nRejection report: {report_file}")
+        if result.status == "rejected" and not plan.fatal and len(plan.rows):
+            print(f"\n{len(plan.rows):,} values were valid; load them with --accept-valid "
+                  "(rejected rows are kept in quarantine).")
+    return result.exit_code
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from etl.load import apply as A
+    from etl.load import report as R
+
+    try:
+        frame = A.history(args.db)
+    except Exception as exc:  # noqa: BLE001 - a missing warehouse is a usage problem here
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.limit:
+        frame = frame.tail(args.limit)
+    if args.json:
+        print(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
+    else:
+        print(R.history_text(frame))
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from etl.load import apply as A
+    from etl.load import report as R
+
+    try:
+        result = A.undo(args.load_id, db=args.db, user=args.uploader)
+    except A.UndoError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(R.undo_text(result))
+    return 0
+
+
+def _db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", help="warehouse file (default: $DX_DB or data/warehouse.duckdb)")
+
+
+def _configure_load(p: argparse.ArgumentParser) -> None:
+    p.description = ("Validate a file and load it (all-or-nothing unless --accept-valid). "
+                     "Exit codes: 0 loaded or already loaded, 1 rejected (nothing loaded), 2 usage error.")
+    p.add_argument("file", help="CSV, .xlsx or Parquet file")
+    p.add_argument("--kind", choices=["report", "legacy", "dossiers"],
+                   help="report (34 provinces / communes), legacy (63 old provinces, re-based), "
+                        "dossiers (raw export); default: dossiers if the header looks like one, else report")
+    p.add_argument("--period", help="YYYY-MM for files without a period column")
+    p.add_argument("--sheet", help="worksheet to read (Excel files with several sheets)")
+    p.add_argument("--province", help="province of the communes in the file (when it has no province column)")
+    p.add_argument("--dry-run", action="store_true", help="check only; write nothing")
+    p.add_argument("--accept-valid", action="store_true",
+                   help="load the valid rows and quarantine the rejected ones")
+    p.add_argument("--uploader", help="who is loading (default: $DX_UPLOADER or the login name)")
+    p.add_argument("--report", help="where to write the rejection CSV (default: FILE.rejections.csv)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--progress", action="store_true", help="always show the progress bar")
+    p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+    _db(p)
+
+
+def _configure_history(h: argparse.ArgumentParser) -> None:
+    h.add_argument("--limit", type=int, help="show only the last N loads")
+    h.add_argument("--json", action="store_true")
+    _db(h)
+
+
+def _configure_undo(u: argparse.ArgumentParser) -> None:
+    u.add_argument("load_id", type=int)
+    u.add_argument("--uploader", help="who is undoing (recorded)")
+    _db(u)
+
+
+COMMANDS = {
+    "load": ("load a report or dossier export into the warehouse (exit 0 loaded, 1 rejected, 2 usage)",
+             _configure_load, cmd_load),
+    "history": ("list loads (newest last)", _configure_history, cmd_history),
+    "undo": ("revert one load (its history is kept)", _configure_undo, cmd_undo),
+}
+
+
+def register(commands) -> None:
+    """Add ``load``, ``history`` and ``undo`` to ``python -m etl``: ``commands`` is the
+    name -> (help, configure(parser), handler(args) -> exit code) dict of etl/__main__.py,
+    or an argparse sub-parser set."""
+    if isinstance(commands, dict):
+        for name, entry in COMMANDS.items():
+            commands.setdefault(name, entry)
+        return
+    for name, (help_text, configure, handler) in COMMANDS.items():
+        parser = commands.add_parser(name, help=help_text)
+        configure(parser)
+        parser.set_defaults(func=handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m etl.load")
+    sub = parser.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Parsing single cells as data staff type them: numbers with Vietnamese or English
+separators, periods in the usual Vietnamese spellings, yes/no flags.
+
+Every parser returns ``(value, None)`` or ``(None, message)``; callers cache by distinct raw
+value, so a 100,000-row column costs one parse per distinct spelling.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Any
+
+from etl.names import nfc, strip_diacritics
+
+# Cells that mean "no figure" in Vietnamese reports.
+EMPTY_MARKERS = {"", "-", "–", "—", "..", "...", "n/a", "na", "null", "none", "nan"}
+
+_NUMBER_CHARS = re.compile(r"^[+-]?[0-9.,]+$")
+
+
+def is_empty(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if isinstance(value, str) and value.strip().lower() in EMPTY_MARKERS:
+        return True
+    try:
+        import pandas as pd
+
+        return value is pd.NA or value is pd.NaT
+    except Exception:  # pragma: no cover
+        return False
+
+
+def _grouped(int_part: str, sep: str) -> bool:
+    return re.fullmatch(r"\d{1,3}(?:" + re.escape(sep) + r"\d{3})+", int_part) is not None
+
+
+def parse_number(value: Any) -> tuple[float | None, str | None]:
+    """A number from a cell: Excel numbers as they are; text with Vietnamese separators.
+
+    "88,01" -> 88.01 (decimal comma); "1.234" -> 1234 and "1.234.567" -> 1234567 (dot
+    groups of three are thousands); "1.234,5" -> 1234.5; "1,234.5" and "1,234,567" ->
+    English thousands; "12.5" -> 12.5 (a dot not followed by exactly three digits is a
+    decimal point); spaces, non-breaking spaces and a trailing "%" are ignored.
+    """
+    if isinstance(value, bool):
+        return None, "a yes/no value is not a number"
+    if isinstance(value, (int, float)):
+        number = float(value)
+        if math.isnan(number) or math.isinf(number):
+            return None, "not a finite number"
+        return number, None
+    if isinstance(value, (dt.date, dt.datetime)):
+        return None, "a date is not a number (is the column formatted as a date in Excel?)"
+    text = str(value).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    if text.endswith("%"):
+        text = text[:-1]
+    if text.startswith("(") and text.endswith(")"):  # accounting negative
+        text = "-" + text[1:-1]
+    text = text.replace("−", "-")
+    if not text or not _NUMBER_CHARS.match(text):
+        return None, "not a number"
+    sign = -1.0 if text.startswith("-") else 1.0
+    body = text.lstrip("+-")
+    if not body or not body[0].isdigit() and not body[0] in ".,":
+        return None, "not a number"
+    has_dot, has_comma = "." in body, "," in body
+    try:
+        if has_dot and has_comma:
+            last = "." if body.rfind(".") > body.rfind(",") else ","
+            thousands = "," if last == "." else "."
+            int_part, frac = body.rsplit(last, 1)
+            if not frac.isdigit() or not (int_part.isdigit() or _grouped(int_part, thousands)):
+                return None, "separators in the wrong places"
+            return sign * float(int_part.replace(thousands, "") + "." + frac), None
+        if has_comma:
+            if body.count(",") > 1:
+                if _grouped(body, ","):
+                    return sign * float(body.replace(",", "")), None
+                return None, "separators in the wrong places"
+            int_part, frac = body.split(",")
+            if not frac.isdigit() or (int_part and not int_part.isdigit()):
+                return None, "separators in the wrong places"
+            return sign * float((int_part or "0") + "." + frac), None  # Vietnamese decimal comma
+        if has_dot:
+            if body.count(".") > 1:
+                if _grouped(body, "."):
+                    return sign * float(body.replace(".", "")), None
+                return None, "separators in the wrong places"
+            int_part, frac = body.split(".")
+            if int_part.isdigit() and int_part != "0" and len(frac) == 3 and frac.isdigit() and len(int_part) <= 3:
+                return sign * float(int_part + frac), None  # Vietnamese thousands dot
+            if (int_part and not int_part.isdigit()) or not frac.isdigit():
+                return None, "separators in the wrong places"
+            return sign * float((int_part or "0") + "." + frac), None
+        return sign * float(body), None
+    except ValueError:
+        return None, "not a number"
+
+
+_MONTH_WORDS = r"(?:th[aá]ng|thg|t)\.?\s*"
+_PERIOD_PATTERNS = [
+    (re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})$"), ("y", "m")),
+    (re.compile(r"^(\d{4})(\d{2})$"), ("y", "m")),
+    (re.compile(r"^(\d{1,2})\s*[-/.]\s*(\d{4})$"), ("m", "y")),
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ t].*)?$"), ("y", "m", "d")),
+    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?: .*)?$"), ("d", "m", "y")),
+    (re.compile(r"^" + _MONTH_WORDS + r"(\d{1,2})\s*(?:[-/.,]|\s|nam|năm)+\s*(\d{4})$"), ("m", "y")),
+]
+
+FIRST_YEAR = 2000
+
+
+def current_period(now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now()
+    return f"{now.year:04d}-{now.month:02d}"
+
+
+def parse_period(value: Any, now: dt.datetime | None = None) -> tuple[str | None, str | None, str | None]:
+    """``(period 'YYYY-MM', None, None)`` or ``(None, reason_code, message)`` where the
+    reason is 'bad_period' or 'future_period' (after the current month)."""
+    if isinstance(value, (dt.datetime, dt.date)):
+        year, month = value.year, value.month
+    else:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = strip_diacritics(str(value)).strip().lower()
+        year = month = None
+        for pattern, order in _PERIOD_PATTERNS:
+            match = pattern.match(text)
+            if match:
+                parts = dict(zip(order, (int(g) for g in match.groups())))
+                year, month = parts["y"], parts["m"]
+                break
+        if year is None:
+            return None, "bad_period", "not a month: write it as YYYY-MM (e.g. 2025-07)"
+    if not 1 <= month <= 12:
+        return None, "bad_period", f"month {month} does not exist"
+    if year < FIRST_YEAR:
+        return None, "bad_period", f"year {year} is before {FIRST_YEAR}"
+    period = f"{year:04d}-{month:02d}"
+    if period > current_period(now):
+        return None, "future_period", f"{period} is in the future (current month {current_period(now)})"
+    return period, None, None
+
+
+_TRUE = {"true", "1", "yes", "y", "co", "x", "t", "online", "da thanh toan"}
+_FALSE = {"false", "0", "no", "n", "khong", "", "f", "chua thanh toan"}
+
+
+def parse_bool(value: Any) -> tuple[bool | None, str | None]:
+    if isinstance(value, bool):
+        return value, None
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False, None
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value), None
+    text = strip_diacritics(str(value)).strip().lower()
+    if text in _TRUE:
+        return True, None
+    if text in _FALSE:
+        return False, None
+    return None, "not a yes/no value (use true/false, 1/0, có/không)"
+
+
+def display(value: Any) -> str:
+    """A raw cell as text for reports (what the user typed, not our parse)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def nfc_text(value: Any) -> str:
+    return nfc(display(value))

@@ -1,0 +1,106 @@
+"""`python -m etl load|history|undo`: exit codes, reports, and a load killed mid-way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import duckdb
+import pytest
+
+from etl.__main__ import main
+from load_support import ETL, ROOT, past, run_etl, sha256, write_csv, write_xlsx
+
+H = ["period", "unit", "indicator", "value"]
+P = past(2)
+
+
+def cli(*args) -> int:
+    try:
+        return main(list(args))
+    except SystemExit as exc:  # argparse usage errors
+        return exc.code
+
+
+def test_exit_codes_and_reports(tmp_path, warehouse_copy, capsys):
+    good = write_csv(tmp_path / "good.csv", H, [[P, "Huế", "bts_stations", 5]])
+    bad = write_csv(tmp_path / "bad.csv", H, [[P, "Huế", "bts_stations", 5], [P, "Huế", "stations_5g", "x"]])
+    assert cli("load", str(bad), "--dry-run") == 1
+    assert cli("load", str(good), "--dry-run") == 0
+    assert cli("load", str(good)) == 0
+    out = capsys.readouterr().out
+    assert "LOADED as load 1" in out and "values changed:   1" in out and "demo values replaced 1" in out
+    assert cli("load", str(good)) == 0
+    assert "ALREADY LOADED as load 1" in capsys.readouterr().out
+    assert cli("load", str(bad)) == 1
+    out = capsys.readouterr().out
+    assert "REJECTED" in out and "row 3, value, 'x'" in out
+    report = tmp_path / "bad.rejections.csv"
+    assert report.read_text(encoding="utf-8-sig").splitlines()[0] == \
+        "row,column,value,code,reason_title,reason,suggestion,severity"
+    assert cli("load", str(bad), "--accept-valid", "--report", str(tmp_path / "r.csv")) == 0
+    assert (tmp_path / "r.csv").exists()
+    # usage errors
+    assert cli("load", str(tmp_path / "missing.csv")) == 2
+    assert cli("load", str(good), "--period", "2025-7") == 2
+    assert cli("load", str(good), "--kind", "nonsense") == 2
+    two = write_xlsx(tmp_path / "two.xlsx", H, [[P, "Huế", "bts_stations", 1]],
+                     extra_sheets={"B": (H, [[P, "Huế", "bts_stations", 2]])})
+    assert cli("load", str(two)) == 2
+    assert "--sheet" in capsys.readouterr().err
+    assert cli("load", str(two), "--sheet", "B", "--json") == 0
+    # history and undo
+    assert cli("history") == 0
+    assert "good.csv" in capsys.readouterr().out
+    assert cli("undo", "1") == 0
+    assert cli("undo", "1") == 1
+    assert cli("undo", "0") == 1
+
+
+def test_the_command_runs_as_a_program(tmp_path, warehouse_copy):
+    good = write_csv(tmp_path / "good.csv", H, [[P, "Huế", "bts_stations", 5]])
+    done = run_etl("load", str(good), "--uploader", "lan")
+    assert done.returncode == 0, done.stderr
+    assert "LOADED" in done.stdout
+    assert run_etl("load", str(good), "--period", "bad").returncode == 2
+
+
+@pytest.fixture
+def big_export(tmp_path):
+    from etl.load.samples import dossier_frame
+
+    path = tmp_path / "big_dossiers.csv"
+    dossier_frame(300_000, months=6, n_communes=3000, seed=3).to_csv(path, index=False)
+    return path
+
+
+def test_a_load_killed_at_any_point_leaves_the_last_good_warehouse(tmp_path, warehouse_copy, big_export):
+    db = warehouse_copy
+    before = sha256(db)
+    env = dict(os.environ)
+    for when in ("reading", "writing"):
+        proc = subprocess.Popen([*ETL, "load", str(big_export), "--no-progress"], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        if when == "reading":
+            time.sleep(1.5)
+        else:  # inside warehouse.updating(): the copy being written next to the published file
+            while not list(db.parent.glob(db.name + ".tmp-*")) and time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert proc.returncode == -signal.SIGKILL, f"the load finished before it was killed ({when})"
+        assert sha256(db) == before, when
+        with duckdb.connect(str(db), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM observation").fetchall()[0][0] > 0
+            assert con.execute("SELECT max(load_id) FROM meta.load").fetchall()[0][0] == 0
+    # The next load cleans up after the killed one and succeeds.
+    done = run_etl("load", str(big_export), timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not list(db.parent.glob(db.name + ".tmp-*"))
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM observation WHERE load_id = 1").fetchall()[0][0] > 0
