@@ -1,0 +1,92 @@
+"""Streamlit entry point: `streamlit run app.py`.
+
+Navigation is explicit (``st.navigation``) over the scripts in ``pages/``. Each page calls
+``dashboard.shell.ensure_app_shell()`` first, and the URL paths below equal the names
+Streamlit derives from the file names, so a permalink opened as the first request after a
+server start still runs inside this shell (see dashboard/shell.py).
+Each page is a thin script: read filters (dashboard.state) → query (dashboard.queries) →
+chart (charts.*) → render (dashboard.ui).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import i18n, state, ui
+
+ROOT = Path(__file__).resolve().parent
+
+st.set_page_config(
+    page_title="DX 57 · Chuyển đổi số",
+    page_icon="📊",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+lang = state.current_lang()
+t = lambda key: i18n.t(key, lang)  # noqa: E731
+
+# (script, url path, title key, icon). Pages 1–3: core. Pages 4–6 are written separately and
+# appear in the navigation as soon as their file exists.
+MONITOR = [
+    ("pages/1_overview.py", "overview", "nav.overview", ":material/dashboard:"),
+    ("pages/2_rankings.py", "rankings", "nav.rankings", ":material/leaderboard:"),
+    ("pages/3_trends.py", "trends", "nav.trends", ":material/show_chart:"),
+]
+DETAIL = [
+    # --- slot: pages/4_province.py (Province profile) ---
+    ("pages/4_province.py", "province", "nav.province", ":material/location_city:"),
+    # --- slot: pages/5_communes.py (Communes) ---
+    ("pages/5_communes.py", "communes", "nav.communes", ":material/holiday_village:"),
+    # --- slot: pages/6_data_methods.py (Data & methods) ---
+    ("pages/6_data_methods.py", "data_methods", "nav.data_methods", ":material/menu_book:"),
+]
+ADMIN = [
+    # --- slot: pages/7_data_refresh.py (Data refresh: login; controls for data staff only) ---
+    ("pages/7_data_refresh.py", "data_refresh", "nav.data_refresh", ":material/cloud_upload:"),
+]
+
+
+def _pages(entries: list[tuple[str, str, str, str]]) -> list[st.Page]:
+    return [
+        st.Page(script, title=t(title_key), icon=icon, url_path=url_path)
+        for script, url_path, title_key, icon in entries
+        if (ROOT / script).exists()
+    ]
+
+
+monitor, detail = _pages(MONITOR), _pages(DETAIL)
+by_path = {p.url_path: p for p in monitor + detail}
+admin = _pages(ADMIN)
+by_path.update({p.url_path: p for p in admin})
+
+
+def _home() -> None:
+    """The root URL: open ``?page=<url path>`` if given, else the Overview, keeping the other
+    query parameters (so every page, the Overview included, has its own permalink path)."""
+    params = {k: st.query_params.get_all(k)[-1] for k in st.query_params if k != "page"}
+    wanted = st.query_params.get("page")
+    if wanted and wanted not in by_path:
+        st.session_state["_dx.bad_page"] = wanted
+    st.switch_page(by_path.get(wanted or "", monitor[0]), query_params=params)
+
+
+home = st.Page(_home, title=t("nav.overview"), url_path="home", default=True, visibility="hidden")
+sections = {t("nav.section_monitor"): [home] + monitor}
+if detail:
+    sections[t("nav.section_detail")] = detail
+if admin:
+    sections[t("nav.section_admin")] = admin
+page = st.navigation(sections, position="sidebar", expanded=True)
+
+if bad_page := st.session_state.pop("_dx.bad_page", None):
+    st.warning(i18n.t("warn.unknown_page", lang, value=bad_page), icon="⚠️")
+
+with st.sidebar:
+    state.language_toggle()
+    st.caption(t("app.subtitle"))
+
+ui.guard_warehouse(lang)
+page.run()

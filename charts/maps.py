@@ -1,0 +1,151 @@
+"""Choropleth of the 34 provinces, drawn offline.
+
+``go.Choropleth`` with the GeoJSON of ``data/geo/provinces_34.geojson`` (feature ids =
+``properties.code`` = 2-digit GSO code strings). No tiles, no mapbox/MapLibre: plotly geo
+with the basemap hidden. plotly.js still asks for ``world_110m.json``; the app serves it
+from ``static/topojson`` (``dashboard.ui.plotly_config``), never from the CDN.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from charts import labels, theme
+
+GEOJSON_PATH = Path(__file__).resolve().parent.parent / "data" / "geo" / "provinces_34.geojson"
+FEATURE_ID_KEY = "properties.code"
+
+# Labels of the two archipelagos (parts of Đà Nẵng and Khánh Hòa): their islets are too small
+# to see at national scale, so they are named, as on Vietnam's official maps.
+ARCHIPELAGOS = [
+    {"lat": 16.35, "lon": 111.95, "vi": "QĐ. Hoàng Sa<br>(Đà Nẵng)", "en": "Hoang Sa (Paracel) Is.<br>(Đà Nẵng)"},
+    {"lat": 10.40, "lon": 114.90, "vi": "QĐ. Trường Sa<br>(Khánh Hòa)", "en": "Truong Sa (Spratly) Is.<br>(Khánh Hòa)"},
+]
+
+
+@cache
+def provinces_geojson(path: str | None = None) -> dict:
+    """The province outlines (read once per process)."""
+    return json.loads(Path(path or GEOJSON_PATH).read_text(encoding="utf-8"))
+
+
+def geojson_codes(geojson: dict | None = None) -> list[str]:
+    geojson = geojson or provinces_geojson()
+    return [str(f["properties"]["code"]) for f in geojson["features"]]
+
+
+def choropleth(
+    df: pd.DataFrame,
+    *,
+    indicator: dict,
+    lang: str = "vi",
+    highlight: str | None = None,
+    title: str | None = None,
+    geojson: dict | str | None = None,
+    height: int = 640,
+) -> go.Figure:
+    """One filled polygon per province.
+
+    ``df``: one row per province with ``code``, ``name``, ``value``; optional ``rank``,
+    ``n_ranked``, ``rank_change`` (places gained since last month) for the hover.
+    Provinces with no value are drawn grey ("no data") so the map always has 34 shapes.
+    ``geojson``: the outlines as a dict (default: read from data/geo) or a URL the browser
+    fetches (the app passes the served copy, see ``dashboard.ui.province_geojson``).
+    """
+    geojson = geojson or provinces_geojson()
+    df = df.copy()
+    df["code"] = df["code"].astype(str)
+    unit, decimals = indicator["unit"], int(indicator["decimals"])
+    df["hover"] = [labels.hover_block(row, indicator, lang) for row in df.to_dict("records")]
+    has_value = df["value"].notna()
+
+    fig = theme.figure(lang, title=title, height=height)
+    known = df[has_value]
+    if len(known):
+        vmin, vmax = float(known["value"].min()), float(known["value"].max())
+        if vmin == vmax:
+            vmin, vmax = vmin - 1, vmax + 1
+        fig.add_trace(
+            go.Choropleth(
+                geojson=geojson,
+                featureidkey=FEATURE_ID_KEY,
+                locations=known["code"].tolist(),
+                z=known["value"].tolist(),
+                zmin=vmin,
+                zmax=vmax,
+                colorscale=theme.sequential_scale(bool(indicator["higher_is_better"])),
+                marker=dict(line=dict(width=0.7, color="white")),
+                customdata=known[["hover"]].to_numpy(),
+                hovertemplate="%{customdata[0]}<extra></extra>",
+                colorbar=dict(
+                    title=dict(text=labels.unit_label(unit, lang), side="top"),
+                    thickness=16,
+                    len=0.6,
+                    x=1.0,
+                    ticksuffix=labels.tick_suffix(unit, lang),
+                    tickformat=",.0f" if unit in ("percent", "count", "criteria") else f",.{min(decimals, 1)}f",
+                    tickfont=dict(size=theme.FONT_SIZE - 2),
+                ),
+                name=labels.indicator_name(indicator, lang),
+            )
+        )
+    missing = df[~has_value]
+    if len(missing):
+        fig.add_trace(
+            go.Choropleth(
+                geojson=geojson,
+                featureidkey=FEATURE_ID_KEY,
+                locations=missing["code"].tolist(),
+                z=[0] * len(missing),
+                colorscale=[[0, theme.MISSING], [1, theme.MISSING]],
+                showscale=False,
+                marker=dict(line=dict(width=0.7, color="white")),
+                customdata=missing[["hover"]].to_numpy(),
+                hovertemplate="%{customdata[0]}<extra></extra>",
+                name="no data",
+            )
+        )
+    chosen = df[df["code"] == highlight]
+    if len(chosen):
+        # The highlighted province: a transparent copy on top with a thick outline (per-location
+        # line arrays would cost ~10 ms of validation on every run).
+        fig.add_trace(
+            go.Choropleth(
+                geojson=geojson, featureidkey=FEATURE_ID_KEY, locations=chosen["code"].tolist(),
+                z=[0], colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], showscale=False,
+                marker=dict(line=dict(width=3.5, color=theme.HIGHLIGHT)),
+                customdata=chosen[["hover"]].to_numpy(), hovertemplate="%{customdata[0]}<extra></extra>",
+                name="highlight",
+            )
+        )
+    fig.add_trace(
+        go.Scattergeo(
+            lat=[a["lat"] for a in ARCHIPELAGOS], lon=[a["lon"] for a in ARCHIPELAGOS],
+            text=[a["en" if lang == "en" else "vi"] for a in ARCHIPELAGOS], mode="text",
+            textfont=dict(size=theme.FONT_SIZE - 4, color="#555555"), hoverinfo="skip",
+            showlegend=False, name="archipelagos",
+        )
+    )
+    fig.update_geos(
+        visible=False,
+        fitbounds="locations",
+        projection_type="mercator",
+        bgcolor="rgba(0,0,0,0)",
+    )
+    fig.update_layout(margin=dict(l=0, r=0, t=50 if title else 0, b=0), dragmode=False)
+    return fig
+
+
+def locations(fig: go.Figure) -> list[Any]:
+    """All locations drawn by a choropleth figure (tests)."""
+    out: list[Any] = []
+    for trace in fig.data:
+        if trace.type == "choropleth":
+            out.extend(trace.locations)
+    return out

@@ -1,0 +1,94 @@
+"""Read-only access to the warehouse from the app.
+
+The ETL replaces ``data/warehouse.duckdb`` atomically (``os.replace``). A file handle opened
+before the replacement keeps seeing the old snapshot, and ``duckdb.connect(path)`` may hand
+back that cached old database. So the app keeps an *in-memory* DuckDB connection that
+``ATTACH``es the file read-only as ``wh``, cached on the file's (inode, mtime, size): the first
+query after a refresh opens a new connection and sees the new data.
+
+Every query runs on its own ``cursor()`` (one connection shared by Streamlit's threads gives
+wrong results otherwise). SQL always names tables as ``wh.<view>`` and takes user input only
+as ``?`` parameters.
+
+``DX_NO_CACHE=1`` turns off this connection cache and the query result cache (benchmarks
+measure the app with and without caching in the same run).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Sequence
+
+import duckdb
+import pandas as pd
+
+from etl import paths
+
+DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+_lock = threading.Lock()
+_cached: tuple[tuple, duckdb.DuckDBPyConnection] | None = None
+
+
+class WarehouseMissing(RuntimeError):
+    """No warehouse file at the configured path."""
+
+
+def caching_disabled() -> bool:
+    return os.environ.get("DX_NO_CACHE", "") not in ("", "0", "false", "False")
+
+
+def path() -> Path:
+    """The warehouse file (``DX_DB`` overrides ``data/warehouse.duckdb``)."""
+    return paths.warehouse_path()
+
+
+def signature() -> tuple:
+    """Identity of the current warehouse file: changes whenever the ETL replaces it."""
+    p = path()
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise WarehouseMissing(
+            f"No warehouse at {p}. Build it with `python -m etl build` (or `make warehouse`)."
+        ) from None
+    return (str(p), st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _open(p: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:", config=DUCKDB_CONFIG)
+    # ATTACH takes no parameters; the path comes from configuration, never from a reader.
+    con.execute(f"ATTACH '{p.replace(chr(39), chr(39) * 2)}' AS wh (READ_ONLY)")
+    return con
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """The shared connection for the current warehouse file (reopened after a refresh)."""
+    global _cached
+    sig = signature()
+    if caching_disabled():
+        return _open(sig[0])
+    with _lock:
+        if _cached is None or _cached[0] != sig:
+            # The old connection is left to the garbage collector: another thread may still
+            # be reading from a cursor of it.
+            _cached = (sig, _open(sig[0]))
+        return _cached[1]
+
+
+def query(sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+    """Run parameterised SQL on a fresh cursor and return a DataFrame."""
+    cur = connection().cursor()
+    try:
+        return cur.execute(sql, list(params or [])).df()
+    finally:
+        cur.close()
+
+
+def reset() -> None:
+    """Forget the cached connection (tests)."""
+    global _cached
+    with _lock:
+        _cached = None

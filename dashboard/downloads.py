@@ -1,0 +1,102 @@
+"""Downloads of the tables and charts readers see.
+
+Tables: CSV (UTF-8 with BOM so Excel shows Vietnamese correctly) and Excel (.xlsx via
+openpyxl). Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``,
+``-``, ``@``, tab or carriage return) get a leading apostrophe (OWASP "CSV injection").
+
+Charts: the modebar camera button exports PNG in the browser, offline, with the file name
+and size from :func:`image_options`; :func:`figure_png` renders on the server with kaleido
+and the system Chromium (no download), for reports.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def neutralise_cell(value: Any) -> Any:
+    """'=HYPERLINK(...)' -> "'=HYPERLINK(...)"; numbers and other text unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralise(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` safe to open in a spreadsheet (text cells and column names)."""
+    out = df.copy()
+    out.columns = [neutralise_cell(str(c)) for c in out.columns]
+    for column in out.columns:
+        series = out[column]
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
+            out[column] = series.map(neutralise_cell).astype(object)
+    return out
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    return neutralise(df).to_csv(index=False).encode("utf-8-sig")
+
+
+def xlsx_bytes(df: pd.DataFrame, sheet: str = "data") -> bytes:
+    buffer = io.BytesIO()
+    safe = neutralise(df)
+    sheet = re.sub(r"[\[\]:*?/\\]", " ", sheet)[:31] or "data"
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        safe.to_excel(writer, index=False, sheet_name=sheet)
+        worksheet = writer.sheets[sheet]
+        for idx, column in enumerate(safe.columns, start=1):
+            width = max([len(str(column))] + [len(str(v)) for v in safe[column].head(200)])
+            worksheet.column_dimensions[worksheet.cell(row=1, column=idx).column_letter].width = min(
+                max(width + 2, 8), 60
+            )
+    return buffer.getvalue()
+
+
+def file_stem(*parts: str) -> str:
+    """'Tỷ lệ hồ sơ', '2025-09' -> 'ty-le-ho-so_2025-09' (safe file names)."""
+    cleaned = []
+    for part in parts:
+        text = unicodedata.normalize("NFD", str(part)).replace("đ", "d").replace("Đ", "D")
+        text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+        cleaned.append(re.sub(r"[^0-9a-z]+", "-", text).strip("-"))
+    return "_".join(p for p in cleaned if p) or "data"
+
+
+def image_options(filename: str, fmt: str = "png", width: int = 1600, height: int = 900) -> dict:
+    """plotly.js ``toImageButtonOptions``: client-side export, no server, no internet."""
+    return {"format": fmt, "filename": filename, "width": width, "height": height, "scale": 1}
+
+
+# --------------------------------------------------------------------------- kaleido
+
+_kaleido_lock = threading.Lock()
+_kaleido_started = False
+
+
+def figure_image(fig, fmt: str = "png", width: int = 1600, height: int = 900) -> bytes:
+    """Render a figure on the server with kaleido (system Chromium; never downloads one).
+
+    Geo figures need the local topojson folder (plotly would fetch it from a CDN).
+    """
+    global _kaleido_started
+    import kaleido  # noqa: F401  (import is slow; only when used)
+    import plotly.io as pio
+
+    with _kaleido_lock:
+        pio.defaults.topojson = (ROOT / "static" / "topojson").as_uri() + "/"
+        if not _kaleido_started:
+            try:
+                kaleido.start_sync_server(mathjax=False)
+            except Exception:  # already running in this process
+                pass
+            _kaleido_started = True
+        return fig.to_image(format=fmt, width=width, height=height)

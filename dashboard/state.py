@@ -1,0 +1,224 @@
+"""Permalinks: everything that defines a view lives in the URL's query string.
+
+The page is the URL path (``/rankings``; ``?page=rankings`` on the root URL works too, see
+``app.py``); filters are query parameters::
+
+    /rankings?lang=en&indicator=online_application_rate&period=2025-09&province=25&region=all
+
+Opening such a URL restores the view exactly: every value shown is written to the URL,
+including defaults (so a link keeps pointing at Sep 2025 after Oct 2025 arrives). A value
+in the URL that is unknown (``?indicator=nope&province=99``) gives a friendly
+``st.warning`` and falls back to the default; it never raises.
+
+Use the widget helpers (``selectbox``, ``multiselect``, ``radio``) in pages: they read the
+URL, validate against the options, render the widget and write the choice back. The same
+parameter name on several pages (``indicator``, ``period``, ``province``) carries the choice
+from page to page.
+
+Where a value comes from, in order:
+1. the URL, when it changed since this session last wrote it (fresh link, ``st.page_link``
+   or ``st.switch_page(..., query_params=...)`` from another page);
+2. the widget's current value (the user just changed it);
+3. the value remembered for this session (survives page switches);
+4. the default.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import streamlit as st
+
+from dashboard import i18n
+
+_PERSIST = "_dx.p."  # remembered value per parameter (not a widget key, so never cleared)
+_URL = "_dx.u."  # last value this session wrote to / read from the URL per parameter
+_WIDGET = "w."  # widget keys
+
+LANG = "lang"
+
+
+def _dump(value: Any, multi: bool) -> str:
+    if multi:
+        return ",".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _warn_text(name: str, raw: str, fallback_label: str, lang: str, warn_key: str | None) -> str:
+    key = warn_key or "warn.unknown_value"
+    return i18n.t(key, lang, value=raw, name=name, fallback=fallback_label)
+
+
+def resolve(
+    name: str,
+    options: Sequence[Any],
+    default: Any,
+    *,
+    multi: bool = False,
+    format_func: Callable[[Any], str] = str,
+    warn_key: str | None = None,
+    lang: str | None = None,
+    warn: bool = True,
+) -> Any:
+    """The current value of parameter ``name`` among ``options`` (see module doc)."""
+    ss = st.session_state
+    by_text = {str(o): o for o in options}
+    raw = st.query_params.get(name)
+    wkey = _WIDGET + name
+
+    def valid(value: Any) -> bool:
+        if multi:
+            return isinstance(value, (list, tuple)) and all(v in options for v in value)
+        return value in options
+
+    if raw is not None and raw != ss.get(_URL + name):
+        ss[_URL + name] = raw
+        if multi:
+            parts = [p for p in raw.split(",") if p.strip()]
+            good = [by_text[p.strip()] for p in parts if p.strip() in by_text]
+            bad = [p for p in parts if p.strip() not in by_text]
+            value = list(dict.fromkeys(good)) if (good or not parts) else list(default)
+            if bad and warn:
+                fallback = ", ".join(format_func(v) for v in value) or "–"
+                st.warning(_warn_text(name, ",".join(bad), fallback, lang or current_lang(), warn_key), icon="⚠️")
+        elif raw in by_text:
+            value = by_text[raw]
+        else:
+            value = default
+            if warn:
+                st.warning(_warn_text(name, raw, format_func(default), lang or current_lang(), warn_key), icon="⚠️")
+        ss[wkey] = value
+        ss[_PERSIST + name] = value
+        return value
+    for key in (wkey, _PERSIST + name):
+        if key in ss and valid(ss[key]):
+            return list(ss[key]) if multi else ss[key]
+    return list(default) if multi else default
+
+
+def remember(name: str, value: Any, *, multi: bool = False) -> None:
+    """Store the value for this session and write it to the URL (only if it changed)."""
+    ss = st.session_state
+    ss[_PERSIST + name] = list(value) if multi else value
+    text = _dump(value, multi)
+    if st.query_params.get(name) != text:
+        st.query_params[name] = text
+    ss[_URL + name] = text
+
+
+def set_value(name: str, value: Any, *, multi: bool = False) -> None:
+    """Change a parameter programmatically (before its widget is drawn in this run)."""
+    st.session_state[_WIDGET + name] = list(value) if multi else value
+    remember(name, value, multi=multi)
+
+
+def _prepare(name: str, value: Any) -> str:
+    wkey = _WIDGET + name
+    st.session_state[wkey] = value
+    return wkey
+
+
+def selectbox(
+    name: str,
+    label: str,
+    options: Sequence[Any],
+    default: Any,
+    *,
+    format_func: Callable[[Any], str] = str,
+    where: Any = None,
+    warn_key: str | None = None,
+    help: str | None = None,
+    lang: str | None = None,
+) -> Any:
+    """A select box bound to URL parameter ``name``; returns the chosen option."""
+    options = list(options)
+    if not options:
+        return None
+    if default not in options:
+        default = options[0]
+    value = resolve(name, options, default, format_func=format_func, warn_key=warn_key, lang=lang)
+    wkey = _prepare(name, value)
+    chosen = (where or st).selectbox(label, options, format_func=format_func, key=wkey, help=help)
+    remember(name, chosen)
+    return chosen
+
+
+def radio(
+    name: str,
+    label: str,
+    options: Sequence[Any],
+    default: Any,
+    *,
+    format_func: Callable[[Any], str] = str,
+    where: Any = None,
+    warn_key: str | None = None,
+    horizontal: bool = True,
+    help: str | None = None,
+    lang: str | None = None,
+) -> Any:
+    """Radio buttons bound to URL parameter ``name``."""
+    options = list(options)
+    if default not in options:
+        default = options[0]
+    value = resolve(name, options, default, format_func=format_func, warn_key=warn_key, lang=lang)
+    wkey = _prepare(name, value)
+    chosen = (where or st).radio(
+        label, options, format_func=format_func, key=wkey, horizontal=horizontal, help=help
+    )
+    remember(name, chosen)
+    return chosen
+
+
+def multiselect(
+    name: str,
+    label: str,
+    options: Sequence[Any],
+    default: Sequence[Any],
+    *,
+    format_func: Callable[[Any], str] = str,
+    where: Any = None,
+    warn_key: str | None = None,
+    max_selections: int | None = None,
+    help: str | None = None,
+    lang: str | None = None,
+) -> list:
+    """A multiselect bound to URL parameter ``name`` (comma-separated in the URL)."""
+    options = list(options)
+    default = [d for d in default if d in options]
+    value = resolve(
+        name, options, default, multi=True, format_func=format_func, warn_key=warn_key, lang=lang
+    )
+    if max_selections:
+        value = value[:max_selections]
+    wkey = _prepare(name, value)
+    chosen = (where or st).multiselect(
+        label, options, format_func=format_func, key=wkey, max_selections=max_selections, help=help
+    )
+    remember(name, chosen, multi=True)
+    return list(chosen)
+
+
+def current_lang() -> str:
+    """The reader's language ('vi' default) without drawing anything."""
+    ss = st.session_state
+    raw = st.query_params.get(LANG)
+    if raw in i18n.LANGS and raw != ss.get(_URL + LANG):
+        return raw
+    for key in (_WIDGET + LANG, _PERSIST + LANG):
+        if ss.get(key) in i18n.LANGS:
+            return ss[key]
+    return raw if raw in i18n.LANGS else i18n.DEFAULT_LANG
+
+
+def language_toggle(where: Any = None) -> str:
+    """The VI | EN switch (drawn in the sidebar by ``app.py``)."""
+    lang = current_lang()
+    return radio(
+        LANG,
+        i18n.t("app.language", lang),
+        list(i18n.LANGS),
+        i18n.DEFAULT_LANG,
+        format_func=lambda code: {"vi": "Tiếng Việt", "en": "English"}[code],
+        where=where,
+        lang=lang,
+    )

@@ -1,0 +1,300 @@
+"""Tables and sentences of the Province profile, Communes and Data & methods pages.
+
+Pure functions (pandas in, pandas/str out; no Streamlit), so they are tested without an app.
+Tables come out as shown *and* downloaded: column names and values in the reader's language
+(values formatted with ``dashboard.fmt``: "88,01 %" in Vietnamese, "88.01%" in English).
+Columns holding lists (sparklines) are dropped from downloads by :func:`for_download`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dashboard import fmt, i18n
+
+INDEX766_TOTAL = "index766_total"
+INDEX766_GROUPS = (
+    "index766_transparency",
+    "index766_progress",
+    "index766_digitisation",
+    "index766_online_payment",
+    "index766_satisfaction",
+)
+KINDS = {"xa": "xã", "phuong": "phường", "dac_khu": "đặc khu"}  # URL code -> warehouse value
+
+
+def _name_col(lang: str) -> str:
+    return "name_en" if lang == "en" else "name_vi"
+
+
+# --------------------------------------------------------------------------- vectorised text
+
+
+def values_text(values: Any, unit: str, decimals: int, lang: str) -> pd.Series:
+    """``fmt.value`` for a whole column (one format call per cell, ~1 µs each):
+    vi '1.234,5 tỷ đồng', '88,01 %'; en '1,234.5 bn VND', '88.01%'; missing -> '–'."""
+    arr = pd.Series(values, dtype="float64").tolist()  # Python floats: numpy scalars format slowly
+    d = max(int(decimals), 0)
+    spec = f"{{:,.{d}f}}"
+    if unit == "percent":
+        suffix = " %" if lang == "vi" else "%"
+    else:
+        suffix = fmt.value(1, unit, 0, lang).removeprefix("1")  # the unit's suffix
+    half = 0.5 * 10 ** -d  # -0.001 -> "0.00", not "-0.00" (as fmt.number)
+    out = ["–" if v != v else spec.format(0.0 if -half < v < 0 else v) for v in arr]
+    if lang == "vi":
+        out = [x.replace(",", "\0").replace(".", ",").replace("\0", ".") for x in out]
+    out = [x if x == "–" else x + suffix for x in out]
+    return pd.Series(out, dtype=object)
+
+
+def ranks_text(position: Any, total: Any) -> pd.Series:
+    """'9/34' for a whole column; missing -> '–'."""
+    pos = pd.Series(position, dtype="Float64").to_numpy(dtype="float64", na_value=float("nan"))
+    tot = pd.Series(total, dtype="Float64").to_numpy(dtype="float64", na_value=float("nan"))
+    return pd.Series(
+        ["–" if p != p or n != n else f"{int(p)}/{int(n)}" for p, n in zip(pos, tot)], dtype=object
+    )
+
+
+def kind_label(kind: str, lang: str) -> str:
+    """'xã' -> vi 'Xã', en 'Commune'."""
+    code = {v: k for k, v in KINDS.items()}.get(kind, kind)
+    return i18n.t(f"kind.{code}", lang)
+
+
+def for_download(table: pd.DataFrame) -> pd.DataFrame:
+    """The table without list columns (sparklines do not fit in CSV/Excel cells)."""
+    keep = [c for c in table.columns if not table[c].map(lambda v: isinstance(v, (list, np.ndarray))).any()]
+    return table[keep]
+
+
+# --------------------------------------------------------------------------- province profile
+
+
+def profile_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """One row per indicator (``queries.province_profile``): topic, indicator, value, change
+    on the previous month, rank 'x/34', rank change '▲2', and the trend (list of values)."""
+    t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    rows = profile.to_dict("records")
+    return pd.DataFrame({
+        t("profile.col_topic"): [t(f"topic.{r['topic']}") for r in rows],
+        t("profile.col_indicator"): [r[_name_col(lang)] for r in rows],
+        t("common.value"): [fmt.value(r["value"], r["unit"], int(r["decimals"]), lang) for r in rows],
+        t("profile.col_change_value"): [
+            fmt.change(r["value"], r["prev_value"], r["unit"], int(r["decimals"]), lang) for r in rows
+        ],
+        t("common.rank"): [fmt.rank(r["rank"], r["n_ranked"]) for r in rows],
+        t("common.change"): [fmt.rank_change(r["rank_change"]) for r in rows],
+        t("profile.col_trend"): [
+            [None if fmt.is_missing(v) else float(v) for v in (r["trend"] if r["trend"] is not None else [])]
+            for r in rows
+        ],
+    })
+
+
+def index766_groups(profile: pd.DataFrame) -> pd.DataFrame:
+    """The five Decision 766 groups of one unit and month, in the catalog's order:
+    code, name_vi, name_en, value, prev_value, delta, max_value. Empty if no index."""
+    total = profile[profile["code"] == INDEX766_TOTAL]
+    order = list(INDEX766_GROUPS)
+    if len(total) and isinstance(total["components"].iloc[0], str) and total["components"].iloc[0]:
+        order = total["components"].iloc[0].split(",")
+    groups = profile[profile["code"].isin(order)].copy()
+    groups["_order"] = groups["code"].map({c: i for i, c in enumerate(order)})
+    groups = groups.sort_values("_order").drop(columns="_order")
+    groups["delta"] = groups["value"] - groups["prev_value"]
+    return groups[["code", "name_vi", "name_en", "value", "prev_value", "delta", "max_value"]].reset_index(drop=True)
+
+
+def short_group_name(name: str) -> str:
+    """'766 – Công khai, minh bạch' -> 'Công khai, minh bạch'."""
+    return name.split("–", 1)[1].strip() if "–" in name else name
+
+
+def driver(groups: pd.DataFrame) -> dict | None:
+    """The group that drove the change of the total since the previous month: the largest
+    change in the direction of the total's change (None without a previous month)."""
+    if groups.empty or groups["delta"].isna().any():
+        return None
+    total = float(groups["delta"].sum())
+    if abs(total) < 0.005:
+        candidates = groups.assign(size=groups["delta"].abs())
+    else:
+        same = groups[np.sign(groups["delta"]) == np.sign(total)]
+        candidates = same.assign(size=same["delta"].abs())
+    if candidates.empty:
+        return None
+    return candidates.sort_values("size", ascending=False).iloc[0].to_dict() | {"total_delta": total}
+
+
+def index766_sentence(groups: pd.DataFrame, *, total: float | None, prev_total: float | None,
+                      name: str, period: str, lang: str) -> str:
+    """'Chỉ số 766 của Phú Thọ giảm 0,63 điểm so với Tháng 8/2025 (73,78 → 73,15); nhóm tác
+    động nhiều nhất: Dịch vụ trực tuyến và thanh toán (−0,41 điểm).'"""
+    prev_month = fmt.month(fmt.add_months(period, -1), lang)
+    if fmt.is_missing(total):
+        return i18n.t("profile.i766_none", lang, name=name, period=fmt.month(period, lang))
+    if fmt.is_missing(prev_total) or groups["prev_value"].isna().any():
+        return i18n.t("profile.i766_no_prev", lang, name=name, prev=prev_month,
+                      total=fmt.number(total, 2, lang))
+    delta = float(total) - float(prev_total)
+    main = driver(groups)
+    words = {1: "profile.i766_up", -1: "profile.i766_down", 0: "profile.i766_same"}
+    direction = 0 if abs(delta) < 0.005 else (1 if delta > 0 else -1)
+    text = i18n.t(
+        words[direction], lang, name=name, delta=fmt.number(abs(delta), 2, lang), prev=prev_month,
+        before=fmt.number(prev_total, 2, lang), after=fmt.number(total, 2, lang),
+    )
+    if main is not None and direction != 0:
+        group_name = short_group_name(main["name_en" if lang == "en" else "name_vi"])
+        text += " " + i18n.t("profile.i766_driver", lang, group=group_name,
+                             delta=fmt.number(main["delta"], 2, lang, sign=True))
+    return text
+
+
+# --------------------------------------------------------------------------- communes
+
+
+def commune_table(df: pd.DataFrame, indicator: dict, lang: str, *, with_province: bool = True,
+                  with_criteria: bool = True) -> pd.DataFrame:
+    """Communes as shown (``queries.province_communes`` / ``commune_ranking``): name, kind,
+    province, value, rank in province 'x/n', national rank 'x/3321', criteria met."""
+    t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    unit, decimals = indicator["unit"], int(indicator["decimals"])
+    kinds = {k: kind_label(k, lang) for k in df["kind"].dropna().unique()}
+    df = df.reset_index(drop=True)  # columns are passed as Series: no copy of the Arrow strings
+    columns = {
+        t("communes.col_code"): df["code"],
+        t("communes.col_name"): df["name"],
+        t("communes.col_kind"): df["kind"].map(kinds),
+    }
+    if with_province:
+        columns[t("common.province")] = df["province_name"]
+    columns[t("common.value")] = values_text(df["value"], unit, decimals, lang)
+    columns[t("communes.col_rank_province")] = ranks_text(df["rank_in_province"], df["n_in_province"])
+    columns[t("communes.col_rank_national")] = ranks_text(df["rank_national"], df["n_national"])
+    if with_criteria and "criteria_met" in df:
+        columns[t("communes.col_criteria")] = values_text(df["criteria_met"], "criteria", 0, lang)
+    return pd.DataFrame(columns)
+
+
+def commune_indicator_table(profile: pd.DataFrame, period: str, lang: str, months: int = 12) -> pd.DataFrame:
+    """One row per indicator of one commune (``queries.commune_profile``) at ``period``:
+    indicator, value, rank in province, national rank, trend (``months`` months to period)."""
+    t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    start = fmt.add_months(period, -(months - 1))
+    name = _name_col(lang)
+    meta: dict[str, dict] = {}
+    trend: dict[str, list[float]] = {}
+    now: dict[str, dict] = {}
+    for r in profile.to_dict("records"):  # ~12 indicators x 16 months
+        code = r["indicator"]
+        meta.setdefault(code, r)
+        if start <= r["period"] <= period:
+            trend.setdefault(code, []).append(float(r["value"]))
+        if r["period"] == period:
+            now[code] = r
+    rows = []
+    for code, m in meta.items():
+        cur = now.get(code, {})
+        rows.append({
+            t("profile.col_indicator"): m[name],
+            t("common.value"): fmt.value(cur.get("value"), m["unit"], int(m["decimals"]), lang),
+            t("communes.col_rank_province"): fmt.rank(cur.get("rank_in_province"), cur.get("n_in_province")),
+            t("communes.col_rank_national"): fmt.rank(cur.get("rank_national"), cur.get("n_national")),
+            t("profile.col_trend"): trend.get(code, []),
+        })
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- data & methods
+
+
+def formula_text(row: dict, names: dict[str, str], lang: str) -> str:
+    """How an indicator is computed: '100 × A / B' for rates, 'A + B + …' for the 766 total."""
+    if row.get("aggregation") == "ratio" and row.get("numerator") and row.get("denominator"):
+        return f"100 × {names.get(row['numerator'], row['numerator'])} / {names.get(row['denominator'], row['denominator'])}"
+    components = row.get("components")
+    if isinstance(components, str) and components:
+        return " + ".join(short_group_name(names.get(c, c)) for c in components.split(","))
+    return i18n.t("methods.formula_reported", lang)
+
+
+def catalog_table(catalog: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The indicator catalog as shown on Data & methods (28 rows)."""
+    t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    names = dict(zip(catalog["code"], catalog[_name_col(lang)]))
+    rows = []
+    for r in catalog.to_dict("records"):
+        target = ""
+        if not fmt.is_missing(r.get("target_value")):
+            cmp = {">=": "≥", "<=": "≤"}.get(r.get("target_comparison"), r.get("target_comparison") or "")
+            target = f"{cmp} {fmt.value(r['target_value'], r['unit'], int(r['decimals']), lang)} ({fmt.month(r.get('target_deadline'), lang)})"
+        levels = r.get("levels") or ""
+        if not isinstance(levels, str):
+            levels = ",".join(levels)
+        rows.append({
+            t("methods.col_code"): r["code"],
+            t("profile.col_indicator"): r[_name_col(lang)],
+            t("methods.col_topic"): t(f"topic.{r['topic']}"),
+            t("methods.col_unit"): t(f"unit.{r['unit']}"),
+            t("methods.col_direction"): t("methods.higher_better" if r["higher_is_better"] else "methods.lower_better"),
+            t("methods.col_formula"): formula_text(r, names, lang),
+            t("methods.col_aggregation"): t(f"methods.agg_{r['aggregation']}"),
+            t("methods.col_levels"): ", ".join(t(f"methods.level_{lv.strip()}") for lv in levels.split(",") if lv.strip()),
+            t("methods.col_definition"): (r.get("definition_en") if lang == "en" and r.get("definition_en") else r.get("definition")) or "",
+            t("methods.col_legal_basis"): r.get("legal_basis") or "",
+            t("methods.col_target"): target,
+        })
+    return pd.DataFrame(rows)
+
+
+def facts_table(facts: pd.DataFrame, checks: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Press facts with the warehouse check: ✓ agrees, ✗ disagrees, '—' context only."""
+    t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    merged = facts.merge(checks[["id", "observed", "agrees"]], on="id", how="left")
+    rows = []
+    for r in merged.to_dict("records"):
+        checkable = isinstance(r.get("check"), str) and r["check"]
+        if not checkable:
+            mark = "—"
+        else:
+            mark = "✓" if r.get("agrees") is True or r.get("agrees") == 1 else "✗"
+        unit = r.get("unit") or "count"
+        decimals = 2 if unit == "percent" else 0
+        shown_unit = unit if unit in ("percent", "count", "bn_vnd", "score", "criteria") else "count"
+        period = r.get("period") or ""
+        period_text = period if "/" in period else fmt.month(period, lang) if len(period) == 7 else period
+        if r.get("period_is_approximate"):
+            period_text += " " + t("methods.approx")
+        rows.append({
+            t("methods.col_fact"): r["id"],
+            t("methods.col_entity"): r["entity"],
+            t("methods.col_statement"): (r.get("statement_en") if lang == "en" and r.get("statement_en") else r["statement"]),
+            t("common.value"): {">": "> ", "<": "< ", ">=": "≥ ", "<=": "≤ "}.get(r.get("comparison") or "", "")
+            + fmt.value(r["value"], shown_unit, decimals, lang),
+            t("common.period"): period_text,
+            t("methods.col_check"): mark,
+            t("methods.col_observed"): "" if not checkable or fmt.is_missing(r.get("observed"))
+            else fmt.value(r["observed"], shown_unit, decimals, lang),
+            t("methods.col_link"): r["source_url"],
+        })
+    return pd.DataFrame(rows)
+
+
+def markdown_section(text: str, heading: str) -> str:
+    """The body of the ``## heading`` section of a Markdown text ('' if absent)."""
+    lines, out, inside = text.splitlines(), [], False
+    for line in lines:
+        if line.startswith("## "):
+            if inside:
+                break
+            inside = line[3:].strip().lower().startswith(heading.lower())
+            continue
+        if inside:
+            out.append(line)
+    return "\n".join(out).strip()

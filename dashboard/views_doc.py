@@ -1,0 +1,62 @@
+"""The documented SQL views, in one place: name and one example query each.
+
+The Data & methods page renders this list (descriptions from ``data/i18n.toml``
+``methods.view_<name>``, columns read live from the warehouse). ``tests/test_views_doc.py``
+checks that it names exactly the warehouse's views (``etl/warehouse.py`` ``VIEWS``), that
+every example runs against a built warehouse, and that the README's view table names the
+same views. Examples use the bare view names, as an analyst types them in ``duckdb``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class View(NamedTuple):
+    name: str
+    example: str
+
+
+VIEWS: tuple[View, ...] = (
+    View("province", "SELECT name, n_communes FROM province ORDER BY n_communes DESC LIMIT 5;"),
+    View(
+        "commune",
+        "SELECT name, kind FROM commune\nWHERE province_code = '46' AND name_ascii ILIKE '%quang dien%';",
+    ),
+    View(
+        "legacy_province",
+        "SELECT l.name AS old, p.name AS new\nFROM legacy_province l JOIN province p ON p.code = l.province_code\n"
+        "WHERE p.code = '25';",
+    ),
+    View("indicator", "SELECT code, numerator, denominator FROM indicator WHERE aggregation = 'ratio';"),
+    View("target", "SELECT indicator, value, comparison, deadline FROM target WHERE scope = 'national';"),
+    View("region", "SELECT code, name_vi, name_en FROM region ORDER BY code;"),
+    View(
+        "observation",
+        "SELECT period, value FROM observation\nWHERE indicator = 'online_application_rate' AND level = 'province'\n"
+        "  AND unit_code = '01'\nORDER BY period;",
+    ),
+    View(
+        "province_rank",
+        "SELECT rank, n_ranked FROM province_rank\nWHERE province_code = '25' AND indicator = 'online_application_rate'\n"
+        "  AND period = '2025-09';   -- 9, 34",
+    ),
+    View(
+        "commune_rank",
+        "SELECT commune_code, value, rank_in_province FROM commune_rank\n"
+        "WHERE indicator = 'applications_received' AND period = '2025-07' AND province_code = '46'\n"
+        "ORDER BY rank_in_province LIMIT 5;",
+    ),
+    View("press_fact", "SELECT statement, value, source_url FROM press_fact WHERE entity = 'Phú Thọ';"),
+    View("source", "SELECT id, version, licence, loaded_at FROM source;"),
+    View("load_history", "SELECT load_id, kind, status, rows_loaded, finished_at FROM load_history;"),
+)
+
+# A national rate is recomputed from numerators and denominators, never averaged.
+NATIONAL_RATE_EXAMPLE = """SELECT period, 100 * sum(numerator) / sum(denominator) AS national_rate
+FROM observation WHERE indicator = 'online_application_rate' AND level = 'province'
+GROUP BY period ORDER BY period;"""
+
+
+def names() -> list[str]:
+    return [v.name for v in VIEWS]

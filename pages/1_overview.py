@@ -1,0 +1,126 @@
+"""Overview: headline figures, map of the 34 provinces, top/bottom 5 and a written summary
+for one indicator and month. URL: /overview?indicator=…&period=YYYY-MM&province=NN&lang=vi"""
+
+from __future__ import annotations
+
+from dashboard.shell import ensure_app_shell
+
+ensure_app_shell()  # before anything renders: see dashboard/shell.py
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import figures, fmt, i18n, narrative, queries, state, ui
+
+lang = state.current_lang()
+t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+
+st.title(t("overview.title"))
+left, right = st.columns([3, 2])
+with left:
+    ind_code = ui.indicator_picker(lang)
+with right:
+    period = ui.period_picker(ind_code, lang)
+if period is None:
+    st.info(t("app.no_data"))
+    st.stop()
+
+ind = queries.indicator(ind_code)
+unit, decimals = ind["unit"], int(ind["decimals"])
+values = queries.province_values(ind_code, period)
+ranked = values.dropna(subset=["rank"]).sort_values("rank")
+national = queries.national_value(ind_code, period)
+previous = queries.national_value(ind_code, fmt.add_months(period, -1))
+target = ui.national_target(ind)
+n_met = narrative.count_meeting(values["value"], target)
+n_total = int(values["value"].notna().sum())
+
+ui.demo_banner(values["is_demo"], lang)
+
+# ---- headline figures
+m1, m2, m3, m4 = st.columns(4)
+if national:
+    is_median = national["kind"] == "median"
+    delta = (
+        fmt.change(national["value"], previous["value"], unit, decimals, lang)
+        if previous else None
+    )
+    m1.metric(
+        t("overview.national_median" if is_median else "overview.national_value"),
+        fmt.value(national["value"], unit, decimals, lang),
+        delta=delta,
+        delta_color="normal" if ind["higher_is_better"] else "inverse",
+        help=t("overview.vs_prev", period=fmt.month(fmt.add_months(period, -1), lang)),
+    )
+if target:
+    m2.metric(
+        t("overview.meeting_target"),
+        t("overview.meeting_target_value", n=n_met, total=n_total),
+        help=target.get("basis") or None,
+    )
+else:
+    m2.metric(t("overview.meeting_target"), "–", help=t("overview.no_target"))
+if len(ranked):
+    best, worst = ranked.iloc[0], ranked.iloc[-1]
+    m3.metric(t("overview.best"), best["name"], delta=fmt.value(best["value"], unit, decimals, lang),
+              delta_color="off", delta_arrow="off")
+    m4.metric(t("overview.worst"), worst["name"], delta=fmt.value(worst["value"], unit, decimals, lang),
+              delta_color="off", delta_arrow="off")
+
+
+@st.fragment
+def summary_and_map(ind_code: str, period: str, lang: str) -> None:
+    """Province picker, written summary and map (a province change reruns only this part)."""
+    ind = queries.indicator(ind_code)
+    values = queries.province_values(ind_code, period)
+    ranked = values.dropna(subset=["rank"]).sort_values("rank")
+    default = ranked["code"].iloc[0] if len(ranked) else None
+    st.subheader(t("overview.narrative"))
+    pick, text = st.columns([1, 3])
+    with pick:
+        code = ui.province_picker(lang, default=default, label_key="filter.province_narrate")
+    row = values[values["code"] == code]
+    national = queries.national_value(ind_code, period)
+    previous = queries.national_value(ind_code, fmt.add_months(period, -1))
+    target = ui.national_target(ind)
+    with text:
+        lines = [
+            narrative.national_sentence(
+                ind, lang, period=period, national=national, previous=previous,
+                n_met=narrative.count_meeting(values["value"], target),
+                total=int(values["value"].notna().sum()),
+            )
+        ]
+        if len(row):
+            record = row.iloc[0].to_dict()
+            lines.append(narrative.province_sentence(record, ind, lang, period=period))
+            lines.append(narrative.comparison_sentence(record, ind, lang, national, target))
+        for line in lines:
+            if line:
+                st.markdown(f"- {line}")
+
+    map_col, table_col = st.columns([3, 2])
+    with map_col:
+        geojson = ui.province_geojson()
+        fig = figures.overview_map(ind_code, period, lang, code, geojson if isinstance(geojson, str) else None)
+        ui.chart(fig, key="overview.map", filename=f"map_{ind_code}_{period}")
+        ui.caption(values["source_id"], lang, period=period, demo=values["is_demo"])
+    with table_col:
+        unit, decimals = ind["unit"], int(ind["decimals"])
+
+        def table(rows: pd.DataFrame) -> pd.DataFrame:
+            return pd.DataFrame({
+                t("common.rank"): [fmt.rank(r, n) for r, n in zip(rows["rank"], rows["n_ranked"])],
+                t("common.province"): rows["name"].tolist(),
+                t("common.value"): [fmt.value(v, unit, decimals, lang) for v in rows["value"]],
+                t("common.change"): [fmt.rank_change(c) for c in rows["rank_change"]],
+            })
+
+        st.markdown(f"**{t('overview.top5')}**")
+        st.dataframe(table(ranked.head(5)), hide_index=True, width="stretch")
+        st.markdown(f"**{t('overview.bottom5')}**")
+        st.dataframe(table(ranked.tail(5)), hide_index=True, width="stretch")
+        ui.caption(values["source_id"], lang, period=period, demo=values["is_demo"])
+
+
+summary_and_map(ind_code, period, lang)

@@ -1,0 +1,107 @@
+"""Rankings: all 34 provinces for one indicator and month, with rank changes, the national
+value and the target; movers over a span of months; the table with downloads.
+URL: /rankings?indicator=…&period=YYYY-MM&region=all|<code>&province=NN&span=3&lang=vi"""
+
+from __future__ import annotations
+
+from dashboard.shell import ensure_app_shell
+
+ensure_app_shell()  # before anything renders: see dashboard/shell.py
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import downloads, figures, fmt, i18n, narrative, queries, state, ui
+
+lang = state.current_lang()
+t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+
+st.title(t("rankings.title"))
+left, right = st.columns([3, 2])
+with left:
+    ind_code = ui.indicator_picker(lang)
+with right:
+    period = ui.period_picker(ind_code, lang)
+if period is None:
+    st.info(t("app.no_data"))
+    st.stop()
+
+values = queries.province_values(ind_code, period)
+ui.demo_banner(values["is_demo"], lang)
+
+
+def ranking_table(df: pd.DataFrame, ind: dict, national: dict | None, target: dict | None) -> pd.DataFrame:
+    """The table as shown (and downloaded): formatted in the reader's language."""
+    unit, decimals = ind["unit"], int(ind["decimals"])
+    nat = national["value"] if national else None
+    region_col = "region_en" if lang == "en" else "region_vi"
+    out = pd.DataFrame({
+        t("common.rank"): [fmt.rank(r, n) for r, n in zip(df["rank"], df["n_ranked"])],
+        t("common.province"): df["name"].tolist(),
+        t("common.region"): df[region_col].tolist(),
+        t("common.value"): [fmt.value(v, unit, decimals, lang) for v in df["value"]],
+        t("common.change"): [fmt.rank_change(c) for c in df["rank_change"]],
+        t("common.vs_national"): [fmt.change(v, nat, unit, decimals, lang) for v in df["value"]],
+    })
+    if target:
+        out[t("common.meets_target")] = [
+            {True: t("common.yes"), False: t("common.no"), None: "–"}[narrative.meets(v, target)]
+            for v in df["value"]
+        ]
+    if bool(df["is_demo"].fillna(False).any()):
+        out[t("common.demo_flag")] = [t("common.yes") if d else "" for d in df["is_demo"].fillna(False)]
+    return out
+
+
+@st.fragment
+def ranking_section(ind_code: str, period: str, lang: str) -> None:
+    ind = queries.indicator(ind_code)
+    values = queries.province_values(ind_code, period)
+    national = queries.national_value(ind_code, period)
+    target = ui.national_target(ind)
+    c1, c2 = st.columns(2)
+    with c1:
+        region = ui.region_picker(lang)
+    with c2:
+        highlight = ui.province_picker(lang, allow_none=True, default="", label_key="filter.highlight")
+    shown = values if region == "all" else values[values["region"] == region]
+    if region != "all":
+        st.caption(t("rankings.filtered_note"))
+    name = ind["name_en" if lang == "en" else "name_vi"]
+    fig = figures.ranking_bars(ind_code, period, lang, region, highlight)
+    ui.chart(fig, key="rankings.bars", filename=f"ranking_{ind_code}_{period}")
+    ui.caption(shown["source_id"], lang, period=period, demo=shown["is_demo"])
+
+    st.subheader(t("rankings.table"))
+    table = ranking_table(shown, ind, national, target)
+    st.dataframe(table, hide_index=True, width="stretch")
+    ui.table_downloads(table, downloads.file_stem(name, period, "" if region == "all" else region),
+                       lang, key="rankings.table")
+
+
+@st.fragment
+def movers_section(ind_code: str, period: str, lang: str) -> None:
+    st.subheader(t("rankings.movers"))
+    available = queries.periods(ind_code)
+    spans = [s for s in (1, 3, 6, 12) if fmt.add_months(period, -s) in available]
+    if not spans:
+        st.info(t("rankings.no_movers"))
+        return
+    span = state.radio(
+        "span", t("filter.span"), spans, 3 if 3 in spans else spans[0],
+        format_func=lambda n: t("filter.span_month") if n == 1 else t("filter.span_months", n=n), lang=lang,
+    )
+    start = fmt.add_months(period, -span)
+    movers = queries.rank_movers(ind_code, start, period)
+    if movers.empty or not (movers["change"] != 0).any():
+        st.info(t("rankings.no_movers"))
+        return
+    highlight = state.resolve("province", queries.provinces()["code"].tolist() + [""], "", warn=False)
+    fig = figures.movers(ind_code, start, period, lang, highlight or None)
+    ui.chart(fig, key="rankings.movers", filename=f"movers_{ind_code}_{start}_{period}")
+    sources = queries.province_values(ind_code, period)["source_id"]
+    ui.caption(sources, lang, start=start, end=period, demo=movers["is_demo"])
+
+
+ranking_section(ind_code, period, lang)
+movers_section(ind_code, period, lang)

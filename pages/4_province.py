@@ -1,0 +1,160 @@
+"""Province profile: every indicator of one province with its rank among the 34 and a
+sparkline; the Decision 766 index by group and which group drove the change on the previous
+month; a map and a table of the province's communes.
+URL: /province?province=25&period=2025-09&indicator=online_application_rate&lang=vi"""
+
+from __future__ import annotations
+
+from dashboard.shell import ensure_app_shell
+
+ensure_app_shell()  # before anything renders: see dashboard/shell.py
+
+import pandas as pd
+import streamlit as st
+
+from charts import profile as profile_charts
+from charts import theme
+from dashboard import downloads, fmt, i18n, queries, state, tables, ui
+
+lang = state.current_lang()
+t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+HEADLINE = "online_application_rate"
+
+st.title(t("profile.title"))
+left, right = st.columns([3, 2])
+with left:
+    code = ui.province_picker(lang, default="01")
+with right:
+    period = ui.period_picker(HEADLINE, lang)
+if code is None or period is None:
+    st.info(t("app.no_data"))
+    st.stop()
+
+provs = queries.provinces()
+prov = provs[provs["code"] == code].iloc[0].to_dict()
+profile = queries.province_profile(code, period)
+if profile.empty:
+    st.info(t("app.no_data"))
+    st.stop()
+ui.demo_banner(profile["is_demo"], lang)
+by_code = profile.set_index("code")
+
+# ---- who: name, kind, region, size; headline figures
+st.subheader(t("profile.heading", name=prov["name"]))
+st.caption(t(
+    "profile.facts_line", kind=t(f"profile.kind_{prov['kind']}"),
+    region=prov["region_en" if lang == "en" else "region_vi"] or "–",
+    n=fmt.number(prov["n_communes"], 0, lang), area=fmt.number(prov["area_km2"], 0, lang),
+))
+
+
+def _metric(where, label_key: str, ind_code: str) -> None:
+    if ind_code not in by_code.index:
+        where.metric(t(label_key), "–")
+        return
+    row = by_code.loc[ind_code]
+    where.metric(
+        t(label_key), fmt.value(row["value"], row["unit"], int(row["decimals"]), lang),
+        delta=fmt.change(row["value"], row["prev_value"], row["unit"], int(row["decimals"]), lang)
+        if not fmt.is_missing(row["prev_value"]) else None,
+        delta_color="normal" if row["higher_is_better"] else "inverse",
+        help=t("profile.metric_rank", rank=fmt.rank(row["rank"], row["n_ranked"])) + " · "
+        + t("overview.vs_prev", period=fmt.month(fmt.add_months(period, -1), lang)),
+        chart_data=[v for v in row["trend"] if not fmt.is_missing(v)] if row["trend"] is not None else None,
+        border=True,
+    )
+
+
+m1, m2, m3 = st.columns(3)
+_metric(m1, "profile.metric_online", HEADLINE)
+_metric(m2, "profile.metric_i766", tables.INDEX766_TOTAL)
+m3.metric(t("profile.metric_communes"), fmt.number(prov["n_communes"], 0, lang), border=True)
+
+# ---- every indicator: value, rank x/34 with ▲▼, 12-month sparkline
+st.subheader(t("profile.indicators", period=fmt.month(period, lang)))
+table = tables.profile_table(profile, lang)
+trend_col = t("profile.col_trend")
+st.dataframe(
+    table, hide_index=True, width="stretch", key="profile.indicators",
+    column_config={trend_col: st.column_config.LineChartColumn(trend_col, width="medium", color=theme.CATEGORICAL[0])},
+)
+st.caption(t("profile.indicators_help"))
+ui.caption(profile["source_id"].unique(), lang, period=period, demo=bool(profile["is_demo"].any()))
+ui.table_downloads(tables.for_download(table), downloads.file_stem(prov["name"], period), lang, key="profile.table")
+
+# ---- Decision 766: five groups, and which one drove the change
+st.subheader(t("profile.i766"))
+groups = tables.index766_groups(profile)
+total = by_code["value"].get(tables.INDEX766_TOTAL)
+prev_total = by_code["prev_value"].get(tables.INDEX766_TOTAL)
+st.markdown(tables.index766_sentence(groups, total=total, prev_total=prev_total, name=prov["name"],
+                                     period=period, lang=lang))
+if not groups.empty and groups["value"].notna().all() and not fmt.is_missing(total):
+    wf_col, bars_col = st.columns([3, 2])
+    with wf_col:
+        if groups["prev_value"].notna().all() and not fmt.is_missing(prev_total):
+            fig = profile_charts.index766_waterfall(
+                groups, total=total, prev_total=prev_total, period=period, lang=lang,
+                title=t("profile.i766_waterfall_title", prev=fmt.month_short(fmt.add_months(period, -1), lang),
+                        period=fmt.month_short(period, lang)),
+            )
+            ui.chart(fig, key="profile.i766_waterfall", filename=f"i766_{code}_{period}")
+    with bars_col:
+        fig = profile_charts.index766_groups_chart(
+            groups, lang=lang, title=t("profile.i766_groups_title", period=fmt.month_short(period, lang)),
+            height=440,
+        )
+        ui.chart(fig, key="profile.i766_groups", filename=f"i766_groups_{code}_{period}")
+    name_col = "name_en" if lang == "en" else "name_vi"
+    group_table = pd.DataFrame({
+        t("profile.col_group"): [tables.short_group_name(n) for n in groups[name_col]] + [t("profile.total")],
+        t("profile.col_score"): [fmt.number(v, 2, lang) for v in groups["value"]] + [fmt.number(total, 2, lang)],
+        t("profile.col_max"): [fmt.number(m, 0, lang) for m in groups["max_value"]]
+        + [fmt.number(groups["max_value"].sum(), 0, lang)],
+        t("profile.col_delta"): [fmt.number(d, 2, lang, sign=True) for d in groups["delta"]]
+        + [fmt.number(None if fmt.is_missing(prev_total) else total - prev_total, 2, lang, sign=True)],
+    })
+    st.dataframe(group_table, hide_index=True, width="stretch", key="profile.i766_table")
+    i766_rows = profile[profile["code"].str.startswith("index766")]
+    ui.caption(i766_rows["source_id"].unique(), lang, period=period, demo=bool(i766_rows["is_demo"].any()))
+
+
+# ---- the province's communes: map and ranks within the province
+@st.fragment
+def communes_section(code: str, prov_name: str, period: str, lang: str) -> None:
+    st.subheader(t("profile.map"))
+    catalog = queries.commune_indicators()
+    names = dict(zip(catalog["code"], catalog["name_en" if lang == "en" else "name_vi"]))
+    pick, _ = st.columns([3, 2])
+    ind_code = state.selectbox(
+        "indicator", t("profile.map_indicator"), catalog["code"].tolist(), HEADLINE,
+        format_func=lambda c: names.get(c, c), where=pick, warn_key="warn.unknown_indicator", lang=lang,
+    )
+    ind = queries.indicator(ind_code)
+    if period not in queries.periods(ind_code, "commune"):
+        st.info(t("profile.no_commune_data", period=fmt.month(period, lang)))
+        return
+    communes = queries.province_communes(code, ind_code, period)
+    ind_name = names.get(ind_code, ind_code)
+    map_col, table_col = st.columns([3, 2])
+    with map_col:
+        fig = profile_charts.commune_map(
+            communes, indicator=ind, province_code=code, lang=lang,
+            title=t("profile.map_title", indicator=ind_name, name=prov_name, period=fmt.month(period, lang)),
+        )
+        ui.chart(fig, key="profile.map", filename=f"communes_{code}_{ind_code}_{period}")
+        st.caption(t("profile.map_note"))
+        ui.caption(communes["source_id"].unique(), lang, period=period, demo=bool(communes["is_demo"].any()))
+    with table_col:
+        st.markdown(f"**{t('profile.communes_table', name=prov_name, indicator=ind_name, period=fmt.month(period, lang))}**")
+        table = tables.commune_table(communes, ind, lang, with_province=False, with_criteria=False)
+        st.dataframe(table, hide_index=True, width="stretch", height=560, key="profile.communes",
+                     column_config={t("communes.col_code"): None})
+    ui.table_downloads(table, downloads.file_stem(prov_name, ind_name, period), lang, key="profile.communes_dl")
+    st.page_link(
+        "pages/5_communes.py", label=t("profile.open_communes", name=prov_name), icon=":material/holiday_village:",
+        query_params={"in_province": code, "indicator": ind_code, "period": period, "lang": lang},
+    )
+
+
+communes_section(code, prov["name"], period, lang)

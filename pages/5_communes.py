@@ -1,0 +1,171 @@
+"""Communes: find any of the 3,321 communes by name (diacritics optional), filter by
+province, kind and DX criteria met, rank them within their province and nationally for one
+indicator and month, and drill down into one commune's monthly series and ranks.
+URL: /communes?q=quang+dien&in_province=46&kind=xa,phuong&criteria=0-17&indicator=…&period=YYYY-MM&commune=19867"""
+
+from __future__ import annotations
+
+from dashboard.shell import ensure_app_shell
+
+ensure_app_shell()  # before anything renders: see dashboard/shell.py
+
+import streamlit as st
+
+from charts import communes as commune_charts
+from charts import theme
+from dashboard import downloads, fmt, i18n, inputs, queries, state, tables, ui
+
+lang = state.current_lang()
+t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+DEFAULT_INDICATOR = "online_application_rate"
+MAX_PICK = 100  # communes offered in the drill-down select box (search finds the others)
+
+st.title(t("communes.title"))
+
+# ---- filters: what to rank, and which communes
+catalog = queries.commune_indicators()
+ind_names = dict(zip(catalog["code"], catalog["name_en" if lang == "en" else "name_vi"]))
+c1, c2 = st.columns([3, 2])
+ind_code = state.selectbox(
+    "indicator", t("filter.indicator"), catalog["code"].tolist(), DEFAULT_INDICATOR,
+    format_func=lambda c: ind_names.get(c, c), where=c1, warn_key="warn.unknown_indicator", lang=lang,
+)
+period = ui.period_picker(ind_code, lang, c2, level="commune")
+if period is None:
+    st.info(t("app.no_data"))
+    st.stop()
+ind = queries.indicator(ind_code)
+
+provs = queries.provinces()
+prov_names = dict(zip(provs["code"], provs["name"]))
+f1, f2, f3 = st.columns([2, 2, 3])
+province = state.selectbox(  # its own parameter: a province chosen elsewhere is no filter here
+    "in_province", t("filter.province"), [""] + provs.sort_values("name")["code"].tolist(), "",
+    format_func=lambda c: prov_names.get(c, t("communes.all_provinces")), where=f1,
+    warn_key="warn.unknown_province", lang=lang,
+) or None
+kind_codes = state.multiselect(
+    "kind", t("communes.filter_kind"), list(tables.KINDS), list(tables.KINDS),
+    format_func=lambda k: t(f"kind.{k}"), where=f2, lang=lang,
+)
+crit_lo, crit_hi = inputs.int_range("criteria", t("communes.filter_criteria"), 0, 17, where=f3, lang=lang)
+query = inputs.text("q", t("communes.search"), placeholder=t("communes.search_placeholder"))
+
+kinds = tuple(tables.KINDS[k] for k in kind_codes)
+everyone = queries.communes()
+n_total = len(everyone)
+ranking = queries.commune_ranking(ind_code, period, province, kinds, crit_lo, crit_hi)
+if query:
+    hits = queries.search_communes(query, limit=n_total)
+    order = dict(zip(hits["code"], range(len(hits))))
+    shown = ranking[ranking["code"].isin(order)]
+    shown = shown.iloc[shown["code"].map(order).argsort()]
+else:
+    shown = ranking
+ui.demo_banner(shown["is_demo"], lang)
+
+# ---- the ranking table
+st.markdown(t("communes.count", n=fmt.number(len(shown), 0, lang), total=fmt.number(n_total, 0, lang)))
+if shown.empty:
+    st.info(t("communes.no_hits", q=query) if query else t("app.no_data"))
+    if query and len(hits):
+        elsewhere = ", ".join(f"{n} ({p})" for n, p in zip(hits["name"].head(5), hits["province_name"].head(5)))
+        st.caption(t("communes.hits_elsewhere", n=fmt.number(len(hits), 0, lang), names=elsewhere))
+else:
+    st.markdown(f"**{t('communes.table_title', indicator=ind_names[ind_code], period=fmt.month(period, lang))}**")
+    table = tables.commune_table(shown, ind, lang)
+    st.dataframe(table, hide_index=True, width="stretch", height=min(420, 35 * (len(table) + 1) + 3),
+                 key="communes.table")
+    ui.caption(shown["source_id"].unique(), lang, period=period, demo=bool(shown["is_demo"].any()))
+    ui.table_downloads(
+        table, downloads.file_stem(ind_names[ind_code], period, prov_names.get(province or "", ""), query),
+        lang, key="communes.table_dl",
+    )
+    fig = commune_charts.criteria_histogram(
+        shown["criteria_met"], lang=lang, title=t("communes.histogram_title", period=fmt.month(period, lang)),
+        height=300,
+    )
+    ui.chart(fig, key="communes.criteria", filename=f"criteria_{period}")
+    ui.caption(shown["source_id"].unique(), lang, period=period, demo=bool(shown["is_demo"].any()))
+
+
+# ---- drill-down: one commune
+@st.fragment
+def drill_down(ind: dict, period: str, candidates: list[str], everyone, lang: str) -> None:
+    st.subheader(t("communes.drill"))
+    labels = dict(zip(everyone["code"].tolist(), (everyone["name"] + " · " + everyone["province_name"]).tolist()))
+    label = lambda c: labels.get(c, c)  # noqa: E731
+    raw = st.query_params.get("commune")
+    from_url = raw is not None and raw != st.session_state.get(state._URL + "commune")  # noqa: SLF001
+    default = candidates[0] if candidates else None
+    current = state.resolve(
+        "commune", list(labels), default, format_func=lambda c: label(c) if c else "–",
+        warn_key="communes.unknown_commune", lang=lang,
+    )
+    options = list(candidates)
+    if current is not None and current not in options:
+        if from_url or not options:
+            options = [current] + options
+        else:
+            current = options[0]
+            state.set_value("commune", current)
+    if not options:
+        st.info(t("app.no_data"))
+        return
+    pick, _ = st.columns([3, 2])
+    code = state.selectbox(
+        "commune", t("communes.pick"), options, current, format_func=label, where=pick,
+        help=t("communes.pick_help"), lang=lang,
+    )
+    row = everyone[everyone["code"] == code].iloc[0].to_dict()
+    st.markdown(f"#### {row['name']}")
+    st.caption(t(
+        "communes.detail_line", kind=tables.kind_label(row["kind"], lang), province=row["province_name"],
+        code=code, area=fmt.number(row["area_km2"], 1, lang),
+    ))
+    profile = queries.commune_profile(code)
+    if profile.empty:
+        st.info(t("app.no_data"))
+        return
+    shown_period = period if period in set(profile["period"]) else profile["period"].max()
+
+    st.markdown(f"**{t('communes.indicators_title', name=row['name'], period=fmt.month(shown_period, lang))}**")
+    table = tables.commune_indicator_table(profile, shown_period, lang)
+    trend_col = t("profile.col_trend")
+    st.dataframe(
+        table, hide_index=True, width="stretch", key="communes.detail", height=35 * (len(table) + 1) + 3,
+        column_config={trend_col: st.column_config.LineChartColumn(trend_col, width="medium", color=theme.CATEGORICAL[0])},
+    )
+    ui.caption(profile["source_id"].unique(), lang, period=shown_period, demo=bool(profile["is_demo"].any()))
+    ind_code = ind["code"]
+    series = profile[profile["indicator"] == ind_code]
+    province_series = None
+    if ind["aggregation"] != "sum":  # a province total is not comparable with a commune count
+        province_series = queries.province_series(ind_code, (row["province_code"],))
+    fig = commune_charts.commune_trend(
+        series, indicator=ind, commune_name=row["name"], lang=lang, province=province_series,
+        province_name=row["province_name"], height=480, period=shown_period,
+        title=t("communes.trend_title", indicator=ind_names.get(ind_code, ind_code), name=row["name"]),
+    )
+    ui.chart(fig, key="communes.trend", filename=f"commune_{code}_{ind_code}")
+    if len(series):
+        ui.caption(series["source_id"].unique(), lang, start=series["period"].min(), end=series["period"].max(),
+                   demo=bool(series["is_demo"].any()))
+    long = profile.assign(
+        _name=profile["name_en" if lang == "en" else "name_vi"],
+        _rank_p=tables.ranks_text(profile["rank_in_province"], profile["n_in_province"]).to_numpy(),
+        _rank_n=tables.ranks_text(profile["rank_national"], profile["n_national"]).to_numpy(),
+    )[["indicator", "_name", "period", "value", "_rank_p", "_rank_n", "is_demo"]]
+    long.columns = [
+        t("methods.col_code"), t("profile.col_indicator"), t("common.period"), t("common.value"),
+        t("communes.col_rank_province"), t("communes.col_rank_national"), t("common.demo_flag"),
+    ]
+    ui.table_downloads(long, downloads.file_stem(row["name"], row["province_name"]), lang, key="communes.detail_dl")
+    st.page_link(
+        "pages/4_province.py", label=t("communes.open_profile", name=row["province_name"]),
+        icon=":material/location_city:",
+        query_params={"province": row["province_code"], "period": shown_period, "lang": lang},
+    )
+
+
+drill_down(ind, period, shown["code"].head(MAX_PICK).tolist(), everyone, lang)

@@ -1,0 +1,158 @@
+"""Data & methods: what is demo data, indicator definitions, sources with licences and
+freshness, the press facts checked against the warehouse, the re-basing rules (63 → 34),
+the known limits of the boundary layer, and the SQL views analysts can query.
+URL: /data_methods?lang=vi"""
+
+from __future__ import annotations
+
+from dashboard.shell import ensure_app_shell
+
+ensure_app_shell()  # before anything renders: see dashboard/shell.py
+
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import db, downloads, fmt, i18n, queries, state, tables, ui, views_doc
+from etl import paths
+
+lang = state.current_lang()
+t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+
+st.title(t("methods.title"))
+
+# ---- how much of the data is demo
+counts = queries.demo_counts()
+n_all = int(counts["n"].sum())
+n_demo = int(counts.loc[counts["is_demo"].fillna(False).astype(bool), "n"].sum())
+ui.demo_banner(n_demo > 0, lang)
+st.header(t("methods.demo"))
+st.markdown(t(
+    "methods.demo_share", n_demo=fmt.number(n_demo, 0, lang), n=fmt.number(n_all, 0, lang),
+    share=fmt.percent(100 * n_demo / n_all if n_all else 0, 1, lang), n_real=fmt.number(n_all - n_demo, 0, lang),
+))
+st.markdown(t("methods.demo_what"))
+st.dataframe(
+    pd.DataFrame({
+        t("methods.col_level"): [t(f"methods.level_{lv}") for lv in counts["level"]],
+        t("methods.col_is_demo"): [t("common.yes") if d else t("common.no") for d in counts["is_demo"]],
+        t("methods.col_n"): [fmt.number(n, 0, lang) for n in counts["n"]],
+        t("methods.col_n_indicators"): counts["n_indicators"].tolist(),
+        t("methods.col_first"): [fmt.month(p, lang) for p in counts["first_period"]],
+        t("methods.col_last"): [fmt.month(p, lang) for p in counts["last_period"]],
+    }),
+    hide_index=True, key="methods.demo",
+)
+
+# ---- indicator definitions
+catalog = queries.indicators()
+st.header(t("methods.indicators", n=len(catalog)))
+catalog_table = tables.catalog_table(catalog, lang)
+st.dataframe(
+    catalog_table, hide_index=True, width="stretch", key="methods.indicators", height=35 * (len(catalog_table) + 1) + 3,
+    column_config={
+        t("methods.col_definition"): st.column_config.TextColumn(width="large"),
+        t("methods.col_legal_basis"): st.column_config.TextColumn(width="large"),
+        t("methods.col_formula"): st.column_config.TextColumn(width="large"),
+    },
+)
+ui.table_downloads(catalog_table, downloads.file_stem("indicators", lang), lang, key="methods.indicators_dl")
+
+# ---- sources, licences, freshness
+st.header(t("methods.sources"))
+_, _, mtime_ns, size = db.signature()
+st.markdown(t(
+    "methods.warehouse_file", path=db.path().name,
+    mtime=datetime.fromtimestamp(mtime_ns / 1e9).strftime("%Y-%m-%d %H:%M"),
+    size=fmt.number(size / 1e6, 1, lang),
+))
+sources = queries.sources_detail()
+sources_table = pd.DataFrame({
+    t("methods.col_source"): sources["id"],
+    t("methods.col_loaded_at"): pd.to_datetime(sources["loaded_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+    t("methods.col_version"): sources["version"],
+    t("methods.col_licence"): sources["licence"],
+    t("methods.col_producer"): sources["producer"],
+    t("methods.col_url"): sources["url"],
+    t("methods.col_checksum"): sources["checksum"].fillna("").str[:12],
+    t("methods.col_description"): [
+        i18n.t(f"source_desc.{i}", lang) if i18n.has(f"source_desc.{i}") else d
+        for i, d in zip(sources["id"], sources["description"])
+    ],
+})
+st.dataframe(
+    sources_table, hide_index=True, width="stretch", key="methods.sources",
+    column_config={
+        t("methods.col_producer"): st.column_config.TextColumn(width="large"),
+        t("methods.col_licence"): st.column_config.TextColumn(width="large"),
+    },
+)
+ui.table_downloads(sources_table, "sources", lang, key="methods.sources_dl")
+with st.expander(t("methods.loads")):
+    loads = queries.load_history()
+    st.dataframe(
+        loads.rename(columns={c: t(f"methods.load_{c}") for c in loads.columns}), hide_index=True, width="stretch",
+        key="methods.loads",
+    )
+
+# ---- press facts and the agreement check
+st.header(t("methods.facts"))
+facts = queries.press_facts()
+checks = queries.fact_checks()
+n_ok = int(checks["agrees"].sum())
+st.markdown(t(
+    "methods.facts_summary", n=len(facts), n_check=len(checks), n_ok=n_ok, n_bad=len(checks) - n_ok,
+))
+if n_ok < len(checks):
+    st.error(t("methods.facts_bad", n=len(checks) - n_ok, ids=", ".join(checks.loc[~checks["agrees"], "id"])), icon="✗")
+facts_table = tables.facts_table(facts, checks, lang)
+st.dataframe(
+    facts_table, hide_index=True, width="stretch", key="methods.facts", height=560,
+    column_config={
+        t("methods.col_statement"): st.column_config.TextColumn(width="large"),
+        t("methods.col_link"): st.column_config.LinkColumn(display_text=r"https?://(?:www\.)?([^/]+)/.*"),
+    },
+)
+ui.table_downloads(facts_table, downloads.file_stem("press-facts", lang), lang, key="methods.facts_dl")
+
+# ---- re-basing 63 -> 34
+st.header(t("methods.rebase"))
+merges = queries.legacy_merges()
+n_alone = int((merges["n_old"] == 1).sum())
+for key in ("methods.rebase_sum", "methods.rebase_ratio"):
+    st.markdown(f"- {t(key)}")
+st.markdown(f"- {t('methods.rebase_none', n_alone=n_alone, n_merged=len(merges) - n_alone)}")
+st.markdown(f"- {t('methods.rebase_commune')}")
+st.dataframe(
+    pd.DataFrame({
+        t("common.province"): merges["name"],
+        t("methods.col_n_old"): merges["n_old"],
+        t("methods.col_old_names"): merges["old_names"],
+        t("methods.col_keeps_index"): [t("common.yes") if n == 1 else t("common.no") for n in merges["n_old"]],
+    }),
+    hide_index=True, width="stretch", key="methods.rebase",
+)
+
+# ---- the boundary layer's known limits
+st.header(t("methods.boundaries"))
+st.markdown(t("methods.boundaries_intro"))
+for key in ("defect_cantho", "defect_laichau", "defect_melinh", "defect_coast", "defect_islands"):
+    st.markdown(f"- {t('methods.' + key)}")
+st.markdown(t("methods.boundaries_replace"))
+provenance = (paths.GEO / "PROVENANCE.md").read_text(encoding="utf-8")
+with st.expander(t("methods.boundaries_verbatim")):
+    st.markdown(tables.markdown_section(provenance, "Known defects"))
+    st.markdown(tables.markdown_section(provenance, "Measured"))
+
+# ---- SQL views
+st.header(t("methods.views"))
+st.markdown(t("methods.views_intro"))
+columns = queries.view_columns()
+by_view = columns.groupby("view", sort=False)["column_name"].agg(list).to_dict()
+for view in views_doc.VIEWS:
+    st.markdown(f"**`{view.name}`** — {t('methods.view_' + view.name)}")
+    st.caption(f"{t('methods.view_columns')}: " + ", ".join(f"`{c}`" for c in by_view.get(view.name, [])))
+    st.code(view.example, language="sql")
+st.markdown(t("methods.national_rate"))
+st.code(views_doc.NATIONAL_RATE_EXAMPLE, language="sql")

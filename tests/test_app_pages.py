@@ -1,0 +1,248 @@
+"""Pages 1–3 run in Streamlit's AppTest (no browser) against the session warehouse.
+
+Each test opens a URL's worth of query parameters, runs the page and checks the values a
+reader would see: Phú Thọ 9th of 34 with 88,01 % in Sep 2025, the written summary, bad
+links, the language switch, permalinks.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+OVERVIEW, RANKINGS, TRENDS = "pages/1_overview.py", "pages/2_rankings.py", "pages/3_trends.py"
+
+
+def run(script: str | None = None, **params: str) -> AppTest:
+    """Open the app with query parameters (like a permalink), then the page script."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    if script and script != OVERVIEW:
+        at.switch_page(script)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def table(at: AppTest, index: int = 0):
+    return at.dataframe[index].value
+
+
+def text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+# ----------------------------------------------------------------------------- rankings
+
+
+def test_rankings_show_phu_tho_9th_of_34_with_88_01_percent(warehouse):
+    at = run(RANKINGS, indicator="online_application_rate", period="2025-09", province="25")
+    assert at.title[0].value == "Xếp hạng"
+    df = table(at)
+    assert len(df) == 34
+    row = df[df["Tỉnh, thành phố"] == "Phú Thọ"].iloc[0]
+    assert row["Hạng"] == "9/34" and row["Giá trị"] == "88,01 %" and row["Thay đổi hạng"] == "▲2"
+    assert row["Đạt mục tiêu"] == "Không"  # target ≥ 90 %
+    assert df["Hạng"].tolist()[:3] == ["1/34", "2/34", "3/34"]
+    bars = charts(at)[0]
+    assert bars["data"][0]["y"][8] == "9. Phú Thọ"
+    shapes = {s["name"]: s for s in bars["layout"]["shapes"]}
+    assert shapes["target"]["x0"] == 90.0 and "national" in shapes
+
+
+def test_rankings_in_english_use_english_numbers_and_labels(warehouse):
+    at = run(RANKINGS, indicator="online_application_rate", period="2025-09", lang="en")
+    assert at.title[0].value == "Rankings"
+    df = table(at)
+    row = df[df["Province"] == "Phú Thọ"].iloc[0]
+    assert (row["Rank"], row["Value"], row["Rank change"]) == ("9/34", "88.01%", "▲2")
+    assert at.selectbox(key="w.indicator").label == "Indicator"
+
+
+def test_region_filter_keeps_national_ranks(warehouse):
+    at = run(RANKINGS, indicator="online_application_rate", period="2025-09", region="tdmnpb")
+    df = table(at)
+    assert "Phú Thọ" in df["Tỉnh, thành phố"].tolist() and "Hà Nội" not in df["Tỉnh, thành phố"].tolist()
+    assert set(df["Vùng"]) == {"Trung du và miền núi phía Bắc"}
+    assert df[df["Tỉnh, thành phố"] == "Phú Thọ"]["Hạng"].iloc[0] == "9/34"
+
+
+def test_movers_over_a_span_of_months(warehouse):
+    at = run(RANKINGS, indicator="online_application_rate", period="2025-09", span="1")
+    movers = charts(at)[1]
+    bars = movers["data"][0]
+    assert "Phú Thọ" in bars["y"]
+    i = bars["y"].index("Phú Thọ")
+    assert bars["x"][i] == 2 and bars["text"][i] == "▲2  (11 → 9)"
+    assert at.radio(key="w.span").value == 1
+
+
+def test_delayed_tasks_rank_fewest_first_with_reversed_colours(warehouse):
+    at = run(OVERVIEW, indicator="delayed_tasks", period="2025-09")
+    ranked = table(at)  # top 5
+    values = [int(v.replace(".", "")) for v in ranked["Giá trị"]]
+    assert values == sorted(values)
+    colours = charts(at)[0]["data"][0]["colorscale"]
+    assert colours[0][1] == "#440154"  # "good" (dark) at the low end
+
+
+# ----------------------------------------------------------------------------- overview
+
+
+def test_overview_headlines_and_sentence_for_phu_tho(warehouse):
+    at = run(OVERVIEW, indicator="online_application_rate", period="2025-09", province="25")
+    assert at.title[0].value == "Tổng quan"
+    sentences = text(at)
+    assert "Phú Thọ xếp thứ 9/34 về tỷ lệ hồ sơ trực tuyến (88,01 %), tăng 2 bậc so với tháng trước." in sentences
+    metrics = {m.label: m for m in at.metric}
+    assert set(metrics) == {"Cả nước", "Số tỉnh đạt mục tiêu", "Dẫn đầu", "Cuối bảng"}
+    national = metrics["Cả nước"].value
+    assert national.endswith(" %") and "," in national
+    assert metrics["Số tỉnh đạt mục tiêu"].value.endswith("/34")
+    best = table(at, 0)
+    worst = table(at, 1)
+    assert metrics["Dẫn đầu"].value == best["Tỉnh, thành phố"].iloc[0]
+    assert metrics["Cuối bảng"].value == worst["Tỉnh, thành phố"].iloc[-1] and worst["Hạng"].iloc[-1] == "34/34"
+    assert any("demo" in w.value.lower() or "minh họa" in w.value for w in at.warning)  # demo banner
+
+
+def test_overview_national_value_is_the_ratio_of_summed_counts(warehouse, db):
+    num, den = db.execute(
+        "SELECT sum(numerator), sum(denominator) FROM observation WHERE indicator = "
+        "'online_application_rate' AND level = 'province' AND period = '2025-09'"
+    ).fetchone()
+    at = run(OVERVIEW, indicator="online_application_rate", period="2025-09", lang="en")
+    expected = f"{100 * num / den:,.2f}%"
+    assert {m.label: m.value for m in at.metric}["National"] == expected
+
+
+def test_overview_map_has_34_provinces_and_offline_config(warehouse):
+    at = run(OVERVIEW, indicator="online_application_rate", period="2025-09", province="25")
+    spec = charts(at)[0]
+    trace = spec["data"][0]
+    assert trace["type"] == "choropleth" and len(trace["locations"]) == 34
+    assert all(isinstance(c, str) and len(c) == 2 for c in trace["locations"])
+    config = json.loads(at.get("plotly_chart")[0].proto.config)
+    assert config["topojsonURL"] == "/app/static/topojson/"
+    assert config["displaylogo"] is False
+    assert config["toImageButtonOptions"]["filename"] == "map_online_application_rate_2025-09"
+
+
+def test_indices_show_the_median_not_a_total(warehouse):
+    at = run(OVERVIEW, indicator="index766_total", period="2025-09")
+    labels = [m.label for m in at.metric]
+    assert "Trung vị 34 tỉnh" in labels and "Cả nước" not in labels
+    assert "Trung vị các tỉnh" in text(at)
+
+
+def test_bad_link_warns_and_falls_back_without_an_exception(warehouse):
+    at = run(OVERVIEW, indicator="nope", province="99", period="1999-01")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "nope" in warnings and "99" in warnings and "1999-01" in warnings
+    assert at.selectbox(key="w.indicator").value == "online_application_rate"
+    assert at.query_params["indicator"] == "online_application_rate"  # the URL is repaired
+    assert at.query_params["period"] == "2026-10"  # latest month
+    assert at.query_params["province"] != "99"
+
+
+def test_unknown_page_in_the_link_warns(warehouse):
+    at = run(None, page="nope")
+    assert any("nope" in w.value for w in at.warning)
+    assert at.title[0].value == "Tổng quan"
+
+
+def test_page_parameter_on_the_root_url_opens_that_page(warehouse):
+    at = run(None, page="rankings", period="2025-09")
+    assert at.title[0].value == "Xếp hạng"
+    assert at.query_params["period"] == "2025-09"
+
+
+def test_english_switch_changes_labels(warehouse):
+    at = run(OVERVIEW, period="2025-09", province="25")
+    assert at.selectbox(key="w.indicator").label == "Chỉ tiêu"
+    at.radio(key="w.lang").set_value("en").run()
+    assert not at.exception
+    assert at.title[0].value == "Overview"
+    assert at.selectbox(key="w.indicator").label == "Indicator"
+    assert "Phú Thọ ranks 9/34 in online application rate (88.01%), up 2 places" in text(at)
+    assert at.query_params["lang"] == "en"
+
+
+def test_changing_a_filter_updates_the_permalink_which_restores_the_view(warehouse):
+    at = run(RANKINGS, indicator="online_application_rate", period="2025-09")
+    at.selectbox(key="w.indicator").set_value("on_time_rate").run()
+    at.selectbox(key="w.region").set_value("dbscl").run()
+    params = {k: at.query_params[k] for k in at.query_params}
+    assert params["indicator"] == "on_time_rate" and params["region"] == "dbscl"
+    shown = table(at)
+    reopened = run(RANKINGS, **params)
+    assert table(reopened).equals(shown)
+
+
+# ----------------------------------------------------------------------------- trends
+
+
+def test_trends_compare_provinces_with_national_and_target(warehouse):
+    at = run(TRENDS, indicator="online_application_rate", provinces="25,01")
+    lines, spending = charts(at)
+    names = {t["name"] for t in lines["data"]}
+    assert {"Cả nước", "Phú Thọ", "Hà Nội"} <= names
+    rebased = [t for t in lines["data"] if t["meta"]["segment"] == "rebased"]
+    assert rebased and all(t["line"]["dash"] == "dot" for t in rebased)
+    assert all(x <= "2025-07-01" for t in rebased for x in t["x"])
+    shape_names = {s["name"] for s in lines["layout"]["shapes"]}
+    assert {"target", "rebased", "event:2025-07-01"} <= shape_names
+    assert any("tái tính" in c.value for c in at.caption)
+    assert {t["meta"]["series"] for t in spending["data"]} == {"planned", "disbursed", "rate"}
+    assert "đã giải ngân" in text(at)
+
+
+def test_trends_without_history_and_for_one_province_spending(warehouse):
+    at = run(TRENDS, indicator="online_application_rate", provinces="25", history="0", year="2025", scope="25")
+    lines, spending = charts(at)
+    assert all(t["meta"]["segment"] == "current" for t in lines["data"])
+    assert spending["layout"]["title"]["text"] == "Kinh phí lũy kế năm 2025 · Phú Thọ"
+    assert len(spending["data"][0]["x"]) == 12
+    rate = spending["data"][2]["customdata"][-1][1]
+    assert rate.endswith(" %")
+
+
+def test_trends_drop_unknown_provinces_from_the_link(warehouse):
+    at = run(TRENDS, provinces="25,zz")
+    assert any("zz" in w.value for w in at.warning)
+    assert at.multiselect(key="w.provinces").value == ["25"]
+
+
+@pytest.mark.parametrize("indicator", ["spending_disbursement_rate", "eid_level2_accounts", "procedures_total"])
+def test_every_page_runs_for_other_indicators(warehouse, indicator):
+    for page in (OVERVIEW, RANKINGS, TRENDS):
+        at = run(page, indicator=indicator)
+        assert at.selectbox(key="w.indicator").value == indicator
+        assert charts(at)
+
+
+def test_every_page_enters_app_py_shell_and_permalinks_match_file_names():
+    """With a ``pages/`` folder, the first request after a server start to a page URL runs the
+    page script alone (Streamlit's old multipage mode): each page must call
+    ensure_app_shell() before rendering, and app.py's URL paths must equal the names
+    Streamlit derives from the file names, so every permalink reaches its page."""
+    import re as _re
+
+    app_source = (ROOT / "app.py").read_text(encoding="utf-8")
+    registered = dict(_re.findall(r'\("pages/(\d+_[a-z_]+)\.py", "([a-z_]+)"', app_source))
+    scripts = sorted(p.stem for p in (ROOT / "pages").glob("*.py"))
+    assert sorted(registered) == scripts and len(scripts) == 7
+    for stem, url_path in registered.items():
+        assert url_path == stem.split("_", 1)[1]
+        source = (ROOT / "pages" / f"{stem}.py").read_text(encoding="utf-8")
+        assert source.index("ensure_app_shell()") < source.index("\nimport streamlit")

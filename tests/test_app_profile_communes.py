@@ -1,0 +1,276 @@
+"""Pages 4–6 (Province profile, Communes, Data & methods) in Streamlit's AppTest against the
+session warehouse. Values are checked against the warehouse with direct SQL: Phú Thọ 9th of
+34 with 88,01 % in Sep 2025, the five Decision 766 groups adding up to the total shown, 148
+commune points on Phú Thọ's map, "quang dien" finding Xã Quảng Điền, filter counts, the 28
+indicators and every press fact agreeing, bad links warning without an exception.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import views_doc
+
+ROOT = Path(__file__).resolve().parent.parent
+PROFILE, COMMUNES, METHODS = "province", "communes", "data_methods"  # url paths
+
+
+def run(page: str, **params: str) -> AppTest:
+    """Open a permalink: ``/?page=<url path>&…`` opens that page with the other parameters,
+    as ``/<url path>?…`` does in a browser (the page sees the link's values first)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["page"] = page
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    return [(c["layout"].get("title") or {}).get("text", "") for c in charts(at)]
+
+
+def table(at: AppTest, column: str):
+    """The first table shown with a column of that (translated) name."""
+    return next(df.value for df in at.dataframe if column in df.value.columns)
+
+
+def vi_number(text: str) -> float:
+    """'73,15' / '1.234,5' / '+0,04' -> float (Vietnamese marks)."""
+    return float(text.replace("−", "-").replace(".", "").replace(",", ".").split()[0])
+
+
+@pytest.fixture(scope="module")
+def sql(db):
+    """Queries on the session's read-only connection (see tests/conftest.py)."""
+    return lambda q, p=None: db.execute(q, p or []).fetchall()
+
+
+# ----------------------------------------------------------------------------- province profile
+
+
+def test_profile_of_phu_tho_shows_9th_of_34_and_88_01_percent(warehouse, sql):
+    at = run(PROFILE, province="25", period="2025-09")
+    assert at.title[0].value == "Hồ sơ tỉnh, thành phố"
+    assert "Hồ sơ Phú Thọ" in [s.value for s in at.subheader]
+    df = table(at, "Xu hướng 12 tháng")
+    (n_indicators,), = sql(
+        "SELECT count(DISTINCT indicator) FROM observation WHERE level = 'province' AND unit_code = '25' "
+        "AND period BETWEEN '2024-10' AND '2025-09'"
+    )
+    assert len(df) == n_indicators == 26
+    row = df[df["Chỉ tiêu"] == "Tỷ lệ hồ sơ trực tuyến"].iloc[0]
+    assert (row["Giá trị"], row["Hạng"], row["Thay đổi hạng"]) == ("88,01 %", "9/34", "▲2")
+    assert len(row["Xu hướng 12 tháng"]) == 12 and row["Xu hướng 12 tháng"][-1] == pytest.approx(88.01)
+    # every rank shown is the warehouse's rank
+    ranks = dict(sql("SELECT indicator, rank FROM province_rank WHERE province_code = '25' AND period = '2025-09'"))
+    names = dict(sql("SELECT name_vi, code FROM indicator"))
+    shown = {names[n]: int(r.split("/")[0]) for n, r in zip(df["Chỉ tiêu"], df["Hạng"])}
+    assert shown == ranks
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Tỷ lệ hồ sơ trực tuyến"] == "88,01 %"
+    assert metrics["Xã, phường, đặc khu"] == "148"
+    assert any("Tháng 9/2025" in c.value and "Nguồn" in c.value for c in at.caption)
+    assert at.query_params["province"] == "25" and at.query_params["period"] == "2025-09"
+
+
+def test_profile_in_english(warehouse):
+    at = run(PROFILE, province="25", period="2025-09", lang="en")
+    df = table(at, "12-month trend")
+    row = df[df["Indicator"] == "Online application rate"].iloc[0]
+    assert (row["Value"], row["Rank"]) == ("88.01%", "9/34")
+    assert "Profile of Phú Thọ" in [s.value for s in at.subheader]
+
+
+def test_766_groups_add_up_to_the_total_shown_and_the_driver_is_named(warehouse, sql):
+    at = run(PROFILE, province="25", period="2025-09")
+    groups = table(at, "Tối đa")
+    assert groups["Nhóm"].tolist() == [
+        "Công khai, minh bạch", "Tiến độ giải quyết", "Số hóa hồ sơ", "Dịch vụ trực tuyến và thanh toán",
+        "Mức độ hài lòng", "Tổng",
+    ]
+    scores = [vi_number(s) for s in groups["Điểm"]]
+    assert sum(scores[:5]) == pytest.approx(scores[5], abs=0.006)
+    assert [vi_number(m) for m in groups["Tối đa"]] == [18, 20, 22, 22, 18, 100]
+    (total, ), = sql("SELECT value FROM observation WHERE indicator = 'index766_total' AND unit_code = '25' "
+                     "AND level = 'province' AND period = '2025-09'")
+    assert scores[5] == pytest.approx(total)
+    metric = {m.label: m.value for m in at.metric}["Chỉ số 766 (0–100)"]
+    assert vi_number(metric) == pytest.approx(total)
+    # waterfall: previous total + the five changes = this month's total
+    waterfall = next(c for c in charts(at) if c["data"][0]["type"] == "waterfall")["data"][0]
+    assert waterfall["measure"] == ["absolute"] + ["relative"] * 5 + ["total"]
+    assert waterfall["y"][0] + sum(waterfall["y"][1:6]) == pytest.approx(waterfall["y"][6])
+    assert waterfall["y"][6] == pytest.approx(total)
+    # the sentence names the group whose change drove the total's change
+    deltas = dict(sql(
+        """SELECT c.indicator, c.value - p.value FROM observation c JOIN observation p
+           ON p.indicator = c.indicator AND p.unit_code = c.unit_code AND p.level = c.level AND p.period = '2025-08'
+           WHERE c.level = 'province' AND c.unit_code = '25' AND c.period = '2025-09'
+             AND c.indicator LIKE 'index766_%' AND c.indicator <> 'index766_total'"""
+    ))
+    total_change = sum(deltas.values())
+    driver = max((d for d in deltas.items() if (d[1] > 0) == (total_change > 0)), key=lambda d: abs(d[1]))[0]
+    (driver_name,), = sql("SELECT name_vi FROM indicator WHERE code = ?", [driver])
+    sentence = next(m.value for m in at.markdown if m.value.startswith("Chỉ số 766 của Phú Thọ"))
+    assert ("giảm" if total_change < 0 else "tăng") in sentence
+    assert driver_name.split("–")[1].strip() in sentence
+
+
+def test_commune_map_has_148_points_over_the_province_outline(warehouse, sql):
+    at = run(PROFILE, province="25", period="2025-09")
+    (n,), = sql("SELECT count(*) FROM commune WHERE province_code = '25'")
+    assert n == 148
+    spec = next(c for c in charts(at) if any(t["type"] == "scattergeo" for t in c["data"]))
+    points = sum(len(t["lat"]) for t in spec["data"] if t["type"] == "scattergeo")
+    assert points == 148
+    outline = next(t for t in spec["data"] if t["type"] == "choropleth")
+    assert outline["locations"] == ["25"] and outline["geojson"]["features"][0]["properties"]["code"] == "25"
+    geo = spec["layout"]["geo"]
+    assert geo["fitbounds"] == "locations" and geo["visible"] is False
+    assert "mapbox" not in spec["layout"] and "map" not in spec["layout"]
+    index = next(i for i, c in enumerate(charts(at)) if c is not None and c["data"][0]["type"] == "choropleth")
+    config = json.loads(at.get("plotly_chart")[index].proto.config)
+    assert config["topojsonURL"] == "/app/static/topojson/"
+    # the commune table: ranks within the province, as in commune_rank
+    communes = table(at, "Hạng trong tỉnh")
+    assert len(communes) == 148
+    best = sql("SELECT c.name FROM commune_rank r JOIN commune c ON c.code = r.commune_code "
+               "WHERE r.indicator = 'online_application_rate' AND r.period = '2025-09' AND r.province_code = '25' "
+               "AND r.rank_in_province = 1")
+    assert communes.iloc[0]["Tên"] == best[0][0] and communes.iloc[0]["Hạng trong tỉnh"] == "1/148"
+
+
+def test_profile_before_commune_data_explains_instead_of_an_empty_map(warehouse):
+    at = run(PROFILE, province="25", period="2025-03")
+    assert any("Tháng 7/2025" in i.value for i in at.info)
+    assert not any(any(t["type"] == "scattergeo" for t in c["data"]) for c in charts(at))
+
+
+def test_unknown_province_in_the_link_warns_and_falls_back(warehouse):
+    at = run(PROFILE, province="99", period="2025-09")
+    assert any("99" in w.value for w in at.warning)
+    assert at.query_params["province"] != "99"
+    assert table(at, "Xu hướng 12 tháng") is not None
+
+
+# ----------------------------------------------------------------------------- communes
+
+
+def test_search_without_diacritics_finds_xa_quang_dien(warehouse):
+    at = run(COMMUNES, q="quang dien", period="2025-09")
+    df = table(at, "Hạng toàn quốc")
+    first = df.iloc[0]
+    assert (first["Tên"], first["Tỉnh, thành phố"], first["Mã"]) == ("Xã Quảng Điền", "Huế", "19867")
+    # the drill-down opens the best match, and the permalink says so
+    assert any(m.value == "#### Xã Quảng Điền" for m in at.markdown)
+    assert at.query_params["commune"] == "19867" and at.query_params["q"] == "quang dien"
+    detail = table(at, "Xu hướng 12 tháng")
+    assert len(detail) == 12
+    assert detail.iloc[0]["Hạng trong tỉnh"].endswith("/40")
+
+
+@pytest.mark.parametrize(
+    "params, kinds, low, high, province",
+    [
+        ({}, ("xã", "phường", "đặc khu"), 0, 17, None),
+        ({"kind": "phuong"}, ("phường",), 0, 17, None),
+        ({"kind": "xa,dac_khu", "criteria": "16-17"}, ("xã", "đặc khu"), 16, 17, None),
+        ({"criteria": "0-12", "in_province": "46"}, ("xã", "phường", "đặc khu"), 0, 12, "46"),
+    ],
+)
+def test_filters_by_kind_and_criteria_count_like_sql(warehouse, sql, params, kinds, low, high, province):
+    at = run(COMMUNES, period="2025-09", **params)
+    (expected,), = sql(
+        """SELECT count(*) FROM commune c LEFT JOIN observation k ON k.unit_code = c.code
+           AND k.level = 'commune' AND k.indicator = 'dx_criteria_met' AND k.period = '2025-09'
+           WHERE list_contains(?, c.kind) AND k.value BETWEEN ? AND ? AND (? IS NULL OR c.province_code = ?)""",
+        [list(kinds), low, high, province, province],
+    )
+    assert len(table(at, "Hạng toàn quốc")) == expected
+    count = next(m.value for m in at.markdown if "3.321 xã, phường, đặc khu phù hợp" in m.value)
+    assert count.startswith(f"{expected:,}".replace(",", ".") + " trên 3.321")
+    assert at.slider(key="w.criteria.slider").value == (low, high)
+    if params == {}:
+        assert expected == 3321
+
+
+def test_commune_ranks_within_province_and_nationally(warehouse, sql):
+    at = run(COMMUNES, period="2025-09", in_province="46", indicator="applications_received")
+    df = table(at, "Hạng toàn quốc")
+    assert len(df) == 40
+    rows = sql("SELECT c.name, r.rank_in_province, r.rank_national FROM commune_rank r JOIN commune c "
+               "ON c.code = r.commune_code WHERE r.indicator = 'applications_received' AND r.period = '2025-09' "
+               "AND r.province_code = '46' ORDER BY r.rank_national, c.name")
+    assert df["Tên"].tolist() == [r[0] for r in rows]
+    assert df["Hạng trong tỉnh"].tolist() == [f"{r[1]}/40" for r in rows]
+    assert df["Hạng toàn quốc"].tolist() == [f"{r[2]}/3321" for r in rows]
+
+
+def test_drill_down_from_a_permalink_shows_series_and_ranks(warehouse):
+    at = run(COMMUNES, commune="19867", period="2025-09", indicator="online_application_rate")
+    assert any(m.value == "#### Xã Quảng Điền" for m in at.markdown)
+    trend = next(c for c in charts(at) if any((t.get("meta") or {}).get("series") == "rank" for t in c["data"]))
+    series = {t["meta"]["series"]: t for t in trend["data"]}
+    assert len(series["commune"]["x"]) == 16  # Jul 2025 … Oct 2026
+    assert set(series) == {"commune", "province", "rank"}
+    assert trend["layout"]["yaxis2"]["range"][0] > trend["layout"]["yaxis2"]["range"][1]  # rank 1 on top
+
+
+def test_unknown_commune_and_indicator_in_the_link_warn(warehouse):
+    at = run(COMMUNES, commune="99999", indicator="bts_stations", q="zzzzqqq")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "99999" in warnings and "bts_stations" in warnings
+    assert any("zzzzqqq" in i.value for i in at.info)
+
+
+# ----------------------------------------------------------------------------- data & methods
+
+
+def test_data_and_methods_lists_28_indicators_and_every_press_fact_agreeing(warehouse, sql):
+    at = run(METHODS)
+    catalog = table(at, "Công thức")
+    codes = [c for (c,) in sql("SELECT code FROM indicator ORDER BY sort_order")]
+    assert len(codes) == 28 and catalog["Mã"].tolist() == codes
+    rate = catalog[catalog["Mã"] == "online_application_rate"].iloc[0]
+    assert rate["Công thức"] == "100 × Hồ sơ nộp trực tuyến / Hồ sơ tiếp nhận"
+    assert rate["Mục tiêu quốc gia"] == "≥ 90,00 % (Tháng 12/2025)"
+    assert catalog[catalog["Mã"] == "delayed_tasks"].iloc[0]["Chiều tốt"] == "Càng thấp càng tốt"
+
+    facts = table(at, "Đối chiếu")
+    ids = [i for (i,) in sql("SELECT id FROM press_fact ORDER BY fact_no, id")]
+    assert facts["Mã"].tolist() == ids
+    (n_checkable,), = sql('SELECT count(*) FROM press_fact WHERE "check" IS NOT NULL')
+    assert (facts["Đối chiếu"] == "✓").sum() == n_checkable and n_checkable >= 30
+    assert (facts["Đối chiếu"] == "✗").sum() == 0
+    assert facts["Bài báo"].str.startswith("https://").all()
+    phu_tho = facts[facts["Mã"] == "F01a"].iloc[0]
+    assert phu_tho["Giá trị trong kho"] == "88,01 %" and "(kỳ ước định)" in phu_tho["Kỳ"]
+    assert not at.error
+
+
+def test_data_and_methods_says_how_much_is_demo_and_documents_sources_limits_and_views(warehouse, sql):
+    at = run(METHODS, lang="en")
+    (n,), = sql("SELECT count(*) FROM observation")
+    (n_demo,), = sql("SELECT count(*) FROM observation WHERE is_demo")
+    share = next(m.value for m in at.markdown if "observations" in m.value and "demo" in m.value)
+    assert f"{n_demo:,} of {n:,}" in share
+    sources = table(at, "Source id")
+    assert set(sources["Source id"]) == {i for (i,) in sql("SELECT id FROM source")}
+    assert sources["Loaded at"].str.match(r"\d{4}-\d\d-\d\d \d\d:\d\d").all()
+    text = "\n".join(m.value for m in at.markdown)
+    assert "Cần Thơ covers part of old Đồng Tháp" in text and "pre-2004" in text
+    assert "never averaged" in text
+    rebase = table(at, "Keeps 766 history")
+    assert len(rebase) == 34 and (rebase["Keeps 766 history"] == "Yes").sum() == 11
+    assert len(at.code) == len(views_doc.VIEWS) + 1
+    assert [c.value for c in at.code][: len(views_doc.VIEWS)] == [v.example for v in views_doc.VIEWS]

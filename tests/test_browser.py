@@ -1,0 +1,239 @@
+"""The real app in a real browser (Debian Chromium through Playwright; never
+`playwright install`): one `streamlit run` server and one browser for the whole module.
+
+Every page of the navigation is opened; the browser may load nothing from outside the
+server (each non-localhost request is aborted and recorded), no page may show a Streamlit
+exception, and the Overview map must fill its 34 provinces. Screenshots are written to
+tests/artifacts/ (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium (make browser)")
+
+FILLED_CHOROPLETHS = """
+() => Array.from(document.querySelectorAll('path.choroplethlocation')).filter(p => {
+    const fill = p.style.fill || getComputedStyle(p).fill;
+    return fill && fill !== 'none' && !fill.startsWith('rgba(0, 0, 0, 0)');
+}).length
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(warehouse):
+    port = _free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = open(ARTIFACTS / "streamlit.log", "w")
+    env = {**os.environ, "DX_DB": str(warehouse)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://localhost:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: see tests/artifacts/streamlit.log")
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def context():
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        ctx = browser.new_context(viewport={"width": 1500, "height": 1900}, accept_downloads=True)
+        ctx.external = []  # type: ignore[attr-defined]
+
+        def guard(route):
+            url = route.request.url
+            host = urlparse(url).hostname or ""
+            if url.startswith(("data:", "blob:")) or host in LOCAL_HOSTS:
+                route.continue_()
+            else:
+                ctx.external.append(url)  # type: ignore[attr-defined]
+                route.abort()
+
+        ctx.route("**/*", guard)
+        yield ctx
+        ctx.close()
+        browser.close()
+
+
+def _settle(page, charts: int = 0, timeout: float = 90_000) -> None:
+    """Wait for the script run to finish and ``charts`` plotly charts to be drawn."""
+    page.wait_for_selector("h1", timeout=timeout)
+    page.wait_for_function(
+        "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n", arg=charts, timeout=timeout
+    )
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout
+    )
+    page.wait_for_timeout(300)
+
+
+def _open(context, url: str, charts: int, shot: str):
+    page = context.new_page()
+    page.on("websocket", lambda ws: context.external.append(ws.url)
+            if (urlparse(ws.url).hostname or "") not in LOCAL_HOSTS else None)
+    page.goto(url)
+    _settle(page, charts)
+    page.screenshot(path=str(ARTIFACTS / f"{shot}.png"))
+    assert page.locator("[data-testid='stException']").count() == 0, f"exception on {url}"
+    return page
+
+
+def test_overview_map_fills_34_provinces_offline(server, context):
+    # The first request after the server starts is a permalink to a page: it must still get
+    # app.py's shell (menu, language switch), see dashboard/shell.py.
+    page = _open(context, f"{server}/overview?indicator=online_application_rate&period=2025-09&province=25",
+                 charts=1, shot="1_overview")
+    page.wait_for_function(f"() => ({FILLED_CHOROPLETHS})() >= 34", timeout=30_000)
+    assert page.evaluate(FILLED_CHOROPLETHS) == 34
+    body = page.inner_text("body")
+    assert "Phú Thọ xếp thứ 9/34 về tỷ lệ hồ sơ trực tuyến (88,01 %), tăng 2 bậc so với tháng trước." in body
+    assert "Số liệu minh họa" in body
+    assert "English" in body and "Xếp hạng" in body  # language switch and menu from app.py
+    assert context.external == []
+    page.close()
+
+
+def test_rankings_csv_download_language_switch_and_permalink(server, context):
+    page = _open(context, f"{server}/rankings?indicator=online_application_rate&period=2025-09&province=25",
+                 charts=2, shot="2_rankings")
+    assert "9. Phú Thọ" in page.inner_text(".js-plotly-plot >> nth=0")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Tải CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    phu_tho = next(r for r in rows if r["Tỉnh, thành phố"] == "Phú Thọ")
+    assert phu_tho["Hạng"] == "9/34" and phu_tho["Giá trị"] == "88,01 %"
+    assert download.value.suggested_filename == "ty-le-ho-so-truc-tuyen_2025-09.csv"
+
+    page.get_by_text("English", exact=True).click()
+    page.wait_for_function("() => document.querySelector('h1').innerText.includes('Rankings')", timeout=60_000)
+    _settle(page, 2)
+    assert "lang=en" in page.url and "period=2025-09" in page.url and "province=25" in page.url
+    assert "88.01%" in page.inner_text("body")
+    permalink = page.url
+    page.close()
+    reopened = _open(context, permalink, charts=2, shot="2_rankings_en")
+    assert reopened.locator("h1").inner_text().startswith("Rankings")
+    assert "Sep 2025" in reopened.inner_text("body")
+    assert context.external == []
+    reopened.close()
+
+
+def test_trends_page(server, context):
+    page = _open(context, f"{server}/trends?indicator=online_application_rate&provinces=25,01",
+                 charts=2, shot="3_trends")
+    text = page.inner_text("body")
+    assert "tái tính" in text and "Kinh phí" in text
+    assert context.external == []
+    page.close()
+
+
+def test_every_page_in_the_navigation_opens_without_errors_or_external_requests(server, context):
+    """Click through the menu (pages 4–7 included when present) in one browser tab."""
+    page = _open(context, f"{server}/", charts=1, shot="0_home")
+    links = page.locator("[data-testid='stSidebarNavLink']")
+    paths = [urlparse(links.nth(i).get_attribute("href")).path for i in range(links.count())]
+    assert {"/overview", "/rankings", "/trends"} <= set(paths)
+    for path in paths:
+        page.locator(f"[data-testid='stSidebarNavLink'][href$='{path}']").click()
+        page.wait_for_url(f"**{path}*", timeout=60_000)
+        _settle(page, 0)
+        page.screenshot(path=str(ARTIFACTS / f"nav_{path.strip('/')}.png"))
+        assert page.locator("[data-testid='stException']").count() == 0, f"exception on {path}"
+    page.close()
+    assert context.external == []
+
+
+# ----------------------------------------------------------------------------- pages 4–6
+
+COMMUNE_POINTS = "() => document.querySelectorAll('.scattergeo path.point').length"
+
+
+@pytest.mark.parametrize(
+    "path, charts, shot, texts",
+    [
+        ("province?province=25&period=2025-09", 3, "4_province",
+         ["Hồ sơ Phú Thọ", "88,01 %", "73,15 điểm", "Dịch vụ trực tuyến và thanh toán"]),
+        ("communes?q=quang%20dien&period=2025-09", 2, "5_communes",
+         ["Xã Quảng Điền", "Xã thuộc Huế · mã 19867", "6 trên 3.321"]),
+        ("data_methods", 0, "6_data_methods",
+         ["Định nghĩa 28 chỉ tiêu", "30 khớp ✓", "0 không khớp", "Cần Thơ phủ lên một phần Đồng Tháp cũ"]),
+        ("province?province=46&period=2025-10&lang=en", 3, "4_province_en", ["Profile of Huế", "Main driver"]),
+    ],
+    ids=["province", "communes", "data_methods", "province-en"],
+)
+def test_profile_communes_and_methods_pages(server, context, path, charts, shot, texts):
+    page = _open(context, f"{server}/{path}", charts=charts, shot=shot)
+    body = page.inner_text("body")
+    for text in texts:
+        assert text in body, text
+    if shot == "4_province":
+        # the commune map: 148 points over the one filled province outline, drawn offline
+        page.wait_for_function(f"() => ({COMMUNE_POINTS})() >= 148", timeout=30_000)
+        assert page.evaluate(COMMUNE_POINTS) == 148
+        assert page.evaluate(FILLED_CHOROPLETHS) == 1
+    assert context.external == []
+    page.close()
+
+
+def test_server_side_png_export_of_the_map_with_kaleido():
+    """kaleido drives the same system Chromium (downloads nothing); the local topojson is
+    used instead of cdn.plot.ly."""
+    pytest.importorskip("kaleido")
+    import pandas as pd
+
+    from charts import maps
+    from dashboard import downloads
+
+    codes = maps.geojson_codes()
+    df = pd.DataFrame({"code": codes, "name": codes, "value": range(34)})
+    indicator = {"unit": "percent", "decimals": 2, "higher_is_better": True, "name_vi": "x", "name_en": "x"}
+    png = downloads.figure_image(maps.choropleth(df, indicator=indicator), width=500, height=700)
+    assert png.startswith(b"\x89PNG") and len(png) > 20_000  # a drawn map, not a blank page
+    (ARTIFACTS / "kaleido_map.png").write_bytes(png)

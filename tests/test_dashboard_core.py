@@ -1,0 +1,158 @@
+"""The app core without a browser: formatting, translations, downloads, the warehouse
+connection (picks up an atomically replaced file) and the national-value rules."""
+
+from __future__ import annotations
+
+import io
+
+import duckdb
+import pandas as pd
+import pytest
+
+from dashboard import db as app_db, downloads, fmt, i18n, narrative, queries
+from etl import warehouse as wh
+
+
+# ----------------------------------------------------------------------------- fmt
+
+
+@pytest.mark.parametrize(
+    ("call", "vi", "en"),
+    [
+        (lambda lang: fmt.percent(88.01, 2, lang), "88,01 %", "88.01%"),
+        (lambda lang: fmt.number(1234567, 0, lang), "1.234.567", "1,234,567"),
+        (lambda lang: fmt.value(1234.56, "bn_vnd", 1, lang), "1.234,6 tỷ đồng", "1,234.6 bn VND"),
+        (lambda lang: fmt.month("2025-09", lang), "Tháng 9/2025", "Sep 2025"),
+        (lambda lang: fmt.month_short("2025-12", lang), "T12/2025", "Dec 2025"),
+        (lambda lang: fmt.change(88.01, 84.93, "percent", 2, lang), "+3,08 điểm %", "+3.08 pp"),
+        (lambda lang: fmt.value(None, "percent", 2, lang), "–", "–"),
+    ],
+)
+def test_numbers_and_months_are_written_in_the_readers_locale(call, vi, en):
+    assert call("vi") == vi
+    assert call("en") == en
+
+
+def test_rank_changes_and_months_arithmetic():
+    assert [fmt.rank_change(d) for d in (2, -1, 0, None)] == ["▲2", "▼1", "–", ""]
+    assert fmt.rank(9, 34) == "9/34"
+    assert fmt.add_months("2025-01", -1) == "2024-12"
+    assert fmt.add_months("2025-09", 3) == "2025-12"
+    assert fmt.plotly_separators("vi") == ",." and fmt.plotly_separators("en") == ".,"
+
+
+# ----------------------------------------------------------------------------- i18n
+
+
+def test_every_text_has_vietnamese_and_english():
+    messages = i18n.messages()
+    assert len(messages) > 100
+    missing = [k for k, v in messages.items() if not v.get("vi") or not v.get("en")]
+    assert missing == []
+    assert i18n.t("nav.overview", "vi") == "Tổng quan"
+    assert i18n.t("nav.overview", "en") == "Overview"
+
+
+def test_translations_keep_full_vietnamese_diacritics():
+    assert "Xếp hạng" == i18n.t("nav.rankings", "vi")
+    sentence = i18n.t("overview.sentence_rank", "vi", name="Phú Thọ", rank=9, total=34,
+                      indicator="tỷ lệ hồ sơ trực tuyến", value="88,01 %", movement="")
+    assert sentence == "Phú Thọ xếp thứ 9/34 về tỷ lệ hồ sơ trực tuyến (88,01 %)."
+    assert i18n.t("no.such.key", "vi") == "no.such.key"  # never raises
+
+
+# ----------------------------------------------------------------------------- downloads
+
+
+def test_downloads_neutralise_spreadsheet_formulas():
+    df = pd.DataFrame({
+        "Tỉnh": ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "Phú Thọ", "a=b"],
+        "value": [1.5, -2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
+    })
+    safe = downloads.neutralise(df)
+    assert safe["Tỉnh"].tolist() == [
+        "'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'\tx", "'\rx", "Phú Thọ", "a=b"
+    ]
+    assert safe["value"].tolist() == df["value"].tolist()  # numbers stay numbers (-2.0 too)
+    csv = downloads.csv_bytes(df)
+    assert csv.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the Vietnamese correctly
+    assert "'=HYPERLINK" in csv.decode("utf-8-sig")
+    xlsx = pd.read_excel(io.BytesIO(downloads.xlsx_bytes(df, "Xếp hạng")), dtype=str)
+    assert xlsx["Tỉnh"].iloc[0] == "'=HYPERLINK(\"http://x\")"
+    assert downloads.file_stem("Tỷ lệ hồ sơ trực tuyến", "2025-09") == "ty-le-ho-so-truc-tuyen_2025-09"
+
+
+# ----------------------------------------------------------------------------- warehouse access
+
+
+def test_queries_qualify_views_and_take_user_input_only_as_parameters():
+    import inspect
+
+    source = inspect.getsource(queries)
+    assert "FROM wh." in source
+    assert ".format(" not in source and 'f"""' not in source and "f'''" not in source
+
+
+def test_a_replaced_warehouse_is_seen_on_the_next_query(warehouse_copy):
+    app_db.reset()
+    before = app_db.query("SELECT name_en FROM wh.region WHERE code = ?", ["dbsh"]).iloc[0, 0]
+    assert before == "Red River Delta"
+    cached_before = queries.regions()
+    # The ETL's way: change a copy, then os.replace it over the published file.
+    with wh.updating(warehouse_copy) as con:
+        con.execute("UPDATE ref.region SET name_en = 'Red River Delta (renamed)' WHERE code = 'dbsh'")
+    after = app_db.query("SELECT name_en FROM wh.region WHERE code = ?", ["dbsh"]).iloc[0, 0]
+    assert after == "Red River Delta (renamed)"
+    cached_after = queries.regions()  # the result cache is keyed on the file signature
+    assert "Red River Delta (renamed)" in cached_after["name_en"].tolist()
+    assert "Red River Delta (renamed)" not in cached_before["name_en"].tolist()
+    app_db.reset()
+
+
+def test_connection_is_read_only(warehouse):
+    app_db.reset()
+    with pytest.raises(duckdb.Error):
+        app_db.query("CREATE TABLE wh.main.x AS SELECT 1")
+
+
+def test_national_rate_is_ratio_of_sums_not_an_average_of_rates(db):
+    num, den, mean = db.execute(
+        """SELECT sum(numerator), sum(denominator), avg(value) FROM observation
+           WHERE indicator = 'online_application_rate' AND level = 'province' AND period = '2025-09'"""
+    ).fetchone()
+    national = queries.national_value("online_application_rate", "2025-09")
+    assert national["kind"] == "ratio"
+    assert national["value"] == pytest.approx(100 * num / den)
+    assert abs(national["value"] - mean) > 0.01  # the two really differ in the demo data
+
+
+def test_sums_are_summed_and_indices_get_the_median(db):
+    total, median = db.execute(
+        """SELECT sum(value) FILTER (WHERE indicator = 'bts_stations'),
+                  median(value) FILTER (WHERE indicator = 'index766_total')
+           FROM observation WHERE level = 'province' AND period = '2025-09'"""
+    ).fetchone()
+    assert queries.national_value("bts_stations", "2025-09")["value"] == pytest.approx(total)
+    index = queries.national_value("index766_total", "2025-09")
+    assert index["kind"] == "median" and index["value"] == pytest.approx(median)
+
+
+def test_phu_tho_is_9th_of_34_up_2_places_in_sep_2025(warehouse):
+    values = queries.province_values("online_application_rate", "2025-09")
+    row = values[values.code == "25"].iloc[0]
+    assert (row["value"], row["rank"], row["n_ranked"], row["rank_change"]) == (88.01, 9, 34, 2)
+    assert len(values) == 34
+
+
+def test_narrative_sentence_for_phu_tho(warehouse):
+    ind = queries.indicator("online_application_rate")
+    row = queries.province_values("online_application_rate", "2025-09").set_index("code").loc["25"].to_dict()
+    row["name"] = "Phú Thọ"
+    assert narrative.province_sentence(row, ind, "vi", period="2025-09") == (
+        "Phú Thọ xếp thứ 9/34 về tỷ lệ hồ sơ trực tuyến (88,01 %), tăng 2 bậc so với tháng trước."
+    )
+    assert narrative.province_sentence(row, ind, "en", period="2025-09") == (
+        "Phú Thọ ranks 9/34 in online application rate (88.01%), up 2 places on the previous month."
+    )
+    assert narrative.meets(88.01, {"value": 90, "comparison": ">="}) is False
+    assert narrative.meets(0, {"value": 0, "comparison": "<="}) is True
