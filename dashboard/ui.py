@@ -143,6 +143,20 @@ def header(title: str, lang: str, subtitle: str | None = None) -> None:
 DEFAULT_INDICATOR = "online_application_rate"
 
 
+def indicator_and_month(lang: str) -> tuple[str, str]:
+    """The indicator and month pickers side by side, as Overview and Rankings open; stops
+    the page with a message when the indicator has no data."""
+    left, right = st.columns([3, 2])
+    with left:
+        code = indicator_picker(lang)
+    with right:
+        period = period_picker(code, lang)
+    if period is None:
+        st.info(i18n.t("app.no_data", lang))
+        st.stop()
+    return code, period
+
+
 def indicator_picker(lang: str, where: Any = None, *, options: list[str] | None = None,
                      default: str = DEFAULT_INDICATOR) -> str:
     """Indicator select box (URL ``indicator``); options default to province indicators."""

@@ -231,9 +231,9 @@ class UnitResolver:
             _, _, ak, _ = _keys(row.alias, PROVINCE_PREFIXES)[0]
             code = f"{int(row.code):02d}"
             if row.level == "province":
-                target, table, codes = self._p_alias, self._p_ascii, self._p_code
+                target, codes = self._p_alias, self._p_code
             elif row.level == "legacy_province":
-                target, table, codes = self._l_alias, self._l_ascii, self._l_code
+                target, codes = self._l_alias, self._l_code
             else:
                 raise ValueError(f"alias {row.alias!r}: unknown level {row.level!r}")
             if code not in codes:

@@ -17,14 +17,7 @@ lang = state.current_lang()
 t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
 
 st.title(t("rankings.title"))
-left, right = st.columns([3, 2])
-with left:
-    ind_code = ui.indicator_picker(lang)
-with right:
-    period = ui.period_picker(ind_code, lang)
-if period is None:
-    st.info(t("app.no_data"))
-    st.stop()
+ind_code, period = ui.indicator_and_month(lang)
 
 values = queries.province_values(ind_code, period)
 ui.demo_banner(values["is_demo"], lang)
