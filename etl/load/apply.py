@@ -26,6 +26,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -235,12 +236,18 @@ def _plan_dossiers(plan: LoadPlan, province: str | None, now: dt.datetime | None
                    sheet: str | None = None) -> None:
     from etl.load.dossiers import summarise_dossiers
 
-    con = duckdb.connect(config=warehouse.DUCKDB_CONFIG)
-    try:
-        summary = summarise_dossiers(con, plan.path, province=province, now=now, sheet=sheet,
-                                     progress=(lambda stage: progress(stage)) if progress else None)
-    finally:
-        con.close()
+    # Bounded and on both cores: the aggregation spills to a private temp folder rather than
+    # growing past the memory limit (1.5 GB is ample for 10 M rows; more above).
+    size = plan.path.stat().st_size if isinstance(plan.path, Path) and plan.path.exists() else 0
+    with tempfile.TemporaryDirectory(prefix="dossiers_duckdb_") as spill:
+        con = duckdb.connect(config={**warehouse.DUCKDB_CONFIG, "threads": min(2, os.cpu_count() or 1),
+                                     "memory_limit": "1500MB" if size < 1024 ** 3 else "6GB",
+                                     "temp_directory": spill})
+        try:
+            summary = summarise_dossiers(con, plan.path, province=province, now=now, sheet=sheet,
+                                         progress=(lambda stage: progress(stage)) if progress else None)
+        finally:
+            con.close()
     plan.layout = "dossiers"
     obs = summary.observations.copy()
     obs["row"] = pd.NA

@@ -26,12 +26,15 @@ is something to report.
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from etl.load import validate as VAL
 from etl.load.readers import FileRejected, header_key
@@ -212,16 +215,48 @@ def map_columns(described: list[tuple[str, str]]) -> tuple[dict[str, str], dict[
     return mapping, types
 
 
-# --------------------------------------------------------------------------- main pass
+# --------------------------------------------------------------------------- row checks
 
-def _flagged_sql(from_sql: str, m: dict[str, str], types: dict[str, str], now: dt.datetime,
-                 numbered: bool = False) -> str:
-    t = {c: types[m[c]] if c in m else "VARCHAR" for c in DOSSIER_COLUMNS}
+TIME_COLUMNS = ("received_at", "due_at", "resolved_at")
+TIME_PROBLEMS = ["bad_time:received_at", "future_time:received_at", "bad_time:due_at",
+                 "bad_time:resolved_at", "resolved_before_received", "future_time:resolved_at"]
+MONTH_BITS = 17  # year * 12 + month - 1 < 2**17 for any 4-digit year
+NO_MONTH = (1 << MONTH_BITS) - 1
+
+
+def _now_lit(now: dt.datetime) -> str:
+    return f"TIMESTAMP '{now:%Y-%m-%d %H:%M:%S}'"
+
+
+def _typed_time(typ: str) -> bool:
+    return typ.startswith("TIMESTAMP") or typ == "DATE"
+
+
+def _column_types(m: dict[str, str], types: dict[str, str]) -> dict[str, str]:
+    return {c: types[m[c]] if c in m else "VARCHAR" for c in DOSSIER_COLUMNS}
+
+
+def _month(col: str) -> str:
+    return f"(year({col}) * 12 + month({col}) - 1)"
+
+
+def _numbered_source(from_sql: str) -> str:
+    """The source with a 1-based ``_row`` (Parquet's own row number; a window otherwise)."""
+    if from_sql.startswith("read_parquet(") and from_sql.endswith(")"):
+        scan = from_sql[:-1] + ", file_row_number=true)"
+        return f"(SELECT file_row_number + 1 AS _row, * EXCLUDE (file_row_number) FROM {scan})"
+    return f"(SELECT row_number() OVER () AS _row, * FROM {from_sql})"
+
+
+def _flagged_sql(from_sql: str, m: dict[str, str], types: dict[str, str], now: dt.datetime) -> str:
+    """Every row with its ``_row`` number, parsed values, raw text and first problem (or NULL).
+    Used only to list rejected rows; the aggregation checks the same rules on packed keys."""
+    t = _column_types(m, types)
     paid, paid_bad = _bool_sql(m.get("paid_online"), t["paid_online"])
-    now_lit = f"TIMESTAMP '{now:%Y-%m-%d %H:%M:%S}'"
+    now_lit = _now_lit(now)
     return f"""
         WITH src AS (
-            SELECT {"row_number() OVER () AS _row," if numbered else ""}
+            SELECT _row,
                    {_text(m["dossier_id"])} AS id,
                    {_text(m["commune"])} AS commune_raw,
                    {_text(m.get("province"))} AS province_raw,
@@ -236,7 +271,7 @@ def _flagged_sql(from_sql: str, m: dict[str, str], types: dict[str, str], now: d
                    {paid} AS paid_online,
                    {paid_bad} AS paid_bad,
                    {_text(m.get("paid_online"))} AS paid_raw
-            FROM {from_sql}
+            FROM {_numbered_source(from_sql)}
         )
         SELECT *,
             CASE
@@ -255,39 +290,239 @@ def _flagged_sql(from_sql: str, m: dict[str, str], types: dict[str, str], now: d
     """
 
 
-TIME_COLUMNS = ("received_at", "due_at", "resolved_at")
+def _time_problem_sql(m: dict[str, str], t: dict[str, str], now: dt.datetime) -> str:
+    """The time checks of :func:`_flagged_sql`, same order, as a code 0..6 (0 = none). A typed
+    resolved column is never malformed, so its text is not built."""
+    now_lit = _now_lit(now)
+    resolved_bad = "false" if _typed_time(t["resolved_at"]) else \
+        f"({_text(m['resolved_at'])} IS NOT NULL AND resolved IS NULL)"
+    return f"""CASE
+        WHEN received IS NULL THEN 1
+        WHEN received > {now_lit} THEN 2
+        WHEN due IS NULL THEN 3
+        WHEN {resolved_bad} THEN 4
+        WHEN resolved < received THEN 5
+        WHEN resolved > {now_lit} THEN 6
+        ELSE 0
+    END"""
 
 
-def _main_pass(con: duckdb.DuckDBPyConnection, flagged: str) -> pd.DataFrame:
-    """One pass: parse, flag, de-duplicate by dossier id, aggregate to small groups."""
-    groups = con.execute(f"""
-        WITH flagged AS ({flagged}),
-        dedup AS (
-            SELECT id, problem,
-                   arg_max(struct_pack(commune_raw, province_raw, channel, received, due, resolved),
-                           (resolved IS NOT NULL, received, due)) AS d,
-                   count(*) AS n
-            FROM flagged
-            GROUP BY id, problem
+def _raw_keys(m: dict[str, str], types: dict[str, str]) -> list[str]:
+    """Source columns grouped raw (normalised afterwards on their distinct values)."""
+    keys = [m["commune"], m["channel"]]
+    if "province" in m:
+        keys.append(m["province"])
+    if "paid_online" in m and types[m["paid_online"]] != "BOOLEAN":
+        keys.append(m["paid_online"])
+    return [_quote(c) for c in dict.fromkeys(keys)]
+
+
+# --------------------------------------------------------------------------- the passes
+
+def _id_sql(m: dict[str, str]) -> str:
+    return f"{_quote(m['dossier_id'])}::VARCHAR"
+
+
+def _repeated_hashes(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str]) -> np.ndarray:
+    """Pass 1, the id column only: ``hash(id)`` of every row into numpy, sorted in two halves
+    (one per core); returns the hashes that occur more than once (missing ids — NULL or '' —
+    excluded: pass 2 tells them apart by their text). No hash table over 10 M strings."""
+    ident = _id_sql(m)
+    missing = np.array(con.execute(f"SELECT hash(NULL::VARCHAR), hash(''::VARCHAR)").fetchall()[0], np.uint64)
+    table = con.sql(f"SELECT hash({ident}) AS h FROM {from_sql}").to_arrow_table()
+    h = table.column(0).to_numpy()
+    del table
+    if not len(h):
+        return np.zeros(0, np.uint64)
+    top = (h >> np.uint64(63)).astype(bool)
+    parts = [h[top], h[~top]]  # a repeated hash is within one part
+    del h, top
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda a: a.sort(), parts))
+    repeated = []
+    for part in parts:
+        same = part[1:] == part[:-1]
+        repeated.append(np.unique(part[1:][same]))
+    repeated = np.concatenate(repeated)
+    return repeated[~np.isin(repeated, missing)]
+
+
+def _aggregate_sql(from_sql: str, m: dict[str, str], types: dict[str, str], now: dt.datetime,
+                   special: bool) -> str:
+    """Pass 2: rows grouped by ``_hk`` (hash of the raw commune / channel / province / paid
+    text, which rides along with ``any_value``) and ``_pk`` (time problem code, received
+    month, resolved month and on-time flag packed in a BIGINT) — a few hundred thousand groups.
+    ``_s`` is 1 for a row without an id, 2 for a row whose id hash repeats: those (~0.2 %) keep
+    their id and times as group keys, to be de-duplicated afterwards by the most-advanced-row
+    rule. ``special`` False: pass 1 found no repeated ids, so the ids are only checked for
+    being empty."""
+    t = _column_types(m, types)
+    raw = _raw_keys(m, types)
+    ident = _id_sql(m)
+    resolved_raw = "" if _typed_time(t["resolved_at"]) else f", {_quote(m['resolved_at'])}"
+    repeated = f"WHEN hash({ident}) IN (SELECT h FROM _dossier_repeated) THEN 2 " if special else ""
+    return f"""
+        SELECT _s, _hk, _pk, _id, _received, _due, _resolved,
+               {", ".join(f"any_value({c}) AS {c}" for c in raw)}, count(*)::BIGINT AS _n
+        FROM (
+            SELECT {", ".join(raw)}, hash({", ".join(raw)}) AS _hk, _s,
+                   CASE WHEN _s = 2 THEN {ident} END AS _id,
+                   CASE WHEN _s = 2 THEN received END AS _received,
+                   CASE WHEN _s = 2 THEN due END AS _due,
+                   CASE WHEN _s = 2 THEN resolved END AS _resolved,
+                   CASE WHEN _s = 1 THEN 0
+                        WHEN _tp > 0 THEN _tp::BIGINT << {2 * MONTH_BITS + 2}
+                        ELSE ({_month("received")}::BIGINT << {MONTH_BITS + 2})
+                           | (coalesce({_month("resolved")}, {NO_MONTH})::BIGINT << 2)
+                           | CASE WHEN resolved <= due THEN 2 WHEN resolved IS NULL THEN 0 ELSE 1 END
+                   END AS _pk
+            FROM (
+                SELECT *, {_time_problem_sql(m, t, now)} AS _tp,
+                       CASE WHEN {_text(m["dossier_id"])} IS NULL THEN 1 {repeated}ELSE 0 END AS _s
+                FROM (SELECT {_quote(m["dossier_id"])}, {", ".join(raw)}{resolved_raw},
+                             {_ts(m["received_at"], t["received_at"])} AS received,
+                             {_ts(m["due_at"], t["due_at"])} AS due,
+                             {_ts(m["resolved_at"], t["resolved_at"])} AS resolved
+                      FROM {from_sql})
+            )
         )
-        SELECT problem,
-               CASE WHEN problem IS NULL THEN d.commune_raw END AS commune_raw,
-               CASE WHEN problem IS NULL THEN d.province_raw END AS province_raw,
-               CASE WHEN problem IS NULL THEN date_trunc('month', d.received) END AS received_month,
-               CASE WHEN problem IS NULL THEN d.channel = 'online' END AS online,
-               CASE WHEN problem IS NULL THEN date_trunc('month', d.resolved) END AS resolved_month,
-               CASE WHEN problem IS NULL THEN d.resolved <= d.due END AS on_time,
-               count(*) AS dossiers,
-               sum(n) AS rows,
-               count(*) FILTER (WHERE n > 1) AS duplicated_ids,
-               list(id) FILTER (WHERE n > 1 AND problem IS NULL) AS duplicate_list,
-               list(n) FILTER (WHERE n > 1 AND problem IS NULL) AS duplicate_counts
-        FROM dedup
         GROUP BY ALL
-    """).df()
-    for col in ("received_month", "resolved_month"):
-        groups[col] = pd.to_datetime(groups[col]).dt.strftime("%Y-%m").astype(object)
-    return groups
+    """
+
+
+def _facts_sql(m: dict[str, str], types: dict[str, str]) -> str:
+    """The groups of pass 2 decoded (problem, commune / province text, online, received and
+    resolved month index, on_time, dossiers, rows, duplicated_ids, id); the rows of repeated
+    ids counted once per (id, problem), by their most advanced row (as one fact with its id)."""
+    t = _column_types(m, types)
+    raw = _raw_keys(m, types)
+    _, paid_bad = _bool_sql(m.get("paid_online"), t["paid_online"])
+    problems = " ".join(f"WHEN {i + 1} THEN '{p}'" for i, p in enumerate(TIME_PROBLEMS))
+    return f"""
+        WITH combos AS (
+            SELECT _hk, {_text(m["commune"])} AS commune_raw,
+                   {_text(m.get("province"))} AS province_raw,
+                   {_channel_sql(m["channel"])} AS channel,
+                   {paid_bad} AS paid_bad
+            FROM (SELECT DISTINCT _hk, {", ".join(raw)} FROM _dossier_groups)
+        ),
+        decoded AS (
+            SELECT g._s, g._n, g._id, g._received, g._due, g._resolved,
+                   c.commune_raw, c.province_raw, c.channel, c.paid_bad,
+                   g._pk >> {2 * MONTH_BITS + 2} AS tp,
+                   (g._pk >> {MONTH_BITS + 2}) & {NO_MONTH} AS rm,
+                   (g._pk >> 2) & {NO_MONTH} AS sm,
+                   g._pk & 3 AS ot
+            FROM _dossier_groups g JOIN combos c USING (_hk)
+        ),
+        flagged AS (
+            SELECT *, CASE
+                    WHEN _s = 1 THEN 'missing_id'
+                    WHEN commune_raw IS NULL THEN 'unknown_unit'
+                    WHEN tp > 0 THEN CASE tp {problems} END
+                    WHEN channel IS NULL THEN 'bad_channel'
+                    WHEN paid_bad THEN 'bad_bool'
+                END AS problem
+            FROM decoded
+        ),
+        facts AS (
+            SELECT problem, commune_raw, province_raw, channel = 'online' AS online, rm,
+                   CASE WHEN sm <> {NO_MONTH} THEN sm END AS sm,
+                   CASE WHEN ot > 0 THEN ot = 2 END AS on_time,
+                   CASE WHEN _s = 1 THEN 1 ELSE _n END AS dossiers, _n AS rows,
+                   0::BIGINT AS duplicated_ids, NULL::VARCHAR AS id
+            FROM flagged WHERE _s <> 2
+            UNION ALL
+            SELECT problem, d.commune_raw, d.province_raw, d.online, d.rm, d.sm, d.on_time,
+                   1, n, (n > 1)::BIGINT, id
+            FROM (
+                SELECT _id AS id, problem,
+                       arg_max(struct_pack(commune_raw, province_raw, online := channel = 'online', rm,
+                                           sm := CASE WHEN sm <> {NO_MONTH} THEN sm END,
+                                           on_time := CASE WHEN ot > 0 THEN ot = 2 END),
+                               (_resolved IS NOT NULL, _received, _due)) AS d,
+                       sum(_n) AS n
+                FROM flagged WHERE _s = 2
+                GROUP BY _id, problem
+            )
+        )
+        SELECT * FROM facts
+    """
+
+
+def _run_passes(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str], types: dict[str, str],
+                now: dt.datetime) -> None:
+    """Passes 1 and 2 into the temp table ``_dossier_groups``."""
+    repeated = _repeated_hashes(con, from_sql, m)
+    con.register("_dossier_repeated_arrow", pa.table({"h": repeated}))
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _dossier_repeated AS SELECT h FROM _dossier_repeated_arrow")
+    finally:
+        con.unregister("_dossier_repeated_arrow")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _dossier_groups AS "
+                f"{_aggregate_sql(from_sql, m, types, now, special=len(repeated) > 0)}")
+
+
+# The commune- and province-month indicators from the decoded facts (small tables).
+INDICATORS_SQL = """
+    WITH counted AS (
+        SELECT c.unit_code, c.province_code, f.*
+        FROM _dossier_facts f JOIN _dossier_codes c
+          ON f.problem IS NULL AND c.commune_raw = f.commune_raw
+         AND c.province_raw IS NOT DISTINCT FROM f.province_raw
+    ),
+    received AS (
+        SELECT unit_code, province_code, rm AS m, sum(dossiers) AS received,
+               coalesce(sum(dossiers) FILTER (WHERE online), 0) AS online
+        FROM counted GROUP BY ALL
+    ),
+    resolved AS (
+        SELECT unit_code, province_code, sm AS m, sum(dossiers) AS resolved,
+               coalesce(sum(dossiers) FILTER (WHERE on_time), 0) AS on_time
+        FROM counted WHERE sm IS NOT NULL GROUP BY ALL
+    ),
+    months AS (
+        SELECT range AS m FROM range(
+            (SELECT min(m) FROM (SELECT m FROM received UNION ALL SELECT m FROM resolved)),
+            (SELECT max(m) + 1 FROM (SELECT m FROM received UNION ALL SELECT m FROM resolved)))
+    ),
+    communes AS (SELECT DISTINCT unit_code, province_code FROM counted),
+    grid AS (
+        SELECT c.unit_code, c.province_code, printf('%04d-%02d', mo.m // 12, mo.m % 12 + 1) AS period,
+               coalesce(r.received, 0) AS received, coalesce(r.online, 0) AS online,
+               coalesce(s.resolved, 0) AS resolved, coalesce(s.on_time, 0) AS on_time
+        FROM communes c CROSS JOIN months mo
+        LEFT JOIN received r ON r.unit_code = c.unit_code AND r.m = mo.m
+        LEFT JOIN resolved s ON s.unit_code = c.unit_code AND s.m = mo.m
+    ),
+    both_levels AS (
+        SELECT 'commune' AS level, unit_code, province_code, period, received, online, resolved, on_time
+        FROM grid
+        UNION ALL
+        SELECT 'province', province_code, province_code, period,
+               sum(received), sum(online), sum(resolved), sum(on_time)
+        FROM grid GROUP BY province_code, period
+    )
+    SELECT level, unit_code, province_code, indicator, period,
+           value::DOUBLE AS value, numerator::DOUBLE AS numerator, denominator::DOUBLE AS denominator
+    FROM (
+        SELECT level, unit_code, province_code, period, 'applications_received' AS indicator,
+               received AS value, NULL AS numerator, NULL AS denominator FROM both_levels
+        UNION ALL SELECT level, unit_code, province_code, period, 'online_applications',
+               online, NULL, NULL FROM both_levels
+        UNION ALL SELECT level, unit_code, province_code, period, 'applications_resolved',
+               resolved, NULL, NULL FROM both_levels
+        UNION ALL SELECT level, unit_code, province_code, period, 'resolved_on_time',
+               on_time, NULL, NULL FROM both_levels
+        UNION ALL SELECT level, unit_code, province_code, period, 'online_application_rate',
+               100.0 * online / received, online, received FROM both_levels WHERE received > 0
+        UNION ALL SELECT level, unit_code, province_code, period, 'on_time_rate',
+               100.0 * on_time / resolved, on_time, resolved FROM both_levels WHERE resolved > 0
+    )
+    ORDER BY level, indicator, period, unit_code
+"""
+
+_TEMP_TABLES = ("_dossier_repeated", "_dossier_groups", "_dossier_facts", "_dossier_codes")
 
 
 def summarise_dossiers(con: duckdb.DuckDBPyConnection, source: Any, *, province: str | None = None,
@@ -308,82 +543,87 @@ def summarise_dossiers(con: duckdb.DuckDBPyConnection, source: Any, *, province:
         fast = from_sql.replace("all_varchar=true", f"types={spec}")
         try:
             fast_types = dict(_describe(con, fast))
-            if all(fast_types.get(mapping[c], "").startswith("TIMESTAMP") or fast_types.get(mapping[c]) == "DATE"
-                   for c in TIME_COLUMNS if c in mapping):
+            if all(_typed_time(fast_types.get(mapping[c], "")) for c in TIME_COLUMNS if c in mapping):
                 attempts.insert(0, (fast, fast_types))
         except FileRejected:
             pass
-    groups = None
-    for attempt, (source_sql, source_types) in enumerate(attempts):
-        flagged = _flagged_sql(source_sql, mapping, source_types, now)
+    try:
+        for attempt, (source_sql, source_types) in enumerate(attempts):
+            try:
+                _run_passes(con, source_sql, mapping, source_types, now)
+                from_sql, types = source_sql, source_types
+                break
+            except duckdb.Error as exc:
+                if attempt == len(attempts) - 1:
+                    raise _file_error(exc) from None
+        if progress:
+            progress("aggregated")
+        raw = _raw_keys(mapping, types)
+        collided = con.execute(f"SELECT count(*) FROM (SELECT _hk FROM _dossier_groups GROUP BY _hk "
+                               f"HAVING count(DISTINCT ({', '.join(raw)})) > 1)").fetchall()[0][0]
+        if collided:  # two spellings with one 64-bit hash: never seen, never silent
+            raise RuntimeError("hash collision between commune/channel spellings")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _dossier_facts AS {_facts_sql(mapping, types)}")
+        con.execute("DROP TABLE _dossier_groups")
+        rows_read = con.execute("SELECT coalesce(sum(rows), 0) FROM _dossier_facts").fetchall()[0][0]
+        if rows_read == 0:
+            raise FileRejected("empty_file", "the export has a header but no dossiers", "export the dossiers again")
+
+        # Resolve each distinct (commune, province) spelling once.
+        pairs = con.execute("SELECT DISTINCT commune_raw, province_raw FROM _dossier_facts "
+                            "WHERE problem IS NULL").fetchall()
+        resolved, bad_pairs = [], {}
+        for commune, prov in pairs:
+            prov = prov if prov is not None else province
+            try:
+                res = resolver.commune(commune, prov)
+                resolved.append((commune, None if prov is province else prov, res.code, res.province_code))
+            except ResolveError as err:
+                code, reason, suggestion = VAL.UnitLookup._commune_error(
+                    commune, err, _maybe_province(resolver, prov))[1:]
+                bad_pairs[(commune, None if prov is province else prov)] = (code, reason, suggestion)
+        columns = ["commune_raw", "province_raw", "unit_code", "province_code"]
+        codes = pa.table({c: pa.array([r[i] for r in resolved], pa.string()) for i, c in enumerate(columns)})
+        con.register("_dossier_codes_arrow", codes)
         try:
-            groups = _main_pass(con, flagged)
-            from_sql, types = source_sql, source_types
-            break
-        except duckdb.Error as exc:
-            if attempt == len(attempts) - 1:
-                raise _file_error(exc) from None
-    if progress:
-        progress("aggregated")
-    rows_read = int(groups["rows"].sum()) if len(groups) else 0
-    if rows_read == 0:
-        raise FileRejected("empty_file", "the export has a header but no dossiers", "export the dossiers again")
-
-    groups = groups.astype({"problem": object, "commune_raw": object, "province_raw": object,
-                            "received_month": object, "resolved_month": object})
-    groups = groups.map(lambda v: None if isinstance(v, float) and v != v else v) if len(groups) else groups
-    ok = groups[groups.problem.isna()].copy()
-    bad_groups = groups[groups.problem.notna()]
-
-    # Resolve each distinct (commune, province) spelling once.
-    pairs = ok[["commune_raw", "province_raw"]].drop_duplicates()
-    resolved, bad_pairs = [], {}
-    for commune, prov in pairs.itertuples(index=False):
-        prov = prov if prov is not None else province
-        try:
-            res = resolver.commune(commune, prov)
-            resolved.append((commune, None if prov is province else prov, res.code, res.province_code))
-        except ResolveError as err:
-            code, reason, suggestion = VAL.UnitLookup._commune_error(commune, err, _maybe_province(resolver, prov))[1:]
-            bad_pairs[(commune, None if prov is province else prov)] = (code, reason, suggestion)
-    codes = pd.DataFrame(resolved, columns=["commune_raw", "province_raw", "unit_code", "province_code"])
-    key = list(zip(ok.commune_raw, ok.province_raw))
-    ok["bad_commune"] = [k in bad_pairs for k in key]
-    commune_rejected = ok[ok.bad_commune]
-    ok = ok[~ok.bad_commune]
-
-    rows_rejected = int(bad_groups["rows"].sum() + commune_rejected["rows"].sum())
-    duplicate_rows = int((ok["rows"] - ok["dossiers"]).sum())
-    duplicate_ids = int(ok["duplicated_ids"].sum())
-
-    observations = _indicators(con, ok.drop(columns=["bad_commune", "duplicate_list", "duplicate_counts"]), codes)
-    lines = []
-    if rows_rejected:
-        numbered = _flagged_sql(from_sql, mapping, types, now, numbered=True)
-        lines = _details(con, numbered, offset, bad_pairs)
-    if duplicate_rows:
-        # Reported by id and number of copies (the main pass knows them; no extra pass).
-        seen = 0
-        for ids, counts in zip(ok.duplicate_list, ok.duplicate_counts):
-            if not isinstance(ids, (list, tuple)) and not hasattr(ids, "__len__") or isinstance(ids, str):
-                continue
-            if counts is None or not hasattr(counts, "__len__"):
-                continue
-            for dossier_id, n in zip(ids, counts):
-                if seen >= DUPLICATE_LIMIT:
-                    break
-                seen += 1
-                lines.append(VAL.rejection(None, "dossier_id", dossier_id, "duplicate_dossier",
-                                           f"occurs {int(n)} times; counted once (its most advanced row: "
-                                           "resolved before open, then latest received)",
-                                           "remove the repeated rows from the export", severity="warning"))
+            con.execute("CREATE OR REPLACE TEMP TABLE _dossier_codes AS SELECT * FROM _dossier_codes_arrow")
+        finally:
+            con.unregister("_dossier_codes_arrow")
+        rows_rejected, duplicate_rows, duplicate_ids, dossiers = con.execute("""
+            SELECT coalesce(sum(f.rows) FILTER (WHERE c.unit_code IS NULL), 0),
+                   coalesce(sum(f.rows - f.dossiers) FILTER (WHERE c.unit_code IS NOT NULL), 0),
+                   coalesce(sum(f.duplicated_ids) FILTER (WHERE c.unit_code IS NOT NULL), 0),
+                   coalesce(sum(f.dossiers) FILTER (WHERE c.unit_code IS NOT NULL), 0)
+            FROM _dossier_facts f LEFT JOIN _dossier_codes c
+              ON f.problem IS NULL AND c.commune_raw = f.commune_raw
+             AND c.province_raw IS NOT DISTINCT FROM f.province_raw
+        """).fetchall()[0]
+        observations = con.sql(INDICATORS_SQL).to_arrow_table().to_pandas()
+        duplicates = con.execute(f"""
+            SELECT f.id, f.rows FROM _dossier_facts f JOIN _dossier_codes c
+              ON f.problem IS NULL AND c.commune_raw = f.commune_raw
+             AND c.province_raw IS NOT DISTINCT FROM f.province_raw
+            WHERE f.rows > 1 AND f.id IS NOT NULL
+            ORDER BY f.id LIMIT {DUPLICATE_LIMIT}
+        """).fetchall() if duplicate_rows else []
+        lines = []
+        if rows_rejected:
+            lines = _details(con, _flagged_sql(from_sql, mapping, types, now), offset, bad_pairs)
+    finally:
+        for table in _TEMP_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    for dossier_id, n in duplicates:
+        lines.append(VAL.rejection(None, "dossier_id", dossier_id, "duplicate_dossier",
+                                   f"occurs {int(n)} times; counted once (its most advanced row: "
+                                   "resolved before open, then latest received)",
+                                   "remove the repeated rows from the export", severity="warning"))
     rejections = pd.DataFrame(lines, columns=VAL.REJECTION_COLUMNS) if lines else VAL.empty_rejections()
     rejections["row"] = pd.to_numeric(rejections.row, errors="coerce").astype("Int64")
-    notes = [f"{int(ok['dossiers'].sum()):,} distinct dossiers counted"]
+    notes = [f"{int(dossiers):,} distinct dossiers counted"]
     if duplicate_rows:
-        notes.append(f"{duplicate_rows:,} duplicate rows of {duplicate_ids:,} dossier ids counted once")
-    return DossierSummary(observations, rejections, rows_read, rows_rejected, int(ok["dossiers"].sum()),
-                          duplicate_rows, duplicate_ids, mapping, notes)
+        notes.append(f"{int(duplicate_rows):,} duplicate rows of {int(duplicate_ids):,} dossier ids counted once")
+    return DossierSummary(observations, rejections, int(rows_read), int(rows_rejected), int(dossiers),
+                          int(duplicate_rows), int(duplicate_ids), mapping, notes)
 
 
 def _maybe_province(resolver: UnitResolver, prov: Any):
@@ -393,75 +633,6 @@ def _maybe_province(resolver: UnitResolver, prov: Any):
         return resolver.province(prov, allow_legacy=True)
     except ResolveError:
         return None
-
-
-def _indicators(con: duckdb.DuckDBPyConnection, ok: pd.DataFrame, codes: pd.DataFrame) -> pd.DataFrame:
-    """Commune- and province-month indicators from the aggregated groups (small tables)."""
-    con.register("_dossier_groups", ok)
-    con.register("_dossier_codes", codes)
-    try:
-        return con.execute("""
-            WITH g AS (
-                SELECT c.unit_code, c.province_code, g.*
-                FROM _dossier_groups g
-                JOIN _dossier_codes c
-                  ON c.commune_raw = g.commune_raw
-                 AND c.province_raw IS NOT DISTINCT FROM g.province_raw
-            ),
-            received AS (
-                SELECT unit_code, received_month AS period, sum(dossiers) AS received,
-                       sum(dossiers) FILTER (WHERE online) AS online
-                FROM g GROUP BY ALL
-            ),
-            resolved AS (
-                SELECT unit_code, resolved_month AS period, sum(dossiers) AS resolved,
-                       sum(dossiers) FILTER (WHERE on_time) AS on_time
-                FROM g WHERE resolved_month IS NOT NULL GROUP BY ALL
-            ),
-            months AS (
-                SELECT strftime(m, '%Y-%m') AS period
-                FROM (SELECT min(p) AS lo, max(p) AS hi FROM (
-                        SELECT period AS p FROM received UNION ALL SELECT period FROM resolved)) b,
-                     range(strptime(lo, '%Y-%m'), strptime(hi, '%Y-%m') + INTERVAL 1 MONTH, INTERVAL 1 MONTH) t(m)
-            ),
-            communes AS (SELECT DISTINCT unit_code, province_code FROM g),
-            grid AS (
-                SELECT c.unit_code, c.province_code, m.period,
-                       coalesce(r.received, 0) AS received, coalesce(r.online, 0) AS online,
-                       coalesce(s.resolved, 0) AS resolved, coalesce(s.on_time, 0) AS on_time
-                FROM communes c CROSS JOIN months m
-                LEFT JOIN received r ON r.unit_code = c.unit_code AND r.period = m.period
-                LEFT JOIN resolved s ON s.unit_code = c.unit_code AND s.period = m.period
-            ),
-            both_levels AS (
-                SELECT 'commune' AS level, unit_code, province_code, period, received, online, resolved, on_time
-                FROM grid
-                UNION ALL
-                SELECT 'province', province_code, province_code, period,
-                       sum(received), sum(online), sum(resolved), sum(on_time)
-                FROM grid GROUP BY province_code, period
-            )
-            SELECT level, unit_code, province_code, indicator, period,
-                   value::DOUBLE AS value, numerator::DOUBLE AS numerator, denominator::DOUBLE AS denominator
-            FROM (
-                SELECT level, unit_code, province_code, period, 'applications_received' AS indicator,
-                       received AS value, NULL AS numerator, NULL AS denominator FROM both_levels
-                UNION ALL SELECT level, unit_code, province_code, period, 'online_applications',
-                       online, NULL, NULL FROM both_levels
-                UNION ALL SELECT level, unit_code, province_code, period, 'applications_resolved',
-                       resolved, NULL, NULL FROM both_levels
-                UNION ALL SELECT level, unit_code, province_code, period, 'resolved_on_time',
-                       on_time, NULL, NULL FROM both_levels
-                UNION ALL SELECT level, unit_code, province_code, period, 'online_application_rate',
-                       100.0 * online / received, online, received FROM both_levels WHERE received > 0
-                UNION ALL SELECT level, unit_code, province_code, period, 'on_time_rate',
-                       100.0 * on_time / resolved, on_time, resolved FROM both_levels WHERE resolved > 0
-            )
-            ORDER BY level, indicator, period, unit_code
-        """).df()
-    finally:
-        con.unregister("_dossier_groups")
-        con.unregister("_dossier_codes")
 
 
 _PROBLEM_TEXT = {

@@ -1,0 +1,169 @@
+"""The dossier aggregation on generated exports equals an independent computation exactly.
+
+1,000 rows from the benchmark generator (``benchmarks/gen_dossiers.py``) plus engineered
+duplicate ids — exact re-exports and different versions of the same dossier (opened then
+resolved, received later) — aggregated by the product (``etl.load.dossiers``), by the
+benchmark's pandas baseline and by a plain-Python loop; all three must agree to the unit,
+duplicates must be counted once (most advanced version) and reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks import dossiers as bench
+from benchmarks import gen_dossiers
+from etl import reference
+from etl.load.dossiers import summarise_dossiers
+
+NOW = bench.NOW
+KEYS = ["level", "indicator", "period", "unit_code"]
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory) -> tuple[pd.DataFrame, dict, object]:
+    """(rows, expected duplicate facts) written as Parquet and CSV in a temp folder."""
+    folder = tmp_path_factory.mktemp("dossiers")
+    base = folder / "base.parquet"
+    gen_dossiers.write(1_000, base)
+    rows = pd.read_parquet(base)
+    # Pick resolved rows with room after them, and open ones, for the engineered versions.
+    resolved = rows[rows.resolved_at.notna() & (rows.received_at < "2026-09-01")].head(6)
+    still_open = rows[rows.resolved_at.isna() & (rows.received_at < "2026-09-01")].head(2)
+    extra = [
+        resolved.iloc[0:3],                                     # 3 exact re-exports
+        resolved.iloc[[3]], resolved.iloc[[3]],                 # one id three times
+        # A later version of an open dossier: now resolved (the resolved one must count).
+        still_open.assign(resolved_at=still_open.received_at + pd.Timedelta(days=2),
+                          channel="online"),
+        # An earlier-received copy of a resolved dossier in another commune (must not count).
+        resolved.iloc[[4, 5]].assign(received_at=resolved.iloc[[4, 5]].received_at - pd.Timedelta(hours=1),
+                                     commune_code="00070"),
+    ]
+    rows = pd.concat([rows, *extra], ignore_index=True)
+    rows = rows.sample(frac=1, random_state=57).reset_index(drop=True)  # duplicates anywhere
+    rows.to_parquet(folder / "d.parquet", index=False)
+    csv = rows.copy()
+    for col in ("received_at", "due_at", "resolved_at"):
+        csv[col] = csv[col].dt.strftime("%Y-%m-%d %H:%M:%S")
+    csv.to_csv(folder / "d.csv", index=False)
+    expected = {"duplicate_ids": 3 + 1 + 2 + 2, "duplicate_rows": 3 + 2 + 2 + 2, "rows": len(rows)}
+    return rows, expected, folder
+
+
+def reference_counts(rows: pd.DataFrame) -> dict[tuple, int]:
+    """Plain Python: most advanced row per id (resolved before open, then latest received,
+    then latest due), then counts per (commune, indicator, month)."""
+    best: dict[str, tuple] = {}
+    for r in rows.itertuples(index=False):
+        rank = (not pd.isna(r.resolved_at), r.received_at, r.due_at)
+        if r.dossier_id not in best or rank > best[r.dossier_id][0]:
+            best[r.dossier_id] = (rank, r)
+    counts: dict[tuple, int] = defaultdict(int)
+    for _, r in best.values():
+        month = f"{r.received_at:%Y-%m}"
+        counts[(r.commune_code, "applications_received", month)] += 1
+        counts[(r.commune_code, "online_applications", month)] += r.channel == "online"
+        if not pd.isna(r.resolved_at):
+            month = f"{r.resolved_at:%Y-%m}"
+            counts[(r.commune_code, "applications_resolved", month)] += 1
+            counts[(r.commune_code, "resolved_on_time", month)] += r.resolved_at <= r.due_at
+    return counts
+
+
+def sorted_obs(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(KEYS).reset_index(drop=True)[bench.OBS_COLUMNS]
+
+
+@pytest.fixture(scope="module")
+def product(export):
+    return summarise_dossiers(duckdb.connect(), export[2] / "d.parquet", now=NOW)
+
+
+def test_product_equals_independent_computations(export, product):
+    rows, expected, folder = export
+    s = product
+    assert (s.rows_read, s.rows_rejected) == (expected["rows"], 0)
+    assert (s.duplicate_ids, s.duplicate_rows) == (expected["duplicate_ids"], expected["duplicate_rows"])
+    assert s.dossiers == rows.dossier_id.nunique()
+
+    # Every commune-level count equals the plain-Python count (zero where it has none).
+    obs = s.observations
+    counts = obs[(obs.level == "commune") & obs.numerator.isna()]
+    got = {(r.unit_code, r.indicator, r.period): r.value for r in counts.itertuples()}
+    want = reference_counts(rows)
+    assert {k: v for k, v in got.items() if v} == {k: float(v) for k, v in want.items() if v}
+    # Rates are 100 × numerator / denominator of those counts; provinces sum their communes.
+    rates = obs[obs.numerator.notna()]
+    assert np.allclose(rates.value, 100 * rates.numerator / rates.denominator, rtol=0, atol=1e-12)
+    province_of = reference.communes().set_index("code").province_code
+    by_commune = counts.assign(p=counts.unit_code.map(province_of)).groupby(["p", "indicator", "period"]).value.sum()
+    by_province = obs[(obs.level == "province") & obs.numerator.isna()].set_index(
+        ["unit_code", "indicator", "period"]).value
+    by_province = by_province.rename_axis(["p", "indicator", "period"])
+    assert by_commune.sort_index().to_dict() == by_province.sort_index().to_dict()
+
+    # The benchmark's pandas baseline gives exactly the same observations.
+    baseline, bcounts = bench.pandas_aggregate(folder / "d.parquet", dict(zip(province_of.index, province_of)))
+    pd.testing.assert_frame_equal(sorted_obs(obs), sorted_obs(baseline), check_dtype=False)
+    assert (bcounts["duplicate_ids"], bcounts["duplicate_rows"]) == (s.duplicate_ids, s.duplicate_rows)
+
+    # Duplicates are reported as warnings naming each repeated id.
+    warned = s.rejections[s.rejections.code == "duplicate_dossier"]
+    repeated = rows.dossier_id[rows.dossier_id.duplicated()].unique()
+    assert set(warned.value) == set(repeated) and set(warned.severity) == {"warning"}
+
+
+def test_bad_and_repeated_rows_agree_between_parquet_and_csv(export, product, tmp_path):
+    """Rejected rows (some with repeated ids, one a copy of a valid dossier) are left out with
+    their row numbers, and Parquet and CSV give the same summary."""
+    rows, _, _ = export
+    first = rows.iloc[0]
+    bad = pd.DataFrame([first] * 8).reset_index(drop=True)
+    bad["dossier_id"] = [None, "", "X-fax", "X-fax", "X-early", "X-unknown", "X-ok", "X-ok"]
+    bad.loc[2:3, "channel"] = "fax"                                    # a repeated bad row
+    bad.loc[4, "resolved_at"] = bad.loc[4, "received_at"] - pd.Timedelta(days=1)
+    bad.loc[5, "commune_code"] = "99999"
+    bad.loc[7, "resolved_at"] = pd.NaT                                 # open copy of a valid one
+    dirty = pd.concat([rows, bad], ignore_index=True).sample(frac=1, random_state=5).reset_index(drop=True)
+    summaries = {}
+    for fmt in ("parquet", "csv"):
+        path = tmp_path / f"dirty.{fmt}"
+        dirty.to_parquet(path, index=False) if fmt == "parquet" else dirty.to_csv(path, index=False)
+        summaries[fmt] = summarise_dossiers(duckdb.connect(), path, now=NOW)
+    a, b = summaries["parquet"], summaries["csv"]
+    assert a.rows_rejected == 6 and a.dossiers == product.dossiers + 1
+    assert (a.duplicate_rows, a.duplicate_ids) == (product.duplicate_rows + 1, product.duplicate_ids + 1)
+    assert (a.rows_read, a.rows_rejected, a.dossiers, a.duplicate_rows, a.duplicate_ids) == \
+           (b.rows_read, b.rows_rejected, b.dossiers, b.duplicate_rows, b.duplicate_ids)
+    pd.testing.assert_frame_equal(sorted_obs(a.observations), sorted_obs(b.observations), check_dtype=False)
+
+    def errors(summary, offset):
+        bad = summary.rejections[summary.rejections.severity != "warning"]
+        return sorted((int(r) - offset, c) for r, c in zip(bad.row, bad.code))
+
+    assert errors(a, 0) == errors(b, 1)
+    positions = {i + 1 for i in dirty.index[dirty.dossier_id.isin([None, "", "X-fax", "X-early", "X-unknown"])
+                                            | dirty.dossier_id.isna()]}
+    assert {r for r, _ in errors(a, 0)} == positions
+
+
+def test_generator_is_deterministic_and_realistic(tmp_path):
+    gen_dossiers.write(5_000, tmp_path / "a.parquet")
+    gen_dossiers.write(5_000, tmp_path / "b.parquet")
+    a, b = pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "b.parquet")
+    pd.testing.assert_frame_equal(a, b)
+    assert list(a.columns) == gen_dossiers.COLUMNS
+    assert a.dossier_id.duplicated().sum() > 0  # ~0.1 % repeated ids
+    assert set(a.commune_code) <= set(reference.communes().code)
+    assert set(a.channel) == {"online", "in_person", "postal"}
+    assert 0.6 < (a.channel == "online").mean() < 0.9
+    assert 0.01 < a.resolved_at.isna().mean() < 0.15
+    assert (a.resolved_at.dropna() >= a.received_at[a.resolved_at.notna()]).all()
+    assert a.received_at.min() >= dt.datetime(2025, 11, 1) and a.resolved_at.max() < NOW
