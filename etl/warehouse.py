@@ -293,7 +293,13 @@ def _define_scope(con: duckdb.DuckDBPyConnection, touched: list[tuple[str, str, 
 
 
 def _publish_ranks(con: duckdb.DuckDBPyConnection) -> None:
-    """Ranks of the scope's (indicator, period) and, for rank_change, of the month after."""
+    """Ranks of the scope's (indicator, period) and, for rank_change, of the month after.
+
+    Rank 1 is best by the indicator's direction; ties share the best rank (SQL RANK)."""
+    con.execute("CREATE OR REPLACE TEMP MACRO best_first(higher_is_better, v) AS "
+                "CASE WHEN higher_is_better THEN -v ELSE v END")
+    con.execute("CREATE OR REPLACE TEMP MACRO shift_month(p, n) AS "
+                "strftime(strptime(p || '-01', '%Y-%m-%d') + to_months(n), '%Y-%m')")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE rank_scope AS
@@ -301,7 +307,7 @@ def _publish_ranks(con: duckdb.DuckDBPyConnection) -> None:
             SELECT indicator, level, period FROM publish_scope
             UNION ALL
             SELECT indicator, level,
-                   strftime(strptime(period || '-01', '%Y-%m-%d') + INTERVAL 1 MONTH, '%Y-%m')
+                   shift_month(period, 1)
             FROM publish_scope)
         """
     )
@@ -324,14 +330,12 @@ def _publish_ranks(con: duckdb.DuckDBPyConnection) -> None:
             SELECT indicator, period FROM rank_scope WHERE level = 'province'
             UNION
             SELECT indicator,
-                   strftime(strptime(period || '-01', '%Y-%m-%d') - INTERVAL 1 MONTH, '%Y-%m')
+                   shift_month(period, -1)
             FROM rank_scope WHERE level = 'province'),
         ranked AS (
             SELECT o.indicator, o.period, o.unit_code AS province_code, o.value, o.is_demo,
-                   CAST(CASE WHEN i.higher_is_better
-                        THEN rank() OVER (PARTITION BY o.indicator, o.period ORDER BY o.value DESC)
-                        ELSE rank() OVER (PARTITION BY o.indicator, o.period ORDER BY o.value ASC)
-                   END AS INTEGER) AS rank,
+                   CAST(rank() OVER (PARTITION BY o.indicator, o.period ORDER BY best_first(i.higher_is_better, o.value))
+                        AS INTEGER) AS rank,
                    CAST(count(*) OVER (PARTITION BY o.indicator, o.period) AS INTEGER) AS n_ranked
             FROM pub.observation o
             JOIN ref.indicator i ON i.code = o.indicator
@@ -343,7 +347,7 @@ def _publish_ranks(con: duckdb.DuckDBPyConnection) -> None:
         SEMI JOIN rank_scope s ON s.level = 'province' AND s.indicator = r.indicator AND s.period = r.period
         LEFT JOIN ranked p
           ON p.indicator = r.indicator AND p.province_code = r.province_code
-         AND p.period = strftime(strptime(r.period || '-01', '%Y-%m-%d') - INTERVAL 1 MONTH, '%Y-%m')
+         AND p.period = shift_month(r.period, -1)
         ORDER BY indicator, period, rank
         """
     )
@@ -353,15 +357,11 @@ def _publish_ranks(con: duckdb.DuckDBPyConnection) -> None:
         """
         INSERT INTO pub.commune_rank BY NAME
         SELECT o.indicator, o.period, o.unit_code AS commune_code, c.province_code, o.value, o.is_demo,
-               CAST(CASE WHEN i.higher_is_better
-                    THEN rank() OVER (PARTITION BY o.indicator, o.period, c.province_code ORDER BY o.value DESC)
-                    ELSE rank() OVER (PARTITION BY o.indicator, o.period, c.province_code ORDER BY o.value ASC)
-               END AS INTEGER) AS rank_in_province,
+               CAST(rank() OVER (PARTITION BY o.indicator, o.period, c.province_code
+                                 ORDER BY best_first(i.higher_is_better, o.value)) AS INTEGER) AS rank_in_province,
                CAST(count(*) OVER (PARTITION BY o.indicator, o.period, c.province_code) AS INTEGER) AS n_in_province,
-               CAST(CASE WHEN i.higher_is_better
-                    THEN rank() OVER (PARTITION BY o.indicator, o.period ORDER BY o.value DESC)
-                    ELSE rank() OVER (PARTITION BY o.indicator, o.period ORDER BY o.value ASC)
-               END AS INTEGER) AS rank_national,
+               CAST(rank() OVER (PARTITION BY o.indicator, o.period
+                                 ORDER BY best_first(i.higher_is_better, o.value)) AS INTEGER) AS rank_national,
                CAST(count(*) OVER (PARTITION BY o.indicator, o.period) AS INTEGER) AS n_national
         FROM pub.observation o
         JOIN ref.indicator i ON i.code = o.indicator
@@ -422,17 +422,22 @@ def _commit_file(con: duckdb.DuckDBPyConnection, temp: Path, path: Path) -> None
 
 
 @contextlib.contextmanager
-def creating(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Build a new warehouse in a temporary file; it replaces ``path`` only on success."""
+def _replacing(path: Path, copy_existing: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to a temporary file beside ``path`` that replaces it only on success.
+
+    A crash or kill at any point leaves the published file untouched (at worst a stale
+    ``*.tmp-PID`` file, removed by the next writer).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with writer_lock(path):
+        for stale in path.parent.glob(path.name + ".tmp-*"):
+            stale.unlink(missing_ok=True)
         temp = _temp_path(path)
-        _discard(temp)
+        if copy_existing:
+            shutil.copyfile(path, temp)
         con = connect(temp)
         try:
-            create_schema(con)
             yield con
-            publish(con)
             _commit_file(con, temp, path)
         except BaseException:
             with contextlib.suppress(Exception):
@@ -442,31 +447,26 @@ def creating(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 @contextlib.contextmanager
+def creating(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Build a new warehouse in a temporary file; it replaces ``path`` only on success."""
+    with _replacing(path, copy_existing=False) as con:
+        create_schema(con)
+        yield con
+        publish(con)
+
+
+@contextlib.contextmanager
 def updating(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """Change a copy of the published warehouse; it replaces the original only on success.
 
-    A crash or kill at any point leaves the published file untouched (at worst a stale
-    ``*.tmp-PID`` file, removed by the next writer). The app keeps reading the old file
-    and sees the new one on its next query.
+    The app keeps reading the old file and sees the new one on its next query.
     """
     if not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `python -m etl build` first")
-    with writer_lock(path):
-        for stale in path.parent.glob(path.name + ".tmp-*"):
-            stale.unlink(missing_ok=True)
-        temp = _temp_path(path)
-        shutil.copyfile(path, temp)
-        con = connect(temp)
-        try:
-            loads_before = dict(con.execute("SELECT load_id, status FROM meta.load").fetchall())
-            yield con
-            publish(con, _touched_by_loads(con, loads_before))
-            _commit_file(con, temp, path)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                con.close()
-            _discard(temp)
-            raise
+    with _replacing(path, copy_existing=True) as con:
+        loads_before = dict(con.execute("SELECT load_id, status FROM meta.load").fetchall())
+        yield con
+        publish(con, _touched_by_loads(con, loads_before))
 
 
 def _touched_by_loads(con: duckdb.DuckDBPyConnection, loads_before: dict[int, str]) -> list[tuple[str, str, str]]:
