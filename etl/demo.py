@@ -112,6 +112,7 @@ class _Generator:
         self.post_months = month_range(MERGER_MONTH, LAST_MONTH)
         self.all_months = self.pre_months + self.post_months
         self.month_index = {m: i for i, m in enumerate(self.all_months)}
+        self.index_quality: dict = {}  # last index766 call's group qualities by unit code
 
     # ---- shared shapes -------------------------------------------------------------
     def season(self, period: str) -> float:
@@ -303,10 +304,16 @@ class _Generator:
                 frames.append(_rows("delayed_tasks", period, codes, self.rng.poisson(expected)))
         return frames
 
-    def index766(self, codes, periods, level: str) -> list[pd.DataFrame]:
+    def index766(self, codes, periods, level: str, carried: dict | None = None) -> list[pd.DataFrame]:
+        """Index scores per group; ``carried`` (code -> group qualities) continues the series of
+        provinces that kept their borders, so they show no jump at the 2025-07 merger."""
         total = catalog.get("index766_total")
         groups = [catalog.get(code) for code in total.components]
         quality = self.rng.uniform(0.5, 0.85, (len(codes), len(groups)))
+        for row, code in enumerate(codes):
+            if carried and code in carried:
+                quality[row] = carried[code]
+        self.index_quality = dict(zip(codes, quality))
         frames = []
         for period in periods:
             i = self.month_index[period]
@@ -383,6 +390,7 @@ class _Generator:
         legacy_frames += self.infrastructure(legacy_codes, legacy_size, self.pre_months)
         legacy_frames += self.government(legacy_codes, legacy_size, self.pre_months)
         legacy_frames += self.index766(legacy_codes, self.pre_months, "legacy")
+        legacy_quality = self.index_quality
         legacy = pd.concat(legacy_frames, ignore_index=True).rename(columns={"unit_code": "legacy_code"})
         legacy = legacy.drop(columns="level", errors="ignore")
         rebased, not_rebased = rebase_legacy(legacy)
@@ -400,7 +408,10 @@ class _Generator:
         frames = [province_post]
         frames += self.commune_dossiers()
         frames += self.procedures()
-        frames += self.index766(codes, self.post_months, "province")
+        alone = self.legacy.groupby("province_code").code.agg(list)
+        alone = {new: olds[0] for new, olds in alone.items() if len(olds) == 1}
+        frames += self.index766(codes, self.post_months, "province",
+                                carried={new: legacy_quality[old] for new, old in alone.items()})
         frames += self.index766(self.communes.code.to_numpy(), self.post_months, "commune")
         frames += self.dx_criteria()
         observations = pd.concat(frames, ignore_index=True)
