@@ -16,10 +16,12 @@ measure the app with and without caching in the same run).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import threading
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import duckdb
 import pandas as pd
@@ -92,3 +94,34 @@ def reset() -> None:
     global _cached
     with _lock:
         _cached = None
+
+
+def cached_per_warehouse(store_with, max_entries: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator factory: cache a function's result per warehouse file signature, so an ETL
+    refresh (a new file) starts a new cache. ``store_with`` is ``st.cache_data`` (results
+    copied per call) or ``st.cache_resource`` (shared objects, e.g. figures).
+    ``DX_NO_CACHE=1`` bypasses it (benchmarks)."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def with_signature(signature: tuple, *args: Any, **kwargs: Any) -> Any:
+            return fn(*args, **kwargs)
+
+        # Streamlit keys a cache on module, qualname and source; make each wrapper distinct
+        # and let a change of the wrapped function's code start a new cache.
+        code_hash = hashlib.sha1(fn.__code__.co_code + repr(fn.__code__.co_consts).encode()).hexdigest()[:10]
+        with_signature.__module__ = fn.__module__
+        with_signature.__qualname__ = f"{fn.__qualname__}_{code_hash}"
+        with_signature.__name__ = fn.__name__
+        store = store_with(show_spinner=False, max_entries=max_entries)(with_signature)
+
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if caching_disabled():
+                return fn(*args, **kwargs)
+            return store(signature(), *args, **kwargs)
+
+        call.clear = store.clear  # type: ignore[attr-defined]
+        return call
+
+    return decorate
+

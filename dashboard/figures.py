@@ -8,9 +8,6 @@ validation at all. ``DX_NO_CACHE=1`` turns the cache off (benchmarks).
 
 from __future__ import annotations
 
-import functools
-import hashlib
-from typing import Any, Callable
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -19,24 +16,7 @@ from charts import maps, rankings, trends
 from dashboard import db, fmt, i18n, queries, ui
 
 
-def cached_figure(fn: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
-    def with_signature(signature: tuple, *args: Any, **kwargs: Any) -> go.Figure:
-        return fn(*args, **kwargs)
-
-    code_hash = hashlib.sha1(fn.__code__.co_code + repr(fn.__code__.co_consts).encode()).hexdigest()[:10]
-    with_signature.__module__ = fn.__module__
-    with_signature.__qualname__ = f"{fn.__qualname__}_{code_hash}"
-    with_signature.__name__ = fn.__name__
-    store = st.cache_resource(show_spinner=False, max_entries=256)(with_signature)
-
-    @functools.wraps(fn)
-    def call(*args: Any, **kwargs: Any) -> go.Figure:
-        if db.caching_disabled():
-            return fn(*args, **kwargs)
-        return store(db.signature(), *args, **kwargs)
-
-    call.clear = store.clear  # type: ignore[attr-defined]
-    return call
+cached_figure = db.cached_per_warehouse(st.cache_resource, max_entries=256)
 
 
 def _name(ind: dict, lang: str) -> str:

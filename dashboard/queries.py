@@ -16,8 +16,6 @@ National values (see ``national_series``):
 from __future__ import annotations
 
 import functools
-import hashlib
-from typing import Any, Callable
 
 import pandas as pd
 import streamlit as st
@@ -29,28 +27,8 @@ EVENTS_CSV = paths.META / "events.csv"
 TWO_TIER_START = "2025-07"  # first month of the two-tier local government (1 Jul 2025)
 
 
-def cached(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Cache ``fn``'s result per warehouse signature (``st.cache_data``)."""
-
-    def with_signature(signature: tuple, *args: Any, **kwargs: Any) -> Any:
-        return fn(*args, **kwargs)
-
-    # Streamlit keys a cache on module, qualname and source; make each wrapper distinct and
-    # let a change of the wrapped function's code start a new cache.
-    code_hash = hashlib.sha1(fn.__code__.co_code + repr(fn.__code__.co_consts).encode()).hexdigest()[:10]
-    with_signature.__module__ = fn.__module__
-    with_signature.__qualname__ = f"{fn.__qualname__}_{code_hash}"
-    with_signature.__name__ = fn.__name__
-    store = st.cache_data(show_spinner=False, max_entries=1024)(with_signature)
-
-    @functools.wraps(fn)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        if db.caching_disabled():
-            return fn(*args, **kwargs)
-        return store(db.signature(), *args, **kwargs)
-
-    call.clear = store.clear  # type: ignore[attr-defined]
-    return call
+# Results are cached per warehouse file (see dashboard.db.cached_per_warehouse).
+cached = db.cached_per_warehouse(st.cache_data, max_entries=1024)
 
 
 # --------------------------------------------------------------------------- reference
