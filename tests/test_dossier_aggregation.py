@@ -154,6 +154,55 @@ def test_bad_and_repeated_rows_agree_between_parquet_and_csv(export, product, tm
     assert {r for r, _ in errors(a, 0)} == positions
 
 
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_clean_export_is_counted_without_the_row_by_row_pass(export, product, fmt, monkeypatch):
+    """A file with nothing to reject takes the fast path (no row-by-row pass) and gives exactly
+    what the row-by-row path gives: same counts, same duplicates, same warnings."""
+    from etl.load import dossiers as D
+
+    path = export[2] / f"d.{fmt}"
+    slow = summarise_dossiers(duckdb.connect(), path, now=NOW, row_by_row=True)
+    passes = []
+    monkeypatch.setattr(D, "_run_passes", lambda *a, **k: passes.append(a))
+    fast = summarise_dossiers(duckdb.connect(), path, now=NOW)
+    assert passes == []
+    assert (fast.rows_read, fast.rows_rejected, fast.dossiers, fast.duplicate_rows, fast.duplicate_ids) == \
+           (slow.rows_read, slow.rows_rejected, slow.dossiers, slow.duplicate_rows, slow.duplicate_ids) == \
+           (product.rows_read, 0, product.dossiers, product.duplicate_rows, product.duplicate_ids)
+    pd.testing.assert_frame_equal(sorted_obs(fast.observations), sorted_obs(slow.observations))
+    pd.testing.assert_frame_equal(fast.rejections.sort_values("value", ignore_index=True),
+                                  slow.rejections.sort_values("value", ignore_index=True))
+
+
+@pytest.mark.parametrize("fault", ["missing id", "empty id", "unknown commune", "fax channel", "resolved early",
+                                   "received in the future", "resolved in the future", "no due time",
+                                   "no received time"])
+def test_one_bad_row_sends_the_file_to_the_row_by_row_path(export, fault, tmp_path):
+    """The fast path checks every rule on summaries (min/max, distinct spellings, one count);
+    one bad row anywhere makes it step aside, and the row is reported with its number."""
+    from etl.load import dossiers as D
+
+    rows = export[0].head(300).copy()
+    column, value = {
+        "missing id": ("dossier_id", None), "empty id": ("dossier_id", ""),
+        "unknown commune": ("commune_code", "99999"), "fax channel": ("channel", "fax"),
+        "resolved early": ("resolved_at", rows.received_at.iloc[150] - pd.Timedelta(minutes=1)),
+        "received in the future": ("received_at", pd.Timestamp(NOW) + pd.Timedelta(days=1)),
+        "resolved in the future": ("resolved_at", pd.Timestamp(NOW) + pd.Timedelta(days=1)),
+        "no due time": ("due_at", pd.NaT), "no received time": ("received_at", pd.NaT),
+    }[fault]
+    rows.loc[rows.index[150], column] = value
+    path = tmp_path / "one_bad.parquet"
+    rows.to_parquet(path, index=False)
+    con = duckdb.connect()
+    mapping, types = D.map_columns(D._describe(con, D._source_sql(con, path)[0]))
+    from_sql = D._source_sql(con, path)[0]
+    assert D._clean_file_counts(con, from_sql, mapping, types, NOW, D.UnitResolver.default(), None) is None
+    s = summarise_dossiers(duckdb.connect(), path, now=NOW)
+    bad = s.rejections[s.rejections.severity != "warning"]
+    assert s.rows_rejected == 1 and bad.row.tolist() == [151]
+
+
 def test_generator_is_deterministic_and_realistic(tmp_path):
     gen_dossiers.write(5_000, tmp_path / "a.parquet")
     gen_dossiers.write(5_000, tmp_path / "b.parquet")

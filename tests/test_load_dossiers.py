@@ -107,8 +107,9 @@ def test_csv_and_parquet_agree_on_a_larger_export(tmp_path):
     frame = dossier_frame(20_000, months=3, n_communes=50, duplicates=30)
     frame.to_csv(tmp_path / "d.csv", index=False)
     frame.to_parquet(tmp_path / "d.parquet", index=False)
-    a = aggregate_dossiers(duckdb.connect(), tmp_path / "d.csv")
-    b = aggregate_dossiers(duckdb.connect(), tmp_path / "d.parquet")
+    a, b = (aggregate_dossiers(duckdb.connect(), tmp_path / name)
+            .sort_values(["level", "indicator", "period", "unit_code"], ignore_index=True)
+            for name in ("d.csv", "d.parquet"))
     pd.testing.assert_frame_equal(a, b)
     received = a[(a.level == "province") & (a.indicator == "applications_received")].value.sum()
     assert received == 20_000

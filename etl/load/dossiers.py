@@ -25,6 +25,7 @@ is something to report.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -323,28 +324,26 @@ def _id_sql(m: dict[str, str]) -> str:
     return f"{_quote(m['dossier_id'])}::VARCHAR"
 
 
-def _repeated_hashes(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str]) -> np.ndarray:
-    """Pass 1, the id column only: ``hash(id)`` of every row into numpy, sorted in two halves
-    (one per core); returns the hashes that occur more than once (missing ids — NULL or '' —
-    excluded: pass 2 tells them apart by their text). No hash table over 10 M strings."""
-    ident = _id_sql(m)
-    missing = np.array(con.execute(f"SELECT hash(NULL::VARCHAR), hash(''::VARCHAR)").fetchall()[0], np.uint64)
-    table = con.sql(f"SELECT hash({ident}) AS h FROM {from_sql}").to_arrow_table()
-    h = table.column(0).to_numpy()
-    del table
-    if not len(h):
-        return np.zeros(0, np.uint64)
-    top = (h >> np.uint64(63)).astype(bool)
-    parts = [h[top], h[~top]]  # a repeated hash is within one part
-    del h, top
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda a: a.sort(), parts))
-    repeated = []
-    for part in parts:
-        same = part[1:] == part[:-1]
-        repeated.append(np.unique(part[1:][same]))
-    repeated = np.concatenate(repeated)
-    return repeated[~np.isin(repeated, missing)]
+def _id_hashes(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str]) -> np.ndarray:
+    """Pass 1, the id column only: ``hash(id)`` of every row into numpy (no hash table over
+    10 M strings: repeats are found by sorting, see :func:`_repeats`)."""
+    table = con.sql(f"SELECT hash({_id_sql(m)}) AS h FROM {from_sql}").to_arrow_table()
+    return table.column(0).to_numpy() if table.num_rows else np.zeros(0, np.uint64)
+
+
+def _missing_id_hashes(con: duckdb.DuckDBPyConnection) -> np.ndarray:
+    """The hashes of a missing id (NULL or '')."""
+    return np.array(con.execute("SELECT hash(NULL::VARCHAR), hash(''::VARCHAR)").fetchall()[0], np.uint64)
+
+
+def _repeats(hashes: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, int]:
+    """(the id hashes that occur more than once, missing ids excluded; the number of rows
+    whose id is missing). A sorted copy, compared with its neighbour."""
+    ordered = np.sort(hashes)
+    n_missing = int(sum(np.searchsorted(ordered, v, "right") - np.searchsorted(ordered, v, "left")
+                        for v in missing))
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    return repeated[~np.isin(repeated, missing)], n_missing
 
 
 def _aggregate_sql(from_sql: str, m: dict[str, str], types: dict[str, str], now: dt.datetime,
@@ -452,48 +451,308 @@ def _facts_sql(m: dict[str, str], types: dict[str, str]) -> str:
 
 def _run_passes(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str], types: dict[str, str],
                 now: dt.datetime) -> None:
-    """Passes 1 and 2 into the temp table ``_dossier_groups``."""
-    repeated = _repeated_hashes(con, from_sql, m)
-    con.register("_dossier_repeated_arrow", pa.table({"h": repeated}))
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE _dossier_repeated AS SELECT h FROM _dossier_repeated_arrow")
-    finally:
-        con.unregister("_dossier_repeated_arrow")
+    """Passes 1 and 2 of the row-by-row path into the temp table ``_dossier_groups``."""
+    repeated, _ = _repeats(_id_hashes(con, from_sql, m), _missing_id_hashes(con))
+    _create_from_arrow(con, "_dossier_repeated", pa.table({"h": repeated}))
     con.execute(f"CREATE OR REPLACE TEMP TABLE _dossier_groups AS "
                 f"{_aggregate_sql(from_sql, m, types, now, special=len(repeated) > 0)}")
 
 
-# The commune- and province-month indicators from the decoded facts (small tables).
-INDICATORS_SQL = """
-    WITH counted AS (
+def _create_from_arrow(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    con.register(f"{name}_arrow", table)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+    finally:
+        con.unregister(f"{name}_arrow")
+
+
+@dataclass
+class _Counts:
+    """What either path hands to the indicator step (besides the temp tables
+    ``_dossier_received`` and ``_dossier_resolved``: unit_code, province_code, m, two counts)."""
+    rows_read: int
+    rows_rejected: int
+    dossiers: int
+    duplicate_rows: int
+    duplicate_ids: int
+    duplicates: list[tuple[str, int]]  # (id, rows), at most DUPLICATE_LIMIT
+    lines: list[dict]  # rejected rows
+
+
+# --------------------------------------------------------------------------- row by row
+
+def _row_by_row_counts(con: duckdb.DuckDBPyConnection, from_sql: str, offset: int, mapping: dict[str, str],
+                       types: dict[str, str], now: dt.datetime, resolver: UnitResolver,
+                       province: str | None) -> _Counts:
+    """Any file, rejected rows included: passes 1 and 2 (``_run_passes``) already ran; decode
+    the groups, resolve communes, count, and list every rejected row with its number."""
+    raw = _raw_keys(mapping, types)
+    collided = con.execute(f"SELECT count(*) FROM (SELECT _hk FROM _dossier_groups GROUP BY _hk "
+                           f"HAVING count(DISTINCT ({', '.join(raw)})) > 1)").fetchall()[0][0]
+    if collided:  # two spellings with one 64-bit hash: never seen, never silent
+        raise RuntimeError("hash collision between commune/channel spellings")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _dossier_facts AS {_facts_sql(mapping, types)}")
+    con.execute("DROP TABLE _dossier_groups")
+    rows_read = con.execute("SELECT coalesce(sum(rows), 0) FROM _dossier_facts").fetchall()[0][0]
+    if rows_read == 0:
+        raise FileRejected("empty_file", "the export has a header but no dossiers", "export the dossiers again")
+
+    # Resolve each distinct (commune, province) spelling once.
+    pairs = con.execute("SELECT DISTINCT commune_raw, province_raw FROM _dossier_facts "
+                        "WHERE problem IS NULL").fetchall()
+    resolved, bad_pairs = [], {}
+    for commune, prov in pairs:
+        prov = prov if prov is not None else province
+        try:
+            res = resolver.commune(commune, prov)
+            resolved.append((commune, None if prov is province else prov, res.code, res.province_code))
+        except ResolveError as err:
+            code, reason, suggestion = VAL.UnitLookup._commune_error(
+                commune, err, _maybe_province(resolver, prov))[1:]
+            bad_pairs[(commune, None if prov is province else prov)] = (code, reason, suggestion)
+    columns = ["commune_raw", "province_raw", "unit_code", "province_code"]
+    _create_from_arrow(con, "_dossier_codes", pa.table(
+        {c: pa.array([r[i] for r in resolved], pa.string()) for i, c in enumerate(columns)}))
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _dossier_counted AS
         SELECT c.unit_code, c.province_code, f.*
         FROM _dossier_facts f JOIN _dossier_codes c
           ON f.problem IS NULL AND c.commune_raw = f.commune_raw
          AND c.province_raw IS NOT DISTINCT FROM f.province_raw
-    ),
-    received AS (
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _dossier_received AS
         SELECT unit_code, province_code, rm AS m, sum(dossiers) AS received,
                coalesce(sum(dossiers) FILTER (WHERE online), 0) AS online
-        FROM counted GROUP BY ALL
-    ),
-    resolved AS (
+        FROM _dossier_counted GROUP BY ALL
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _dossier_resolved AS
         SELECT unit_code, province_code, sm AS m, sum(dossiers) AS resolved,
                coalesce(sum(dossiers) FILTER (WHERE on_time), 0) AS on_time
-        FROM counted WHERE sm IS NOT NULL GROUP BY ALL
-    ),
-    months AS (
+        FROM _dossier_counted WHERE sm IS NOT NULL GROUP BY ALL
+    """)
+    duplicate_rows, duplicate_ids, dossiers = con.execute("""
+        SELECT coalesce(sum(rows - dossiers), 0), coalesce(sum(duplicated_ids), 0), coalesce(sum(dossiers), 0)
+        FROM _dossier_counted
+    """).fetchall()[0]
+    rows_rejected = rows_read - con.execute("SELECT coalesce(sum(rows), 0) FROM _dossier_counted").fetchall()[0][0]
+    duplicates = con.execute(f"""
+        SELECT id, rows FROM _dossier_counted WHERE rows > 1 AND id IS NOT NULL
+        ORDER BY id LIMIT {DUPLICATE_LIMIT}
+    """).fetchall() if duplicate_rows else []
+    lines = _details(con, _flagged_sql(from_sql, mapping, types, now), offset, bad_pairs) if rows_rejected else []
+    return _Counts(int(rows_read), int(rows_rejected), int(dossiers), int(duplicate_rows), int(duplicate_ids),
+                   duplicates, lines)
+
+
+# --------------------------------------------------------------------------- clean files
+
+PERFECT_HASH_BITS = 20  # commune index and month packed this small are counted in an array, not a hash table
+
+
+def _clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str], types: dict[str, str],
+                       now: dt.datetime, resolver: UnitResolver, province: str | None) -> _Counts | None:
+    """The fast path for the common case, a file with nothing to reject; ``None`` as soon as
+    some row would be (the row-by-row path then lists them). Every rule of the row-by-row
+    path is checked, on what is cheap to check: the file's min/max and null counts (Parquet
+    keeps them), the distinct channel / paid / commune spellings (a few thousand), one count
+    of resolved-before-received rows. Then:
+
+    - pass 1 hashes the ids; a thread sorts them and fetches only the rows whose id hash
+      repeats (~0.2 %), while DuckDB counts **all** rows by (commune spelling, month) — the
+      commune spelling joined to a small index, so the count is an array lookup;
+    - the repeated rows are de-duplicated by their id text (most advanced row wins, then the
+      last in the file), and the rows that lose are subtracted from the counts.
+    """
+    t = _column_types(m, types)
+    if not all(_typed_time(t[c]) for c in TIME_COLUMNS):
+        return None
+    received, due, resolved = (_ts(m[c], t[c]) for c in TIME_COLUMNS)
+    rows_read, clean_times = con.execute(f"""
+        SELECT count(*), count({received}) = count(*) AND count({due}) = count(*)
+               AND coalesce(max({received}) <= {_now_lit(now)}, true)
+               AND coalesce(max({resolved}) <= {_now_lit(now)}, true)
+        FROM {from_sql}""").fetchall()[0]
+    if not rows_read or not clean_times:
+        return None
+    online = _online_filter(con, from_sql, m)
+    if online is None or not _paid_values_clean(con, from_sql, m, t):
+        return None
+    keys = [m["commune"]] + ([m["province"]] if "province" in m else [])
+    if not _index_communes(con, from_sql, keys, resolver, province):
+        return None
+
+    missing = _missing_id_hashes(con)
+    repeated_columns = ", ".join([f"{_id_sql(m)} AS _id", *map(_quote, dict.fromkeys(keys + [m["channel"]])),
+                                  *(_quote(m[c]) for c in TIME_COLUMNS)])
+
+    def find_repeated(reader: duckdb.DuckDBPyConnection) -> tuple[int, pa.Table | None]:
+        """(rows without an id, the rows whose id hash repeats, in file order)."""
+        with _unordered(reader):  # hashing does not depend on row order
+            hashes = _id_hashes(reader, from_sql, m)
+        repeated, n_missing = _repeats(hashes, missing)
+        del hashes
+        if n_missing or not len(repeated):
+            return n_missing, None
+        reader.register("_dossier_repeated_arrow", pa.table({"h": repeated}))
+        try:
+            return 0, reader.sql(f"SELECT {repeated_columns} FROM {from_sql} "
+                                 f"WHERE hash({_id_sql(m)}) IN (SELECT h FROM _dossier_repeated_arrow)"
+                                 ).to_arrow_table()
+        finally:
+            reader.unregister("_dossier_repeated_arrow")
+
+    # A file's ids are read by a second connection while this one counts; a registered frame
+    # is visible to its own connection only, so it waits.
+    beside = not from_sql.startswith("_dossier_frame")
+    with ThreadPoolExecutor(1) as pool, _unordered(con, perfect_hash_bits=PERFECT_HASH_BITS):
+        cursor = con.cursor() if beside else None
+        try:
+            found = pool.submit(find_repeated, cursor) if beside else None
+            backwards = _count_by_month(con, from_sql, m, t, online, "_dossier_c")
+            found = found.result() if beside else None
+        finally:
+            if cursor is not None:
+                cursor.close()
+    n_missing, repeated_rows = found or find_repeated(con)
+    if n_missing or backwards:
+        return None
+
+    duplicates, duplicate_ids, duplicate_rows = [], 0, 0
+    if repeated_rows is not None:
+        order = pa.array(np.arange(repeated_rows.num_rows))
+        _create_from_arrow(con, "_dossier_repeated_rows", repeated_rows.append_column("_order", order))
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _dossier_losers AS
+            SELECT * FROM (
+                SELECT *, row_number() OVER (PARTITION BY _id ORDER BY {resolved} IS NOT NULL DESC,
+                                             {received} DESC, {due} DESC, _order DESC) AS _rank
+                FROM _dossier_repeated_rows)
+            WHERE _rank > 1""")
+        duplicate_rows, duplicate_ids = con.execute(
+            "SELECT count(*), count(DISTINCT _id) FROM _dossier_losers").fetchall()[0]
+        duplicates = con.execute(f"SELECT _id, count(*) + 1 FROM _dossier_losers GROUP BY _id "
+                                 f"ORDER BY _id LIMIT {DUPLICATE_LIMIT}").fetchall()
+        _count_by_month(con, "_dossier_losers", m, t, online, "_dossier_l")
+    else:
+        for table in ("_dossier_l_received", "_dossier_l_resolved"):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                        f"SELECT * FROM _dossier_c_{table.rsplit('_', 1)[1]} LIMIT 0")
+    for kind, extra in (("received", "online"), ("resolved", "on_time")):
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _dossier_{kind} AS
+            SELECT u.unit_code, u.province_code, c.m,
+                   sum(c.n - coalesce(l.n, 0)) AS {kind}, sum(c.{extra} - coalesce(l.{extra}, 0)) AS {extra}
+            FROM _dossier_c_{kind} c JOIN _dossier_unit_codes u USING (_idx)
+            LEFT JOIN _dossier_l_{kind} l USING (_idx, m)
+            GROUP BY ALL HAVING sum(c.n - coalesce(l.n, 0)) > 0""")
+    return _Counts(int(rows_read), 0, int(rows_read - duplicate_rows), int(duplicate_rows), int(duplicate_ids),
+                   duplicates, [])
+
+
+@contextlib.contextmanager
+def _unordered(con: duckdb.DuckDBPyConnection, perfect_hash_bits: int | None = None):
+    """Queries on ``con`` that need not keep the file's row order (10 % cheaper), optionally
+    with group keys up to ``perfect_hash_bits`` counted in an array; the settings are restored."""
+    names = ["preserve_insertion_order"] + (["perfect_ht_threshold"] if perfect_hash_bits else [])
+    before = con.execute("SELECT " + ", ".join(f"current_setting('{n}')" for n in names)).fetchall()[0]
+    con.execute("SET preserve_insertion_order = false" +
+                (f"; SET perfect_ht_threshold = {perfect_hash_bits}" if perfect_hash_bits else ""))
+    try:
+        yield con
+    finally:
+        con.execute("; ".join(f"SET {n} = {str(v).lower()}" for n, v in zip(names, before)))
+
+
+def _online_filter(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str]) -> str | None:
+    """A SQL condition true for online rows, written on the file's own channel spellings;
+    ``None`` when some spelling is not a channel."""
+    channels = con.execute(f"SELECT _raw::VARCHAR, {_channel_sql('_raw')} FROM "
+                           f"(SELECT DISTINCT {_quote(m['channel'])} AS _raw FROM {from_sql})").fetchall()
+    if any(name is None for _, name in channels):
+        return None
+    spellings = [raw.replace("'", "''") for raw, name in channels if name == "online"]
+    return f"{_quote(m['channel'])}::VARCHAR IN ({', '.join(f'{chr(39)}{s}{chr(39)}' for s in spellings)})" \
+        if spellings else "false"
+
+
+def _paid_values_clean(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str], t: dict[str, str]) -> bool:
+    if "paid_online" not in m or t["paid_online"] == "BOOLEAN":
+        return True
+    column = _quote(m["paid_online"])
+    _, bad = _bool_sql(m["paid_online"], t["paid_online"])
+    return not con.execute(f"SELECT bool_or({bad}) FROM (SELECT DISTINCT {column} FROM {from_sql})").fetchall()[0][0]
+
+
+def _index_communes(con: duckdb.DuckDBPyConnection, from_sql: str, keys: list[str], resolver: UnitResolver,
+                    province: str | None) -> bool:
+    """``_dossier_units``: each distinct (commune, province) spelling, typed as in the file, with a
+    dense ``_idx``; ``_dossier_unit_codes``: its unit. False when a spelling does not resolve."""
+    quoted = ", ".join(map(_quote, keys))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _dossier_units AS SELECT (row_number() OVER () - 1)::INTEGER "
+                f"AS _idx, * FROM (SELECT DISTINCT {quoted} FROM {from_sql})")
+    spellings = con.execute(f"SELECT _idx, {_text(keys[0])}, "
+                            f"{_text(keys[1]) if len(keys) > 1 else 'NULL'} FROM _dossier_units").fetchall()
+    codes = []
+    for idx, commune, prov in spellings:
+        if commune is None:
+            return False
+        try:
+            unit = resolver.commune(commune, prov if prov is not None else province)
+        except ResolveError:
+            return False
+        codes.append((idx, unit.code, unit.province_code))
+    _create_from_arrow(con, "_dossier_unit_codes", pa.table({
+        "_idx": pa.array([c[0] for c in codes], pa.int32()),
+        "unit_code": pa.array([c[1] for c in codes], pa.string()),
+        "province_code": pa.array([c[2] for c in codes], pa.string())}))
+    return True
+
+
+def _count_by_month(con: duckdb.DuckDBPyConnection, relation: str, m: dict[str, str], t: dict[str, str],
+                    online: str, prefix: str) -> int:
+    """``{prefix}_received`` (_idx, m, n, online) and ``{prefix}_resolved`` (_idx, m, n, on_time)
+    of every row of ``relation``; returns the number of rows resolved before they were received."""
+    received, due, resolved = (_ts(m[c], t[c]) for c in TIME_COLUMNS)
+    keys = [m["commune"]] + ([m["province"]] if "province" in m else [])
+    join = " AND ".join(f"u.{_quote(k)} IS NOT DISTINCT FROM s.{_quote(k)}" if i else f"u.{_quote(k)} = s.{_quote(k)}"
+                        for i, k in enumerate(keys))
+    source = f"{relation} AS s JOIN _dossier_units AS u ON {join}"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {prefix}_received AS
+        SELECT u._idx, {_month(received)} AS m, count(*) AS n, count(*) FILTER (WHERE {online}) AS online
+        FROM {source} GROUP BY ALL""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {prefix}_resolved AS
+        SELECT u._idx, {_month(resolved)} AS m, count(*) AS n,
+               count(*) FILTER (WHERE {resolved} <= {due}) AS on_time,
+               count(*) FILTER (WHERE {resolved} < {received}) AS backwards
+        FROM {source} WHERE {resolved} IS NOT NULL GROUP BY ALL""")
+    return con.execute(f"SELECT coalesce(sum(backwards), 0) FROM {prefix}_resolved").fetchall()[0][0]
+
+
+# --------------------------------------------------------------------------- indicators
+
+# The commune- and province-month indicators from the two small count tables (in no particular
+# order: sorting 240 k rows would cost more than the rest of this step).
+INDICATORS_SQL = """
+    WITH months AS (
         SELECT range AS m FROM range(
-            (SELECT min(m) FROM (SELECT m FROM received UNION ALL SELECT m FROM resolved)),
-            (SELECT max(m) + 1 FROM (SELECT m FROM received UNION ALL SELECT m FROM resolved)))
+            (SELECT min(m) FROM (SELECT m FROM _dossier_received UNION ALL SELECT m FROM _dossier_resolved)),
+            (SELECT max(m) + 1 FROM (SELECT m FROM _dossier_received UNION ALL SELECT m FROM _dossier_resolved)))
     ),
-    communes AS (SELECT DISTINCT unit_code, province_code FROM counted),
+    communes AS (
+        SELECT DISTINCT unit_code, province_code FROM _dossier_received
+        UNION SELECT DISTINCT unit_code, province_code FROM _dossier_resolved
+    ),
     grid AS (
         SELECT c.unit_code, c.province_code, printf('%04d-%02d', mo.m // 12, mo.m % 12 + 1) AS period,
                coalesce(r.received, 0) AS received, coalesce(r.online, 0) AS online,
                coalesce(s.resolved, 0) AS resolved, coalesce(s.on_time, 0) AS on_time
         FROM communes c CROSS JOIN months mo
-        LEFT JOIN received r ON r.unit_code = c.unit_code AND r.m = mo.m
-        LEFT JOIN resolved s ON s.unit_code = c.unit_code AND s.m = mo.m
+        LEFT JOIN _dossier_received r ON r.unit_code = c.unit_code AND r.m = mo.m
+        LEFT JOIN _dossier_resolved s ON s.unit_code = c.unit_code AND s.m = mo.m
     ),
     both_levels AS (
         SELECT 'commune' AS level, unit_code, province_code, period, received, online, resolved, on_time
@@ -519,16 +778,19 @@ INDICATORS_SQL = """
         UNION ALL SELECT level, unit_code, province_code, period, 'on_time_rate',
                100.0 * on_time / resolved, on_time, resolved FROM both_levels WHERE resolved > 0
     )
-    ORDER BY level, indicator, period, unit_code
 """
 
-_TEMP_TABLES = ("_dossier_repeated", "_dossier_groups", "_dossier_facts", "_dossier_codes")
+_TEMP_TABLES = ("_dossier_repeated", "_dossier_groups", "_dossier_facts", "_dossier_codes", "_dossier_counted",
+                "_dossier_units", "_dossier_unit_codes", "_dossier_repeated_rows", "_dossier_losers",
+                "_dossier_c_received", "_dossier_c_resolved", "_dossier_l_received", "_dossier_l_resolved",
+                "_dossier_received", "_dossier_resolved")
 
 
 def summarise_dossiers(con: duckdb.DuckDBPyConnection, source: Any, *, province: str | None = None,
                        resolver: UnitResolver | None = None, now: dt.datetime | None = None,
-                       progress=None, sheet: str | None = None) -> DossierSummary:
-    """Validate, de-duplicate and aggregate a dossier export (see the module docstring)."""
+                       progress=None, sheet: str | None = None, row_by_row: bool = False) -> DossierSummary:
+    """Validate, de-duplicate and aggregate a dossier export (see the module docstring).
+    ``row_by_row`` skips the clean-file fast path (the tests compare the two)."""
     now = now or dt.datetime.now()
     resolver = resolver or UnitResolver.default()
     con.execute("SET enable_progress_bar = false")
@@ -536,94 +798,56 @@ def summarise_dossiers(con: duckdb.DuckDBPyConnection, source: Any, *, province:
     mapping, types = map_columns(_describe(con, from_sql))
     attempts = [(from_sql, types)]
     if from_sql.startswith("read_csv(") and "all_varchar=true" in from_sql:
-        # Fast path: DuckDB's CSV reader parses the time columns natively (5x faster than
-        # parsing text); the text path below runs only if a time value does not convert.
+        # DuckDB's CSV reader parses the time columns natively (5x faster than parsing
+        # text); the text reading runs only if a time value does not convert.
         text_cols = {mapping[c] for c in DOSSIER_COLUMNS if c in mapping and c not in TIME_COLUMNS}
         spec = "{" + ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for c in sorted(text_cols)) + "}"
-        fast = from_sql.replace("all_varchar=true", f"types={spec}")
+        typed = from_sql.replace("all_varchar=true", f"types={spec}")
         try:
-            fast_types = dict(_describe(con, fast))
-            if all(_typed_time(fast_types.get(mapping[c], "")) for c in TIME_COLUMNS if c in mapping):
-                attempts.insert(0, (fast, fast_types))
+            typed_types = dict(_describe(con, typed))
+            if all(_typed_time(typed_types.get(mapping[c], "")) for c in TIME_COLUMNS if c in mapping):
+                attempts.insert(0, (typed, typed_types))
         except FileRejected:
             pass
     try:
-        for attempt, (source_sql, source_types) in enumerate(attempts):
-            try:
-                _run_passes(con, source_sql, mapping, source_types, now)
-                from_sql, types = source_sql, source_types
-                break
-            except duckdb.Error as exc:
-                if attempt == len(attempts) - 1:
-                    raise _file_error(exc) from None
+        counts = None
+        if not row_by_row:
+            for source_sql, source_types in attempts:
+                try:
+                    counts = _clean_file_counts(con, source_sql, mapping, source_types, now, resolver, province)
+                except duckdb.Error:
+                    counts = None  # the row-by-row path reports what is wrong
+                if counts is not None:
+                    break
+        if counts is None:
+            for attempt, (source_sql, source_types) in enumerate(attempts):
+                try:
+                    _run_passes(con, source_sql, mapping, source_types, now)
+                    from_sql, types = source_sql, source_types
+                    break
+                except duckdb.Error as exc:
+                    if attempt == len(attempts) - 1:
+                        raise _file_error(exc) from None
+            counts = _row_by_row_counts(con, from_sql, offset, mapping, types, now, resolver, province)
         if progress:
             progress("aggregated")
-        raw = _raw_keys(mapping, types)
-        collided = con.execute(f"SELECT count(*) FROM (SELECT _hk FROM _dossier_groups GROUP BY _hk "
-                               f"HAVING count(DISTINCT ({', '.join(raw)})) > 1)").fetchall()[0][0]
-        if collided:  # two spellings with one 64-bit hash: never seen, never silent
-            raise RuntimeError("hash collision between commune/channel spellings")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _dossier_facts AS {_facts_sql(mapping, types)}")
-        con.execute("DROP TABLE _dossier_groups")
-        rows_read = con.execute("SELECT coalesce(sum(rows), 0) FROM _dossier_facts").fetchall()[0][0]
-        if rows_read == 0:
-            raise FileRejected("empty_file", "the export has a header but no dossiers", "export the dossiers again")
-
-        # Resolve each distinct (commune, province) spelling once.
-        pairs = con.execute("SELECT DISTINCT commune_raw, province_raw FROM _dossier_facts "
-                            "WHERE problem IS NULL").fetchall()
-        resolved, bad_pairs = [], {}
-        for commune, prov in pairs:
-            prov = prov if prov is not None else province
-            try:
-                res = resolver.commune(commune, prov)
-                resolved.append((commune, None if prov is province else prov, res.code, res.province_code))
-            except ResolveError as err:
-                code, reason, suggestion = VAL.UnitLookup._commune_error(
-                    commune, err, _maybe_province(resolver, prov))[1:]
-                bad_pairs[(commune, None if prov is province else prov)] = (code, reason, suggestion)
-        columns = ["commune_raw", "province_raw", "unit_code", "province_code"]
-        codes = pa.table({c: pa.array([r[i] for r in resolved], pa.string()) for i, c in enumerate(columns)})
-        con.register("_dossier_codes_arrow", codes)
-        try:
-            con.execute("CREATE OR REPLACE TEMP TABLE _dossier_codes AS SELECT * FROM _dossier_codes_arrow")
-        finally:
-            con.unregister("_dossier_codes_arrow")
-        rows_rejected, duplicate_rows, duplicate_ids, dossiers = con.execute("""
-            SELECT coalesce(sum(f.rows) FILTER (WHERE c.unit_code IS NULL), 0),
-                   coalesce(sum(f.rows - f.dossiers) FILTER (WHERE c.unit_code IS NOT NULL), 0),
-                   coalesce(sum(f.duplicated_ids) FILTER (WHERE c.unit_code IS NOT NULL), 0),
-                   coalesce(sum(f.dossiers) FILTER (WHERE c.unit_code IS NOT NULL), 0)
-            FROM _dossier_facts f LEFT JOIN _dossier_codes c
-              ON f.problem IS NULL AND c.commune_raw = f.commune_raw
-             AND c.province_raw IS NOT DISTINCT FROM f.province_raw
-        """).fetchall()[0]
         observations = con.sql(INDICATORS_SQL).to_arrow_table().to_pandas()
-        duplicates = con.execute(f"""
-            SELECT f.id, f.rows FROM _dossier_facts f JOIN _dossier_codes c
-              ON f.problem IS NULL AND c.commune_raw = f.commune_raw
-             AND c.province_raw IS NOT DISTINCT FROM f.province_raw
-            WHERE f.rows > 1 AND f.id IS NOT NULL
-            ORDER BY f.id LIMIT {DUPLICATE_LIMIT}
-        """).fetchall() if duplicate_rows else []
-        lines = []
-        if rows_rejected:
-            lines = _details(con, _flagged_sql(from_sql, mapping, types, now), offset, bad_pairs)
     finally:
         for table in _TEMP_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {table}")
-    for dossier_id, n in duplicates:
+    lines = counts.lines
+    for dossier_id, n in counts.duplicates:
         lines.append(VAL.rejection(None, "dossier_id", dossier_id, "duplicate_dossier",
                                    f"occurs {int(n)} times; counted once (its most advanced row: "
                                    "resolved before open, then latest received)",
                                    "remove the repeated rows from the export", severity="warning"))
     rejections = pd.DataFrame(lines, columns=VAL.REJECTION_COLUMNS) if lines else VAL.empty_rejections()
     rejections["row"] = pd.to_numeric(rejections.row, errors="coerce").astype("Int64")
-    notes = [f"{int(dossiers):,} distinct dossiers counted"]
-    if duplicate_rows:
-        notes.append(f"{int(duplicate_rows):,} duplicate rows of {int(duplicate_ids):,} dossier ids counted once")
-    return DossierSummary(observations, rejections, int(rows_read), int(rows_rejected), int(dossiers),
-                          int(duplicate_rows), int(duplicate_ids), mapping, notes)
+    notes = [f"{counts.dossiers:,} distinct dossiers counted"]
+    if counts.duplicate_rows:
+        notes.append(f"{counts.duplicate_rows:,} duplicate rows of {counts.duplicate_ids:,} dossier ids counted once")
+    return DossierSummary(observations, rejections, counts.rows_read, counts.rows_rejected, counts.dossiers,
+                          counts.duplicate_rows, counts.duplicate_ids, mapping, notes)
 
 
 def _maybe_province(resolver: UnitResolver, prov: Any):
