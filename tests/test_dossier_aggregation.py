@@ -154,16 +154,16 @@ def test_bad_and_repeated_rows_agree_between_parquet_and_csv(export, product, tm
     assert {r for r, _ in errors(a, 0)} == positions
 
 
-@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "frame"])
 def test_clean_export_is_counted_without_the_row_by_row_pass(export, product, fmt, monkeypatch):
-    """A file with nothing to reject takes the fast path (no row-by-row pass) and gives exactly
-    what the row-by-row path gives: same counts, same duplicates, same warnings."""
+    """A file (or frame) with nothing to reject takes the fast path (no row-by-row pass) and
+    gives exactly what the row-by-row path gives: same counts, same duplicates, same warnings."""
     from etl.load import dossiers as D
 
-    path = export[2] / f"d.{fmt}"
+    path = export[0] if fmt == "frame" else export[2] / f"d.{fmt}"
     slow = summarise_dossiers(duckdb.connect(), path, now=NOW, row_by_row=True)
     passes = []
-    monkeypatch.setattr(D, "_run_passes", lambda *a, **k: passes.append(a))
+    monkeypatch.setattr(D, "run_passes", lambda *a, **k: passes.append(a))
     fast = summarise_dossiers(duckdb.connect(), path, now=NOW)
     assert passes == []
     assert (fast.rows_read, fast.rows_rejected, fast.dossiers, fast.duplicate_rows, fast.duplicate_ids) == \
@@ -195,9 +195,9 @@ def test_one_bad_row_sends_the_file_to_the_row_by_row_path(export, fault, tmp_pa
     path = tmp_path / "one_bad.parquet"
     rows.to_parquet(path, index=False)
     con = duckdb.connect()
-    mapping, types = D.map_columns(D._describe(con, D._source_sql(con, path)[0]))
-    from_sql = D._source_sql(con, path)[0]
-    assert D._clean_file_counts(con, from_sql, mapping, types, NOW, D.UnitResolver.default(), None) is None
+    mapping, types = D.map_columns(D.describe(con, D.source_sql(con, path)[0]))
+    from_sql = D.source_sql(con, path)[0]
+    assert D.clean_file_counts(con, from_sql, mapping, types, NOW, D.UnitResolver.default(), None) is None
     s = summarise_dossiers(duckdb.connect(), path, now=NOW)
     bad = s.rejections[s.rejections.severity != "warning"]
     assert s.rows_rejected == 1 and bad.row.tolist() == [151]

@@ -1,0 +1,206 @@
+"""Counting a dossier export with nothing to reject, fast: every rule is checked on
+summaries first, and the path steps aside (returns ``None``) as soon as a row would be
+rejected (see :mod:`etl.load.dossiers` for the rules)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from etl.load.dossier_sql import (
+    DUPLICATE_LIMIT, TIME_COLUMNS, Counts, bool_sql, channel_sql, column_types, create_from_arrow, id_hashes,
+    id_sql, is_typed_time, missing_id_hashes, month_index, now_literal, quote, repeated_hashes, text, timestamp,
+)
+from etl.resolver import ResolveError, UnitResolver
+
+PERFECT_HASH_BITS = 20  # commune index and month packed this small are counted in an array, not a hash table
+
+
+def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str], types: dict[str, str],
+                       now: dt.datetime, resolver: UnitResolver, province: str | None) -> Counts | None:
+    """The fast path for the common case, a file with nothing to reject; ``None`` as soon as
+    some row would be (the row-by-row path then lists them). Every rule of the row-by-row
+    path is checked, on what is cheap to check: the file's min/max and null counts (Parquet
+    keeps them), the distinct channel / paid / commune spellings (a few thousand), one count
+    of resolved-before-received rows. Then:
+
+    - a second connection hashes the ids, sorts the hashes and fetches only the rows whose
+      id hash repeats (~0.2 %), while this one counts **all** rows by (commune spelling,
+      month) — the spelling joined to a small index, so the count is an array lookup;
+    - the repeated rows are de-duplicated by their id text (most advanced row wins, then the
+      last in the file), and the rows that lose are subtracted from the counts.
+    """
+    t = column_types(m, types)
+    if not all(is_typed_time(t[c]) for c in TIME_COLUMNS):
+        return None
+    keys = [m["commune"]] + ([m["province"]] if "province" in m else [])
+    repeated_columns = ", ".join([f"{id_sql(m)} AS _id", *map(quote, dict.fromkeys(keys + [m["channel"]])),
+                                  *(quote(m[c]) for c in TIME_COLUMNS)])
+    missing = missing_id_hashes(con)
+
+    def find_repeated(reader: duckdb.DuckDBPyConnection) -> tuple[int, pa.Table | None]:
+        """(rows without an id; the rows whose id hash repeats, in file order, or None)."""
+        with _unordered(reader):  # hashing does not depend on row order
+            repeated, n_missing = repeated_hashes(id_hashes(reader, from_sql, m), missing)
+        if n_missing or not len(repeated):
+            return n_missing, None
+        reader.register("_dossier_repeated_arrow", pa.table({"h": repeated}))
+        try:
+            return 0, reader.sql(f"SELECT {repeated_columns} FROM {from_sql} WHERE hash({id_sql(m)}) "
+                                 f"IN (SELECT h FROM _dossier_repeated_arrow)").to_arrow_table()
+        finally:
+            reader.unregister("_dossier_repeated_arrow")
+
+    # A file's ids are read by a second connection while this one counts; a registered frame
+    # is visible to its own connection only, so it waits. (Leaving the stack waits for the
+    # thread, then closes its connection.)
+    beside = not from_sql.startswith("_dossier_frame")
+    with contextlib.ExitStack() as stack:
+        cursor = stack.enter_context(contextlib.closing(con.cursor())) if beside else None
+        pool = stack.enter_context(ThreadPoolExecutor(1))
+        checked = _clean_spellings(con, from_sql, m, t, now, resolver, keys, province)
+        if checked is None:
+            return None
+        rows_read, online = checked
+        found = pool.submit(find_repeated, cursor) if beside else None
+        with _unordered(con, perfect_hash_bits=PERFECT_HASH_BITS):
+            for kind, sql in _month_counts_sql(from_sql, m, t, online).items():
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _dossier_c_{kind} AS {sql}")
+        n_missing, repeated_rows = found.result() if beside else find_repeated(con)
+    backwards = con.execute("SELECT coalesce(sum(backwards), 0) FROM _dossier_c_resolved").fetchall()[0][0]
+    if n_missing or backwards:
+        return None
+
+    duplicates, duplicate_ids, duplicate_rows = [], 0, 0
+    losers = {}
+    if repeated_rows is not None:
+        received, due, resolved = (timestamp(m[c], t[c]) for c in TIME_COLUMNS)
+        order = pa.array(np.arange(repeated_rows.num_rows))
+        create_from_arrow(con, "_dossier_repeated_rows", repeated_rows.append_column("_order", order))
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _dossier_losers AS
+            SELECT * FROM (
+                SELECT *, row_number() OVER (PARTITION BY _id ORDER BY {resolved} IS NOT NULL DESC,
+                                             {received} DESC, {due} DESC, _order DESC) AS _rank
+                FROM _dossier_repeated_rows)
+            WHERE _rank > 1""")
+        duplicate_rows, duplicate_ids = con.execute(
+            "SELECT count(*), count(DISTINCT _id) FROM _dossier_losers").fetchall()[0]
+        duplicates = con.execute(f"SELECT _id, count(*) + 1 FROM _dossier_losers GROUP BY _id "
+                                 f"ORDER BY _id LIMIT {DUPLICATE_LIMIT}").fetchall()
+        losers = _month_counts_sql("_dossier_losers", m, t, online)
+    for kind, extra in (("received", "online"), ("resolved", "on_time")):
+        # Counts minus the losing copies of repeated ids.
+        join, n, k = (f"LEFT JOIN ({losers[kind]}) l USING (_idx, m)", "c.n - coalesce(l.n, 0)",
+                      f"c.{extra} - coalesce(l.{extra}, 0)") if losers else ("", "c.n", f"c.{extra}")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _dossier_{kind} AS
+            SELECT u.unit_code, u.province_code, c.m, sum({n}) AS {kind}, sum({k}) AS {extra}
+            FROM _dossier_c_{kind} c JOIN _dossier_unit_codes u USING (_idx) {join}
+            GROUP BY ALL HAVING sum({n}) > 0""")
+    return Counts(int(rows_read), 0, int(rows_read - duplicate_rows), int(duplicate_rows), int(duplicate_ids),
+                   duplicates, [])
+
+
+def _clean_spellings(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str], t: dict[str, str],
+                     now: dt.datetime, resolver: UnitResolver, keys: list[str],
+                     province: str | None) -> tuple[int, str] | None:
+    """(rows, the SQL condition for an online row) when no time is missing or in the future
+    and every channel, paid and commune spelling is valid — all answered from the file's
+    statistics and distinct values; ``None`` otherwise."""
+    received, due, resolved = (timestamp(m[c], t[c]) for c in TIME_COLUMNS)
+    rows, clean_times = con.execute(f"""
+        SELECT count(*), count({received}) = count(*) AND count({due}) = count(*)
+               AND coalesce(max({received}) <= {now_literal(now)}, true)
+               AND coalesce(max({resolved}) <= {now_literal(now)}, true)
+        FROM {from_sql}""").fetchall()[0]
+    if not rows or not clean_times:
+        return None
+    online = _online_filter(con, from_sql, m)
+    if online is None or not _paid_values_clean(con, from_sql, m, t) or \
+            not _index_communes(con, from_sql, keys, resolver, province):
+        return None
+    return rows, online
+
+
+@contextlib.contextmanager
+def _unordered(con: duckdb.DuckDBPyConnection, perfect_hash_bits: int | None = None):
+    """Queries on ``con`` that need not keep the file's row order (10 % cheaper), optionally
+    with group keys up to ``perfect_hash_bits`` counted in an array; the settings are restored."""
+    names = ["preserve_insertion_order"] + (["perfect_ht_threshold"] if perfect_hash_bits else [])
+    before = con.execute("SELECT " + ", ".join(f"current_setting('{n}')" for n in names)).fetchall()[0]
+    con.execute("SET preserve_insertion_order = false" +
+                (f"; SET perfect_ht_threshold = {perfect_hash_bits}" if perfect_hash_bits else ""))
+    try:
+        yield con
+    finally:
+        con.execute("; ".join(f"SET {n} = {str(v).lower()}" for n, v in zip(names, before)))
+
+
+def _online_filter(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str]) -> str | None:
+    """A SQL condition true for online rows, written on the file's own channel spellings;
+    ``None`` when some spelling is not a channel."""
+    channels = con.execute(f"SELECT _raw::VARCHAR, {channel_sql('_raw')} FROM "
+                           f"(SELECT DISTINCT {quote(m['channel'])} AS _raw FROM {from_sql})").fetchall()
+    if any(name is None for _, name in channels):
+        return None
+    spellings = [raw.replace("'", "''") for raw, name in channels if name == "online"]
+    return f"{quote(m['channel'])}::VARCHAR IN ({', '.join(f'{chr(39)}{s}{chr(39)}' for s in spellings)})" \
+        if spellings else "false"
+
+
+def _paid_values_clean(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str], t: dict[str, str]) -> bool:
+    if "paid_online" not in m or t["paid_online"] == "BOOLEAN":
+        return True
+    column = quote(m["paid_online"])
+    _, bad = bool_sql(m["paid_online"], t["paid_online"])
+    return not con.execute(f"SELECT bool_or({bad}) FROM (SELECT DISTINCT {column} FROM {from_sql})").fetchall()[0][0]
+
+
+def _index_communes(con: duckdb.DuckDBPyConnection, from_sql: str, keys: list[str], resolver: UnitResolver,
+                    province: str | None) -> bool:
+    """``_dossier_units``: each distinct (commune, province) spelling, typed as in the file, with a
+    dense ``_idx``; ``_dossier_unit_codes``: its unit. False when a spelling does not resolve."""
+    quoted = ", ".join(map(quote, keys))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _dossier_units AS SELECT (row_number() OVER () - 1)::INTEGER "
+                f"AS _idx, * FROM (SELECT DISTINCT {quoted} FROM {from_sql})")
+    spellings = con.execute(f"SELECT _idx, {text(keys[0])}, "
+                            f"{text(keys[1]) if len(keys) > 1 else 'NULL'} FROM _dossier_units").fetchall()
+    codes = []
+    for idx, commune, prov in spellings:
+        if commune is None:
+            return False
+        try:
+            unit = resolver.commune(commune, prov if prov is not None else province)
+        except ResolveError:
+            return False
+        codes.append((idx, unit.code, unit.province_code))
+    create_from_arrow(con, "_dossier_unit_codes", pa.table({
+        "_idx": pa.array([c[0] for c in codes], pa.int32()),
+        "unit_code": pa.array([c[1] for c in codes], pa.string()),
+        "province_code": pa.array([c[2] for c in codes], pa.string())}))
+    return True
+
+
+def _month_counts_sql(relation: str, m: dict[str, str], t: dict[str, str], online: str) -> dict[str, str]:
+    """Two counts of the rows of ``relation`` by commune index and month: ``received`` (_idx, m,
+    n, online) and ``resolved`` (_idx, m, n, on_time, backwards = resolved before received)."""
+    received, due, resolved = (timestamp(m[c], t[c]) for c in TIME_COLUMNS)
+    keys = [m["commune"]] + ([m["province"]] if "province" in m else [])
+    join = " AND ".join(f"u.{quote(k)} IS NOT DISTINCT FROM s.{quote(k)}" if i else f"u.{quote(k)} = s.{quote(k)}"
+                        for i, k in enumerate(keys))
+    source = f"{relation} AS s JOIN _dossier_units AS u ON {join}"
+    return {
+        "received": f"""SELECT u._idx, {month_index(received)} AS m, count(*) AS n,
+                               count(*) FILTER (WHERE {online}) AS online
+                        FROM {source} GROUP BY ALL""",
+        "resolved": f"""SELECT u._idx, {month_index(resolved)} AS m, count(*) AS n,
+                               count(*) FILTER (WHERE {resolved} <= {due}) AS on_time,
+                               count(*) FILTER (WHERE {resolved} < {received}) AS backwards
+                        FROM {source} WHERE {resolved} IS NOT NULL GROUP BY ALL""",
+    }
