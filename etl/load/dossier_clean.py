@@ -15,6 +15,7 @@ import pyarrow as pa
 from etl.load.dossier_sql import (
     DUPLICATE_LIMIT, TIME_COLUMNS, Counts, bool_sql, channel_sql, column_types, create_from_arrow, id_hashes,
     id_sql, is_typed_time, missing_id_hashes, month_index, now_literal, quote, repeated_hashes, text, timestamp,
+    unit_columns,
 )
 from etl.resolver import ResolveError, UnitResolver
 
@@ -22,7 +23,7 @@ PERFECT_HASH_BITS = 20  # commune index and month packed this small are counted 
 
 
 def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str], types: dict[str, str],
-                       now: dt.datetime, resolver: UnitResolver, province: str | None) -> Counts | None:
+                      now: dt.datetime, resolver: UnitResolver, province: str | None) -> Counts | None:
     """The fast path for the common case, a file with nothing to reject; ``None`` as soon as
     some row would be (the row-by-row path then lists them). Every rule of the row-by-row
     path is checked, on what is cheap to check: the file's min/max and null counts (Parquet
@@ -38,7 +39,7 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
     t = column_types(m, types)
     if not all(is_typed_time(t[c]) for c in TIME_COLUMNS):
         return None
-    keys = [m["commune"]] + ([m["province"]] if "province" in m else [])
+    keys = unit_columns(m)
     repeated_columns = ", ".join([f"{id_sql(m)} AS _id", *map(quote, dict.fromkeys(keys + [m["channel"]])),
                                   *(quote(m[c]) for c in TIME_COLUMNS)])
     missing = missing_id_hashes(con)
@@ -104,7 +105,7 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
             FROM _dossier_c_{kind} c JOIN _dossier_unit_codes u USING (_idx) {join}
             GROUP BY ALL HAVING sum({n}) > 0""")
     return Counts(int(rows_read), 0, int(rows_read - duplicate_rows), int(duplicate_rows), int(duplicate_ids),
-                   duplicates, [])
+                  duplicates, [])
 
 
 def _clean_spellings(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str], t: dict[str, str],
@@ -191,7 +192,7 @@ def _month_counts_sql(relation: str, m: dict[str, str], t: dict[str, str], onlin
     """Two counts of the rows of ``relation`` by commune index and month: ``received`` (_idx, m,
     n, online) and ``resolved`` (_idx, m, n, on_time, backwards = resolved before received)."""
     received, due, resolved = (timestamp(m[c], t[c]) for c in TIME_COLUMNS)
-    keys = [m["commune"]] + ([m["province"]] if "province" in m else [])
+    keys = unit_columns(m)
     join = " AND ".join(f"u.{quote(k)} IS NOT DISTINCT FROM s.{quote(k)}" if i else f"u.{quote(k)} = s.{quote(k)}"
                         for i, k in enumerate(keys))
     source = f"{relation} AS s JOIN _dossier_units AS u ON {join}"

@@ -218,8 +218,8 @@ def run_passes(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str],
 
 
 def row_by_row_counts(con: duckdb.DuckDBPyConnection, from_sql: str, offset: int, mapping: dict[str, str],
-                       types: dict[str, str], now: dt.datetime, resolver: UnitResolver,
-                       province: str | None) -> Counts:
+                      types: dict[str, str], now: dt.datetime, resolver: UnitResolver,
+                      province: str | None) -> Counts:
     """Any file, rejected rows included: passes 1 and 2 (``run_passes``) already ran; decode
     the groups, resolve communes, count, and list every rejected row with its number."""
     raw = _raw_keys(mapping, types)
@@ -279,7 +279,7 @@ def row_by_row_counts(con: duckdb.DuckDBPyConnection, from_sql: str, offset: int
     """).fetchall() if duplicate_rows else []
     lines = _details(con, _flagged_sql(from_sql, mapping, types, now), offset, bad_pairs) if rows_rejected else []
     return Counts(int(rows_read), int(rows_rejected), int(dossiers), int(duplicate_rows), int(duplicate_ids),
-                   duplicates, lines)
+                  duplicates, lines)
 
 
 def _maybe_province(resolver: UnitResolver, prov: Any):

@@ -187,6 +187,11 @@ def month_index(col: str) -> str:
     return f"(year({col}) * 12 + month({col}) - 1)"
 
 
+def unit_columns(m: dict[str, str]) -> list[str]:
+    """The source columns naming a row's unit: the commune, and the province when there is one."""
+    return [m["commune"]] + ([m["province"]] if "province" in m else [])
+
+
 def id_sql(m: dict[str, str]) -> str:
     return f"{quote(m['dossier_id'])}::VARCHAR"
 
