@@ -82,7 +82,7 @@ if admin:
 page = st.navigation(sections, position="sidebar", expanded=True)
 
 if bad_page := st.session_state.pop("_dx.bad_page", None):
-    st.warning(i18n.t("warn.unknown_page", lang, value=bad_page), icon="⚠️")
+    st.warning(i18n.t("warn.unknown_page", lang, value=bad_page), icon=":material/warning:")
 
 with st.sidebar:
     state.language_toggle()

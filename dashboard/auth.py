@@ -55,7 +55,7 @@ def _lock_text(until: float, lang: str) -> str:
 def login_form(lang: str) -> users.User | None:
     """The user name / password form; returns the user when this run logged them in."""
     if not users.has_users():
-        st.info(i18n.t("auth.no_users", lang, path=str(users.users_path())), icon="🔑")
+        st.info(i18n.t("auth.no_users", lang, path=str(users.users_path())), icon=":material/key:")
         return None
     with st.form("dx_login", clear_on_submit=True, border=True):
         st.subheader(i18n.t("auth.title", lang))
@@ -68,7 +68,7 @@ def login_form(lang: str) -> users.User | None:
     if not submitted:
         return None
     if not name.strip() or not password:
-        st.error(i18n.t("auth.missing", lang), icon="⚠️")
+        st.error(i18n.t("auth.missing", lang), icon=":material/warning:")
         return None
     result = users.authenticate(name, password)
     if result.ok:
@@ -77,14 +77,14 @@ def login_form(lang: str) -> users.User | None:
         }
         return result.user
     if result.status == "locked":
-        st.error(_lock_text(result.locked_until, lang), icon="🔒")
+        st.error(_lock_text(result.locked_until, lang), icon=":material/lock:")
     elif result.status == "no_users":
-        st.info(i18n.t("auth.no_users", lang, path=str(users.users_path())), icon="🔑")
+        st.info(i18n.t("auth.no_users", lang, path=str(users.users_path())), icon=":material/key:")
     else:
         text = i18n.t("auth.invalid", lang)
         if result.attempts_left is not None and result.attempts_left <= 2:
             text += " " + i18n.t("auth.attempts_left", lang, n=result.attempts_left)
-        st.error(text, icon="⚠️")
+        st.error(text, icon=":material/warning:")
     return None
 
 

@@ -71,7 +71,7 @@ def guard_warehouse(lang: str) -> None:
     try:
         db.signature()
     except db.WarehouseMissing:
-        st.error(i18n.t("app.no_warehouse", lang), icon="🗄️")
+        st.error(i18n.t("app.no_warehouse", lang), icon=":material/database:")
         st.stop()
 
 

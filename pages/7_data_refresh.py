@@ -59,7 +59,7 @@ if user is None:
 
 auth.user_bar(user, lang)
 if not user.is_staff:
-    st.warning(t("refresh.viewer_denied"), icon="🔒")
+    st.warning(t("refresh.viewer_denied"), icon=":material/lock:")
     st.stop()
 
 
@@ -190,17 +190,17 @@ if result is not None:
             "refresh.loaded", load_id=result["load_id"], file=summary["file_name"],
             values=_number(summary.get("values_loaded")), changed=_number(summary.get("values_changed", 0)),
             new=_number(summary.get("values_new", 0)), demo=_number(summary.get("demo_values_replaced", 0)),
-        ), icon="✅")
+        ), icon=":material/check_circle:")
     elif result["status"] == "already_loaded":
-        st.info(t("refresh.already_loaded", load_id=result["load_id"]), icon="ℹ️")
+        st.info(t("refresh.already_loaded", load_id=result["load_id"]), icon=":material/info:")
     else:
-        st.error(t("refresh.rejected", message=result["message"]), icon="⛔")
+        st.error(t("refresh.rejected", message=result["message"]), icon=":material/block:")
 
 undo_done = ss.pop(S + "undo_result", None)
 if undo_done is not None:
     st.success(t("refresh.undone", load_id=undo_done["load_id"], file=undo_done.get("file_name") or "",
                  restored=_number(undo_done["values_restored"]), removed=_number(undo_done["values_removed"])),
-               icon="↩️")
+               icon=":material/undo:")
 
 # --------------------------------------------------------------------------- upload
 
@@ -266,11 +266,11 @@ if staged is not None:
             message = str(exc)
             if exc.choices:
                 message += " — " + t("refresh.choices", choices=", ".join(exc.choices))
-            st.error(t("refresh.usage_error", message=message), icon="⚠️")
+            st.error(t("refresh.usage_error", message=message), icon=":material/warning:")
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
             ss.pop(S + "plan", None)
             held = None
-            st.error(t("refresh.unexpected", message=f"{type(exc).__name__}: {exc}"), icon="⛔")
+            st.error(t("refresh.unexpected", message=f"{type(exc).__name__}: {exc}"), icon=":material/block:")
 
     if held is not None:
         plan: loader.LoadPlan = held["plan"]
@@ -297,14 +297,14 @@ if staged is not None:
             st.caption("· " + str(note))
 
         if plan.fatal:
-            st.error(t("refresh.fatal"), icon="⛔")
+            st.error(t("refresh.fatal"), icon=":material/block:")
         elif plan.already_loaded is not None:
-            st.info(t("refresh.already_loaded", load_id=plan.already_loaded), icon="ℹ️")
+            st.info(t("refresh.already_loaded", load_id=plan.already_loaded), icon=":material/info:")
         elif not plan.errors.empty:
             key = "refresh.has_errors_accept" if accept_valid and len(plan.rows) else "refresh.has_errors"
-            st.warning(t(key, rows=_number(plan.rows_rejected), valid=_number(len(plan.rows))), icon="⚠️")
+            st.warning(t(key, rows=_number(plan.rows_rejected), valid=_number(len(plan.rows))), icon=":material/warning:")
         elif len(plan.rows):
-            st.success(t("refresh.all_valid", valid=_number(len(plan.rows))), icon="✅")
+            st.success(t("refresh.all_valid", valid=_number(len(plan.rows))), icon=":material/check_circle:")
 
         if len(plan.rejections):
             st.markdown(f"##### {t('refresh.rejections_title')}")
@@ -323,10 +323,10 @@ if staged is not None:
                 try:
                     outcome = loader.apply_load(plan, accept_valid=accept_valid)
                 except UsageError as exc:
-                    st.error(t("refresh.usage_error", message=str(exc)), icon="⚠️")
+                    st.error(t("refresh.usage_error", message=str(exc)), icon=":material/warning:")
                     st.stop()
                 except Exception as exc:  # noqa: BLE001 - the warehouse is unchanged (atomic load)
-                    st.error(t("refresh.unexpected", message=f"{type(exc).__name__}: {exc}"), icon="⛔")
+                    st.error(t("refresh.unexpected", message=f"{type(exc).__name__}: {exc}"), icon=":material/block:")
                     st.stop()
             ss[S + "result"] = {"status": outcome.status, "load_id": outcome.load_id,
                                 "summary": outcome.summary, "message": outcome.message}
@@ -345,7 +345,7 @@ st.subheader(t("refresh.history_title"))
 try:
     hist = loader.history()
 except Exception as exc:  # noqa: BLE001 - an unreadable warehouse is shown, not raised
-    st.error(t("refresh.history_error", message=str(exc)), icon="⚠️")
+    st.error(t("refresh.history_error", message=str(exc)), icon=":material/warning:")
     st.stop()
 
 hist = hist.sort_values("load_id", ascending=False).reset_index(drop=True)
@@ -390,14 +390,14 @@ else:
             st.rerun()
         if pending == load_id:
             with st.container(border=True):
-                st.warning(t("refresh.undo_confirm_text", load_id=load_id, file=row.file_name or "–"), icon="↩️")
+                st.warning(t("refresh.undo_confirm_text", load_id=load_id, file=row.file_name or "–"), icon=":material/undo:")
                 yes, no, _ = st.columns([1, 1, 3])
                 if yes.button(t("refresh.undo_confirm"), key="dx_refresh_undo_yes", type="primary"):
                     ss.pop(S + "undo_pending", None)
                     try:
                         done = loader.undo(load_id, user=user.name)
                     except (loader.UndoError, FileNotFoundError) as exc:
-                        st.error(t("refresh.undo_refused", message=str(exc)), icon="⛔")
+                        st.error(t("refresh.undo_refused", message=str(exc)), icon=":material/block:")
                     else:
                         ss[S + "undo_result"] = done.summary
                         st.rerun()

@@ -246,3 +246,16 @@ def test_every_page_enters_app_py_shell_and_permalinks_match_file_names():
         assert url_path == stem.split("_", 1)[1]
         source = (ROOT / "pages" / f"{stem}.py").read_text(encoding="utf-8")
         assert source.index("ensure_app_shell()") < source.index("\nimport streamlit")
+
+
+def test_message_icons_come_from_the_bundled_icon_font():
+    """Icons are Material Symbols, which Streamlit ships: an emoji icon shows as an empty box
+    in a browser without an emoji font (Debian's Chromium here), e.g. on a meeting-room PC."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    sources = [root / "app.py", *sorted((root / "pages").glob("*.py")), *sorted((root / "dashboard").glob("*.py"))]
+    emoji_icons = [f"{p.relative_to(root)}: {m.group(0)}" for p in sources
+                   for m in re.finditer(r'(?<!page_)icon="(?!:material/)[^"]*"', p.read_text(encoding="utf-8"))]
+    assert emoji_icons == []
