@@ -131,16 +131,8 @@ def selectbox(
     lang: str | None = None,
 ) -> Any:
     """A select box bound to URL parameter ``name``; returns the chosen option."""
-    options = list(options)
-    if not options:
-        return None
-    if default not in options:
-        default = options[0]
-    value = resolve(name, options, default, format_func=format_func, warn_key=warn_key, lang=lang)
-    wkey = _prepare(name, value)
-    chosen = (where or st).selectbox(label, options, format_func=format_func, key=wkey, help=help)
-    remember(name, chosen)
-    return chosen
+    return _one_of(name, options, default, format_func, warn_key, lang, lambda options, key: (where or st).selectbox(
+        label, options, format_func=format_func, key=key, help=help))
 
 
 def radio(
@@ -157,14 +149,21 @@ def radio(
     lang: str | None = None,
 ) -> Any:
     """Radio buttons bound to URL parameter ``name``."""
+    return _one_of(name, options, default, format_func, warn_key, lang, lambda options, key: (where or st).radio(
+        label, options, format_func=format_func, key=key, horizontal=horizontal, help=help))
+
+
+def _one_of(name: str, options: Sequence[Any], default: Any, format_func: Callable[[Any], str],
+            warn_key: str | None, lang: str | None, draw: Callable[[list, str], Any]) -> Any:
+    """One option chosen with a widget ``draw(options, key)``, bound to URL parameter ``name``
+    (an unknown URL value falls back to ``default`` with a warning)."""
     options = list(options)
+    if not options:
+        return None
     if default not in options:
         default = options[0]
     value = resolve(name, options, default, format_func=format_func, warn_key=warn_key, lang=lang)
-    wkey = _prepare(name, value)
-    chosen = (where or st).radio(
-        label, options, format_func=format_func, key=wkey, horizontal=horizontal, help=help
-    )
+    chosen = draw(options, _prepare(name, value))
     remember(name, chosen)
     return chosen
 
