@@ -14,8 +14,8 @@ import pyarrow as pa
 
 from etl.load.dossier_sql import (
     DUPLICATE_LIMIT, TIME_COLUMNS, Counts, bool_sql, channel_sql, column_types, create_from_arrow, id_hashes,
-    id_sql, is_typed_time, missing_id_hashes, month_index, now_literal, quote, repeated_hashes, text, timestamp,
-    unit_columns,
+    id_sql, is_typed_time, missing_id_hashes, month_index, now_literal, numbered_parquet, quote, repeated_hashes,
+    rows_with_hashes, text, timestamp, unit_columns,
 )
 from etl.resolver import ResolveError, UnitResolver
 
@@ -44,18 +44,29 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
                                   *(quote(m[c]) for c in TIME_COLUMNS)])
     missing = missing_id_hashes(con)
 
+    numbered = numbered_parquet(from_sql)
+
     def find_repeated(reader: duckdb.DuckDBPyConnection) -> tuple[int, pa.Table | None]:
-        """(rows without an id; the rows whose id hash repeats, in file order, or None)."""
-        with _unordered(reader):  # hashing does not depend on row order
-            repeated, n_missing = repeated_hashes(id_hashes(reader, from_sql, m), missing)
-        if n_missing or not len(repeated):
-            return n_missing, None
-        reader.register("_dossier_repeated_arrow", pa.table({"h": repeated}))
-        try:
-            return 0, reader.sql(f"SELECT {repeated_columns} FROM {from_sql} WHERE hash({id_sql(m)}) "
-                                 f"IN (SELECT h FROM _dossier_repeated_arrow)").to_arrow_table()
-        finally:
-            reader.unregister("_dossier_repeated_arrow")
+        """(rows without an id; the rows whose id hash repeats with their ``_order`` in the
+        file, or None). A Parquet file is read back by row position, anything else by id
+        hash (hashing every id again costs more than the position lookup)."""
+        with _unordered(reader):  # neither pass depends on row order
+            if numbered:
+                table = reader.sql(f"SELECT hash({id_sql(m)}) AS h, file_row_number AS r "
+                                   f"FROM {numbered}").to_arrow_table()
+                hashes = table.column("h").to_numpy()
+            else:
+                hashes = id_hashes(reader, from_sql, m)
+            repeated, n_missing = repeated_hashes(hashes, missing)
+            if n_missing or not len(repeated):
+                return n_missing, None
+            if numbered:
+                rows = table.column("r").take(rows_with_hashes(hashes, repeated)).to_numpy()
+                return 0, _read_back(reader, f"SELECT {repeated_columns}, file_row_number AS _order FROM {numbered} "
+                                             "WHERE file_row_number IN (SELECT v FROM _dossier_wanted_arrow)", rows)
+        found = _read_back(reader, f"SELECT {repeated_columns} FROM {from_sql} WHERE hash({id_sql(m)}) "
+                                   "IN (SELECT v FROM _dossier_wanted_arrow)", repeated)
+        return 0, found.append_column("_order", pa.array(np.arange(found.num_rows)))
 
     # A file's ids are read by a second connection while this one counts; a registered frame
     # is visible to its own connection only, so it waits. (Leaving the stack waits for the
@@ -81,8 +92,7 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
     losers = {}
     if repeated_rows is not None:
         received, due, resolved = (timestamp(m[c], t[c]) for c in TIME_COLUMNS)
-        order = pa.array(np.arange(repeated_rows.num_rows))
-        create_from_arrow(con, "_dossier_repeated_rows", repeated_rows.append_column("_order", order))
+        create_from_arrow(con, "_dossier_repeated_rows", repeated_rows)
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _dossier_losers AS
             SELECT * FROM (
@@ -106,6 +116,15 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
             GROUP BY ALL HAVING sum({n}) > 0""")
     return Counts(int(rows_read), 0, int(rows_read - duplicate_rows), int(duplicate_rows), int(duplicate_ids),
                   duplicates, [])
+
+
+def _read_back(reader: duckdb.DuckDBPyConnection, sql: str, values: np.ndarray) -> pa.Table:
+    """``sql`` (selecting from ``_dossier_wanted_arrow``: ``v``, the ``values``) as Arrow."""
+    reader.register("_dossier_wanted_arrow", pa.table({"v": values}))
+    try:
+        return reader.sql(sql).to_arrow_table()
+    finally:
+        reader.unregister("_dossier_wanted_arrow")
 
 
 def _clean_spellings(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str], t: dict[str, str],
