@@ -217,14 +217,3 @@ def test_generator_is_deterministic_and_realistic(tmp_path):
     assert (a.resolved_at.dropna() >= a.received_at[a.resolved_at.notna()]).all()
     assert a.received_at.min() >= dt.datetime(2025, 11, 1) and a.resolved_at.max() < NOW
 
-
-def test_rows_of_repeated_ids_are_found_by_hash_even_when_low_bits_collide():
-    """The bit table on the low bits only narrows the search: hashes sharing those bits with a
-    repeated one (here, differing only above them) are not taken for repeats."""
-    from etl.load.dossier_sql import LOOKUP_BITS, repeated_hashes, rows_with_hashes
-
-    shift = np.uint64(1 << LOOKUP_BITS)
-    hashes = np.array([7, 9, 7 + shift, 7, 3 * shift + 9, 5, 9, 7 + 2 * shift], np.uint64)
-    repeated, n_missing = repeated_hashes(hashes, missing=np.array([5], np.uint64))
-    assert repeated.tolist() == [7, 9] and n_missing == 1
-    assert rows_with_hashes(hashes, repeated).tolist() == [0, 1, 3, 6]

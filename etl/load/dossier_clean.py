@@ -15,7 +15,7 @@ import pyarrow as pa
 from etl.load.dossier_sql import (
     DUPLICATE_LIMIT, TIME_COLUMNS, Counts, bool_sql, channel_sql, column_types, create_from_arrow, id_hashes,
     id_sql, is_typed_time, missing_id_hashes, month_index, now_literal, numbered_parquet, quote, repeated_hashes,
-    rows_with_hashes, text, timestamp, unit_columns,
+    text, timestamp, unit_columns,
 )
 from etl.resolver import ResolveError, UnitResolver
 
@@ -49,23 +49,27 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
     def find_repeated(reader: duckdb.DuckDBPyConnection) -> tuple[int, pa.Table | None]:
         """(rows without an id; the rows whose id hash repeats with their ``_order`` in the
         file, or None). A Parquet file is read back by row position, anything else by id
-        hash (hashing every id again costs more than the position lookup)."""
+        hash (hashing every id again costs more than looking the positions up)."""
         with _unordered(reader):  # neither pass depends on row order
             if numbered:
-                table = reader.sql(f"SELECT hash({id_sql(m)}) AS h, file_row_number AS r "
-                                   f"FROM {numbered}").to_arrow_table()
-                hashes = table.column("h").to_numpy()
+                ids = reader.sql(f"SELECT hash({id_sql(m)}) AS h, file_row_number AS r "
+                                 f"FROM {numbered}").to_arrow_table()
+                hashes = ids.column("h").to_numpy()
             else:
-                hashes = id_hashes(reader, from_sql, m)
+                ids, hashes = None, id_hashes(reader, from_sql, m)
             repeated, n_missing = repeated_hashes(hashes, missing)
+            del hashes
             if n_missing or not len(repeated):
                 return n_missing, None
-            if numbered:
-                rows = table.column("r").take(rows_with_hashes(hashes, repeated)).to_numpy()
-                return 0, _read_back(reader, f"SELECT {repeated_columns}, file_row_number AS _order FROM {numbered} "
-                                             "WHERE file_row_number IN (SELECT v FROM _dossier_wanted_arrow)", rows)
+            if ids is not None:
+                return 0, _read_back(reader, f"""
+                    SELECT {repeated_columns}, file_row_number AS _order FROM {numbered}
+                    WHERE file_row_number IN (SELECT r FROM _dossier_ids_arrow
+                                              WHERE h IN (SELECT h FROM _dossier_repeated_arrow))""",
+                                     _dossier_ids_arrow=ids, _dossier_repeated_arrow=pa.table({"h": repeated}))
         found = _read_back(reader, f"SELECT {repeated_columns} FROM {from_sql} WHERE hash({id_sql(m)}) "
-                                   "IN (SELECT v FROM _dossier_wanted_arrow)", repeated)
+                                   "IN (SELECT h FROM _dossier_repeated_arrow)",
+                           _dossier_repeated_arrow=pa.table({"h": repeated}))
         return 0, found.append_column("_order", pa.array(np.arange(found.num_rows)))
 
     # A file's ids are read by a second connection while this one counts; a registered frame
@@ -118,13 +122,15 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
                   duplicates, [])
 
 
-def _read_back(reader: duckdb.DuckDBPyConnection, sql: str, values: np.ndarray) -> pa.Table:
-    """``sql`` (selecting from ``_dossier_wanted_arrow``: ``v``, the ``values``) as Arrow."""
-    reader.register("_dossier_wanted_arrow", pa.table({"v": values}))
+def _read_back(reader: duckdb.DuckDBPyConnection, sql: str, **tables: pa.Table) -> pa.Table:
+    """``sql``, which reads the Arrow ``tables`` by their names, as Arrow."""
+    for name, table in tables.items():
+        reader.register(name, table)
     try:
         return reader.sql(sql).to_arrow_table()
     finally:
-        reader.unregister("_dossier_wanted_arrow")
+        for name in tables:
+            reader.unregister(name)
 
 
 def _clean_spellings(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str], t: dict[str, str],
