@@ -216,4 +216,3 @@ def test_generator_is_deterministic_and_realistic(tmp_path):
     assert 0.01 < a.resolved_at.isna().mean() < 0.15
     assert (a.resolved_at.dropna() >= a.received_at[a.resolved_at.notna()]).all()
     assert a.received_at.min() >= dt.datetime(2025, 11, 1) and a.resolved_at.max() < NOW
-

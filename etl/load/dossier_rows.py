@@ -13,7 +13,8 @@ import pyarrow as pa
 from etl.load import validate as VAL
 from etl.load.dossier_sql import (
     DUPLICATE_LIMIT, Counts, bool_sql, channel_sql, column_types, create_from_arrow, id_hashes, id_sql,
-    is_typed_time, missing_id_hashes, month_index, now_literal, quote, repeated_hashes, text, timestamp,
+    is_typed_time, missing_id_hashes, month_index, now_literal, numbered_parquet, quote, repeated_hashes, text,
+    timestamp,
 )
 from etl.load.readers import FileRejected
 from etl.resolver import ResolveError, UnitResolver
@@ -30,8 +31,8 @@ NO_MONTH = (1 << MONTH_BITS) - 1
 
 def _numbered_source(from_sql: str) -> str:
     """The source with a 1-based ``_row`` (Parquet's own row number; a window otherwise)."""
-    if from_sql.startswith("read_parquet(") and from_sql.endswith(")"):
-        scan = from_sql[:-1] + ", file_row_number=true)"
+    scan = numbered_parquet(from_sql)
+    if scan:
         return f"(SELECT file_row_number + 1 AS _row, * EXCLUDE (file_row_number) FROM {scan})"
     return f"(SELECT row_number() OVER () AS _row, * FROM {from_sql})"
 

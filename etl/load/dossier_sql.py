@@ -206,7 +206,9 @@ def id_hashes(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str]) 
 def numbered_parquet(from_sql: str) -> str | None:
     """The Parquet FROM clause with each row's position in the file (``file_row_number``);
     ``None`` for the other sources (DuckDB's CSV reader has no row positions)."""
-    return from_sql[:-1] + ", file_row_number=true)" if from_sql.startswith("read_parquet(") else None
+    if from_sql.startswith("read_parquet(") and from_sql.endswith(")"):
+        return from_sql[:-1] + ", file_row_number=true)"
+    return None
 
 
 def missing_id_hashes(con: duckdb.DuckDBPyConnection) -> np.ndarray:
