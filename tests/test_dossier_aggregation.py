@@ -59,7 +59,7 @@ def export(tmp_path_factory) -> tuple[pd.DataFrame, dict, object]:
 
 def reference_counts(rows: pd.DataFrame) -> dict[tuple, int]:
     """Plain Python: most advanced row per id (resolved before open, then latest received,
-    then latest due), then counts per (commune, indicator, month)."""
+    then latest due; no ties beyond exact copies here), then counts per (commune, indicator, month)."""
     best: dict[str, tuple] = {}
     for r in rows.itertuples(index=False):
         rank = (not pd.isna(r.resolved_at), r.received_at, r.due_at)
@@ -201,6 +201,36 @@ def test_one_bad_row_sends_the_file_to_the_row_by_row_path(export, fault, tmp_pa
     s = summarise_dossiers(duckdb.connect(), path, now=NOW)
     bad = s.rejections[s.rejections.severity != "warning"]
     assert s.rows_rejected == 1 and bad.row.tolist() == [151]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_versions_equally_advanced_are_settled_by_content_not_file_order(export, fmt, tmp_path):
+    """Two versions of one dossier, both resolved, with the same received and due times: the
+    later resolution counts, and when even that ties, the content decides (commune text), so
+    that either path, either format and either row order give the same counts (a reload
+    must change nothing)."""
+    rows = export[0].head(200).copy()
+    first = rows[rows.resolved_at.notna() & (rows.received_at < "2026-08-01")].iloc[0]
+    later = first.copy()
+    later["resolved_at"] = first.resolved_at + pd.Timedelta(days=40)  # another month
+    other = first.copy()
+    other["commune_code"] = "00070" if first.commune_code != "00070" else "00004"
+    a, b = rows.assign(dossier_id=rows.dossier_id + "-a"), rows.assign(dossier_id=rows.dossier_id + "-b")
+    versions = pd.concat([a, pd.DataFrame([later]).assign(dossier_id=first.dossier_id + "-a"),
+                          b, pd.DataFrame([other]).assign(dossier_id=first.dossier_id + "-b")], ignore_index=True)
+    summaries = []
+    for order, frame in (("forward", versions), ("reversed", versions.iloc[::-1])):
+        path = tmp_path / f"{order}.{fmt}"
+        frame.to_parquet(path, index=False) if fmt == "parquet" else frame.to_csv(path, index=False)
+        summaries += [summarise_dossiers(duckdb.connect(), path, now=NOW, row_by_row=slow) for slow in (False, True)]
+    expected = reference_counts(pd.concat([a.drop(index=first.name), pd.DataFrame([later]).assign(
+        dossier_id=first.dossier_id + "-a"), b.drop(index=first.name), pd.DataFrame(
+        [max(first, other, key=lambda r: r.commune_code)]).assign(dossier_id=first.dossier_id + "-b")]))
+    for s in summaries:
+        obs = s.observations[s.observations.level == "commune"]
+        got = {(r.unit_code, r.indicator, r.period): r.value for r in obs.itertuples() if r.numerator != r.numerator}
+        assert {k: v for k, v in got.items() if v} == {k: v for k, v in expected.items() if v}
+        assert (s.duplicate_ids, s.duplicate_rows) == (2, 2)
 
 
 def test_generator_is_deterministic_and_realistic(tmp_path):

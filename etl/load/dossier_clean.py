@@ -9,13 +9,12 @@ import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
 from etl.load.dossier_sql import (
-    DUPLICATE_LIMIT, TIME_COLUMNS, Counts, bool_sql, channel_sql, column_types, create_from_arrow, id_hashes,
-    id_sql, is_typed_time, missing_id_hashes, month_index, now_literal, numbered_parquet, quote, repeated_hashes,
-    text, timestamp, unit_columns,
+    DUPLICATE_LIMIT, TIME_COLUMNS, Counts, advancement_sql, bool_sql, channel_sql, column_types, create_from_arrow,
+    id_hashes, id_sql, is_typed_time, missing_id_hashes, month_index, now_literal, numbered_parquet, quote,
+    repeated_hashes, text, timestamp, unit_columns,
 )
 from etl.resolver import ResolveError, UnitResolver
 
@@ -33,8 +32,8 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
     - a second connection hashes the ids, sorts the hashes and fetches only the rows whose
       id hash repeats (~0.2 %), while this one counts **all** rows by (commune spelling,
       month) — the spelling joined to a small index, so the count is an array lookup;
-    - the repeated rows are de-duplicated by their id text (most advanced row wins, then the
-      last in the file), and the rows that lose are subtracted from the counts.
+    - the repeated rows are de-duplicated by their id text (the most advanced row wins, see
+      :func:`advancement_sql`), and the rows that lose are subtracted from the counts.
     """
     t = column_types(m, types)
     if not all(is_typed_time(t[c]) for c in TIME_COLUMNS):
@@ -47,9 +46,9 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
     numbered = numbered_parquet(from_sql)
 
     def find_repeated(reader: duckdb.DuckDBPyConnection) -> tuple[int, pa.Table | None]:
-        """(rows without an id; the rows whose id hash repeats with their ``_order`` in the
-        file, or None). A Parquet file is read back by row position, anything else by id
-        hash (hashing every id again costs more than looking the positions up)."""
+        """(rows without an id; the rows whose id hash repeats, or None). A Parquet file is
+        read back by row position, anything else by id hash (hashing every id again costs
+        more than looking the positions up)."""
         with _unordered(reader):  # neither pass depends on row order
             if numbered:
                 ids = reader.sql(f"SELECT hash({id_sql(m)}) AS h, file_row_number AS r "
@@ -63,14 +62,13 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
                 return n_missing, None
             if ids is not None:
                 return 0, _read_back(reader, f"""
-                    SELECT {repeated_columns}, file_row_number AS _order FROM {numbered}
+                    SELECT {repeated_columns} FROM {numbered}
                     WHERE file_row_number IN (SELECT r FROM _dossier_ids_arrow
                                               WHERE h IN (SELECT h FROM _dossier_repeated_arrow))""",
                                      _dossier_ids_arrow=ids, _dossier_repeated_arrow=pa.table({"h": repeated}))
-        found = _read_back(reader, f"SELECT {repeated_columns} FROM {from_sql} WHERE hash({id_sql(m)}) "
-                                   "IN (SELECT h FROM _dossier_repeated_arrow)",
-                           _dossier_repeated_arrow=pa.table({"h": repeated}))
-        return 0, found.append_column("_order", pa.array(np.arange(found.num_rows)))
+        return 0, _read_back(reader, f"SELECT {repeated_columns} FROM {from_sql} WHERE hash({id_sql(m)}) "
+                                     "IN (SELECT h FROM _dossier_repeated_arrow)",
+                             _dossier_repeated_arrow=pa.table({"h": repeated}))
 
     # A file's ids are read by a second connection while this one counts; a registered frame
     # is visible to its own connection only, so it waits. (Leaving the stack waits for the
@@ -95,13 +93,13 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
     duplicates, duplicate_ids, duplicate_rows = [], 0, 0
     losers = {}
     if repeated_rows is not None:
-        received, due, resolved = (timestamp(m[c], t[c]) for c in TIME_COLUMNS)
         create_from_arrow(con, "_dossier_repeated_rows", repeated_rows)
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _dossier_losers AS
             SELECT * FROM (
-                SELECT *, row_number() OVER (PARTITION BY _id ORDER BY {resolved} IS NOT NULL DESC,
-                                             {received} DESC, {due} DESC, _order DESC) AS _rank
+                SELECT *, row_number() OVER (PARTITION BY _id ORDER BY {advancement_sql(
+                    *(timestamp(m[c], t[c]) for c in TIME_COLUMNS), text(m["commune"]), text(m.get("province")),
+                    f"({online})")} DESC) AS _rank
                 FROM _dossier_repeated_rows)
             WHERE _rank > 1""")
         duplicate_rows, duplicate_ids = con.execute(

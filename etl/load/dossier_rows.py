@@ -12,9 +12,9 @@ import pyarrow as pa
 
 from etl.load import validate as VAL
 from etl.load.dossier_sql import (
-    DUPLICATE_LIMIT, Counts, bool_sql, channel_sql, column_types, create_from_arrow, id_hashes, id_sql,
-    is_typed_time, missing_id_hashes, month_index, now_literal, numbered_parquet, quote, repeated_hashes, text,
-    timestamp,
+    DUPLICATE_LIMIT, Counts, advancement_sql, bool_sql, channel_sql, column_types, create_from_arrow, id_hashes,
+    id_sql, is_typed_time, missing_id_hashes, month_index, now_literal, numbered_parquet, quote, repeated_hashes,
+    text, timestamp,
 )
 from etl.load.readers import FileRejected
 from etl.resolver import ResolveError, UnitResolver
@@ -199,7 +199,8 @@ def _facts_sql(m: dict[str, str], types: dict[str, str]) -> str:
                        arg_max(struct_pack(commune_raw, province_raw, online := channel = 'online', rm,
                                            sm := CASE WHEN sm <> {NO_MONTH} THEN sm END,
                                            on_time := CASE WHEN ot > 0 THEN ot = 2 END),
-                               (_resolved IS NOT NULL, _received, _due)) AS d,
+                               {advancement_sql("_received", "_due", "_resolved", "commune_raw", "province_raw",
+                                                "channel = 'online'")}) AS d,
                        sum(_n) AS n
                 FROM flagged WHERE _s = 2
                 GROUP BY _id, problem

@@ -226,6 +226,15 @@ def repeated_hashes(hashes: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray
     return repeated[~np.isin(repeated, missing)], n_missing
 
 
+def advancement_sql(received: str, due: str, resolved: str, commune: str, province: str, online: str) -> str:
+    """How advanced a version of a dossier is, as one value to order by (the arguments are
+    SQL expressions): resolved before open, then the latest received, due and resolved times;
+    equal times are settled by what is counted (commune, province, online), never by file
+    order, so that a reload or a re-sorted export counts the same version."""
+    return (f"({resolved} IS NOT NULL, {received}, {due}, coalesce({resolved}, '-infinity'::TIMESTAMP), "
+            f"coalesce({commune}, ''), coalesce({province}, ''), coalesce({online}, false))")
+
+
 def create_from_arrow(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
     con.register(f"{name}_arrow", table)
     try:

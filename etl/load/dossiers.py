@@ -12,7 +12,9 @@ Rules (documented in data/templates/README.md):
   commune present in the export gets a value (possibly 0) for every month the export spans;
   province values are the sums of their communes in the file.
 - A dossier id that occurs more than once is counted once (its most advanced row: resolved
-  before open, then latest received) and reported as a warning.
+  before open, then the latest received, due and resolved times; equal times are settled by
+  content, never by file order — :func:`etl.load.dossier_sql.advancement_sql`) and reported
+  as a warning.
 - A row is rejected for: missing id, unknown/ambiguous commune, missing or malformed
   received/due time, malformed resolved time, resolved before received, a time in the future,
   an unknown channel, a paid_online value that is not yes/no.
@@ -169,7 +171,7 @@ def summarise_dossiers(con: duckdb.DuckDBPyConnection, source: Any, *, province:
     for dossier_id, n in counts.duplicates:
         lines.append(VAL.rejection(None, "dossier_id", dossier_id, "duplicate_dossier",
                                    f"occurs {int(n)} times; counted once (its most advanced row: "
-                                   "resolved before open, then latest received)",
+                                   "resolved before open, then the latest received, due and resolved times)",
                                    "remove the repeated rows from the export", severity="warning"))
     rejections = pd.DataFrame(lines, columns=VAL.REJECTION_COLUMNS) if lines else VAL.empty_rejections()
     rejections["row"] = pd.to_numeric(rejections.row, errors="coerce").astype("Int64")
