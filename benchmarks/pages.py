@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import load_average, warehouse_path  # noqa: E402  (after the path is set)
+
 TARGET_PAGE_MS = 150
 TARGET_FILTER_MS = 100
 
@@ -211,20 +213,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", help="warehouse file (default: DX_DB or data/warehouse.duckdb)")
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args(argv)
-    if args.db:
-        os.environ["DX_DB"] = str(Path(args.db).resolve())
     _quiet()
     from streamlit import config
 
-    from dashboard import db
-
-    try:
-        db.signature()
-    except db.WarehouseMissing as exc:
-        print(exc, file=sys.stderr)
+    warehouse = warehouse_path(args.db)
+    if warehouse is None:
         return 2
-    print(f"warehouse: {db.path()}  runs per figure: {args.runs}  cpu: {os.cpu_count()}  "
-          f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"warehouse: {warehouse}  runs per figure: {args.runs}  cpu: {os.cpu_count()}  "
+          f"load average: {load_average()}")
     results: dict[tuple[str, str], dict[str, float]] = {}
     for gc_on in (True, False):
         config.set_option("runner.postScriptGC", gc_on)

@@ -115,18 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak", type=int, default=300, help="reruns before reading the memory")
     parser.add_argument("--db")
     args = parser.parse_args(argv)
-    if args.db:
-        os.environ["DX_DB"] = str(Path(args.db).resolve())
     sys.path.insert(0, str(ROOT))
-    from dashboard import db
+    from benchmarks import load_average, warehouse_path
 
-    try:
-        db.signature()
-    except db.WarehouseMissing as exc:
-        print(exc, file=sys.stderr)
+    warehouse = warehouse_path(args.db)
+    if warehouse is None:
         return 2
-    print(f"warehouse: {db.path()}  runs: {args.runs}  load average: "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"warehouse: {warehouse}  runs: {args.runs}  load average: {load_average()}")
     table = {}
     for gc_on in (True, False):
         port = _free_port()

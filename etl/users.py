@@ -270,6 +270,13 @@ def _transaction(path: Path | None) -> Iterator[dict[str, User]]:
             _write(path, users)
 
 
+def _known(users: dict[str, User], key: str) -> User:
+    """The user ``key``, or the error that names it."""
+    if key not in users:
+        raise UserError(f"no user {key!r}")
+    return users[key]
+
+
 def _now_text(now: float | None = None) -> str:
     moment = datetime.fromtimestamp(time.time() if now is None else now, tz=timezone.utc)
     return moment.replace(microsecond=0).isoformat()
@@ -311,8 +318,7 @@ def add_user(name: str, password: str, role: str, path: Path | None = None, *,
 def remove_user(name: str, path: Path | None = None) -> None:
     key = normalise_name(name)
     with _transaction(path) as users:
-        if key not in users:
-            raise UserError(f"no user {key!r}")
+        _known(users, key)
         del users[key]
 
 
@@ -322,9 +328,7 @@ def set_password(name: str, password: str, path: Path | None = None, *, now: flo
     check_password_strength(password)
     salt, digest, rounds = hash_password(password)
     with _transaction(path) as users:
-        if key not in users:
-            raise UserError(f"no user {key!r}")
-        user = users[key]
+        user = _known(users, key)
         user.salt, user.hash, user.iterations, user.algorithm = salt, digest, rounds, ALGORITHM
         user.failed, user.locked_until = 0, 0.0
         user.password_changed_at = _now_text(now)
@@ -336,19 +340,17 @@ def set_role(name: str, role: str, path: Path | None = None) -> User:
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; choose one of: {', '.join(ROLES)}")
     with _transaction(path) as users:
-        if key not in users:
-            raise UserError(f"no user {key!r}")
-        users[key].role = role
-        return users[key]
+        user = _known(users, key)
+        user.role = role
+        return user
 
 
 def unlock(name: str, path: Path | None = None) -> User:
     key = normalise_name(name)
     with _transaction(path) as users:
-        if key not in users:
-            raise UserError(f"no user {key!r}")
-        users[key].failed, users[key].locked_until = 0, 0.0
-        return users[key]
+        user = _known(users, key)
+        user.failed, user.locked_until = 0, 0.0
+        return user
 
 
 def authenticate(name: str, password: str, path: Path | None = None, *,
