@@ -246,3 +246,25 @@ def test_generator_is_deterministic_and_realistic(tmp_path):
     assert 0.01 < a.resolved_at.isna().mean() < 0.15
     assert (a.resolved_at.dropna() >= a.received_at[a.resolved_at.notna()]).all()
     assert a.received_at.min() >= dt.datetime(2025, 11, 1) and a.resolved_at.max() < NOW
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_different_ids_with_one_hash_are_not_duplicates(export, fmt, tmp_path):
+    """Ids are hashed to 32 bits only to find candidate repeats; two different ids that share
+    a hash are two dossiers, on either path (the repeat is confirmed on the id text)."""
+    from etl.load.dossier_sql import id_hash_sql
+
+    con = duckdb.connect()
+    twins = con.execute(f"""SELECT list(id ORDER BY id)[1:2] FROM (SELECT 'HS-' || i AS id FROM range(300000) t(i))
+                            GROUP BY {id_hash_sql({'dossier_id': 'id'})} HAVING count(*) > 1 LIMIT 1""").fetchall()[0][0]
+    rows = export[0].head(100).copy()
+    rows.loc[rows.index[[10, 60]], "dossier_id"] = twins
+    rows = pd.concat([rows, rows.iloc[[30]]], ignore_index=True)  # one true repeat
+    path = tmp_path / f"twins.{fmt}"
+    rows.to_parquet(path, index=False) if fmt == "parquet" else rows.to_csv(path, index=False)
+    for slow in (False, True):
+        s = summarise_dossiers(duckdb.connect(), path, now=NOW, row_by_row=slow)
+        assert (s.rows_read, s.dossiers, s.duplicate_ids, s.duplicate_rows) == (101, 100, 1, 1)
+        obs = s.observations[s.observations.level == "commune"]
+        got = {(r.unit_code, r.indicator, r.period): r.value for r in obs.itertuples() if r.numerator != r.numerator}
+        assert {k: v for k, v in got.items() if v} == {k: v for k, v in reference_counts(rows).items() if v}

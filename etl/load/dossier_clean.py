@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from etl.load.dossier_sql import (
     DUPLICATE_LIMIT, TIME_COLUMNS, Counts, advancement_sql, bool_sql, channel_sql, column_types, create_from_arrow,
-    id_hashes, id_sql, is_typed_time, missing_id_hashes, month_index, now_literal, numbered_parquet, quote,
+    hash_column, id_hash_sql, id_hashes, id_sql, is_typed_time, month_index, now_literal, numbered_parquet, quote,
     repeated_hashes, text, timestamp, unit_columns,
 )
 from etl.resolver import ResolveError, UnitResolver
@@ -26,12 +26,13 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
     """The fast path for the common case, a file with nothing to reject; ``None`` as soon as
     some row would be (the row-by-row path then lists them). Every rule of the row-by-row
     path is checked, on what is cheap to check: the file's min/max and null counts (Parquet
-    keeps them), the distinct channel / paid / commune spellings (a few thousand), one count
-    of resolved-before-received rows. Then:
+    keeps them; a missing id is a null or a minimum of ''), the distinct channel / paid /
+    commune spellings (a few thousand), one count of resolved-before-received rows. Then:
 
     - a second connection hashes the ids, sorts the hashes and fetches only the rows whose
-      id hash repeats (~0.2 %), while this one counts **all** rows by (commune spelling,
-      month) — the spelling joined to a small index, so the count is an array lookup;
+      id hash repeats (~0.4 %: true repeats and different ids sharing a 32-bit hash), while
+      this one counts **all** rows by (commune spelling, month) — the spelling joined to a
+      small index, so the count is an array lookup;
     - the repeated rows are de-duplicated by their id text (the most advanced row wins, see
       :func:`advancement_sql`), and the rows that lose are subtracted from the counts.
     """
@@ -41,34 +42,32 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
     keys = unit_columns(m)
     repeated_columns = ", ".join([f"{id_sql(m)} AS _id", *map(quote, dict.fromkeys(keys + [m["channel"]])),
                                   *(quote(m[c]) for c in TIME_COLUMNS)])
-    missing = missing_id_hashes(con)
-
     numbered = numbered_parquet(from_sql)
 
-    def find_repeated(reader: duckdb.DuckDBPyConnection) -> tuple[int, pa.Table | None]:
-        """(rows without an id; the rows whose id hash repeats, or None). A Parquet file is
-        read back by row position, anything else by id hash (hashing every id again costs
-        more than looking the positions up)."""
+    def find_repeated(reader: duckdb.DuckDBPyConnection, rows: int) -> pa.Table | None:
+        """The rows whose id hash repeats, or None. A Parquet file is read back by row
+        position, anything else by id hash (hashing every id again costs more than looking
+        the positions up)."""
         with _unordered(reader):  # neither pass depends on row order
             if numbered:
-                ids = reader.sql(f"SELECT hash({id_sql(m)}) AS h, file_row_number AS r "
-                                 f"FROM {numbered}").to_arrow_table()
-                hashes = ids.column("h").to_numpy()
+                position = "file_row_number" + ("::UINTEGER" if rows < 2 ** 32 else "")
+                ids = reader.sql(f"SELECT {id_hash_sql(m)} AS h, {position} AS r FROM {numbered}").to_arrow_table()
+                hashes = hash_column(ids)
             else:
                 ids, hashes = None, id_hashes(reader, from_sql, m)
-            repeated, n_missing = repeated_hashes(hashes, missing)
+            repeated = repeated_hashes(hashes)
             del hashes
-            if n_missing or not len(repeated):
-                return n_missing, None
+            if not len(repeated):
+                return None
             if ids is not None:
-                return 0, _read_back(reader, f"""
+                return _read_back(reader, f"""
                     SELECT {repeated_columns} FROM {numbered}
                     WHERE file_row_number IN (SELECT r FROM _dossier_ids_arrow
                                               WHERE h IN (SELECT h FROM _dossier_repeated_arrow))""",
-                                     _dossier_ids_arrow=ids, _dossier_repeated_arrow=pa.table({"h": repeated}))
-        return 0, _read_back(reader, f"SELECT {repeated_columns} FROM {from_sql} WHERE hash({id_sql(m)}) "
-                                     "IN (SELECT h FROM _dossier_repeated_arrow)",
-                             _dossier_repeated_arrow=pa.table({"h": repeated}))
+                                  _dossier_ids_arrow=ids, _dossier_repeated_arrow=pa.table({"h": repeated}))
+        return _read_back(reader, f"SELECT {repeated_columns} FROM {from_sql} WHERE {id_hash_sql(m)} "
+                                  "IN (SELECT h FROM _dossier_repeated_arrow)",
+                          _dossier_repeated_arrow=pa.table({"h": repeated}))
 
     # A file's ids are read by a second connection while this one counts; a registered frame
     # is visible to its own connection only, so it waits. (Leaving the stack waits for the
@@ -81,13 +80,12 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
         if checked is None:
             return None
         rows_read, online = checked
-        found = pool.submit(find_repeated, cursor) if beside else None
+        found = pool.submit(find_repeated, cursor, rows_read) if beside else None
         with _unordered(con, perfect_hash_bits=PERFECT_HASH_BITS):
             for kind, sql in _month_counts_sql(from_sql, m, t, online).items():
                 con.execute(f"CREATE OR REPLACE TEMP TABLE _dossier_c_{kind} AS {sql}")
-        n_missing, repeated_rows = found.result() if beside else find_repeated(con)
-    backwards = con.execute("SELECT coalesce(sum(backwards), 0) FROM _dossier_c_resolved").fetchall()[0][0]
-    if n_missing or backwards:
+        repeated_rows = found.result() if beside else find_repeated(con, rows_read)
+    if con.execute("SELECT coalesce(sum(backwards), 0) FROM _dossier_c_resolved").fetchall()[0][0]:
         return None
 
     duplicates, duplicate_ids, duplicate_rows = [], 0, 0
@@ -134,16 +132,19 @@ def _read_back(reader: duckdb.DuckDBPyConnection, sql: str, **tables: pa.Table) 
 def _clean_spellings(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str], t: dict[str, str],
                      now: dt.datetime, resolver: UnitResolver, keys: list[str],
                      province: str | None) -> tuple[int, str] | None:
-    """(rows, the SQL condition for an online row) when no time is missing or in the future
-    and every channel, paid and commune spelling is valid — all answered from the file's
+    """(rows, the SQL condition for an online row) when no id or time is missing, no time is
+    in the future, and every channel, paid and commune spelling is valid — all answered from the file's
     statistics and distinct values; ``None`` otherwise."""
     received, due, resolved = (timestamp(m[c], t[c]) for c in TIME_COLUMNS)
-    rows, clean_times = con.execute(f"""
+    ident = quote(m["dossier_id"])  # an id is missing when NULL or '' (only text can be '')
+    no_empty_id = f"coalesce(min({ident}) <> '', true)" if t["dossier_id"] == "VARCHAR" else "true"
+    rows, clean_times, every_id = con.execute(f"""
         SELECT count(*), count({received}) = count(*) AND count({due}) = count(*)
                AND coalesce(max({received}) <= {now_literal(now)}, true)
-               AND coalesce(max({resolved}) <= {now_literal(now)}, true)
+               AND coalesce(max({resolved}) <= {now_literal(now)}, true),
+               count({ident}) = count(*) AND {no_empty_id}
         FROM {from_sql}""").fetchall()[0]
-    if not rows or not clean_times:
+    if not rows or not clean_times or not every_id:
         return None
     online = _online_filter(con, from_sql, m)
     if online is None or not _paid_values_clean(con, from_sql, m, t) or \

@@ -12,9 +12,9 @@ import pyarrow as pa
 
 from etl.load import validate as VAL
 from etl.load.dossier_sql import (
-    DUPLICATE_LIMIT, Counts, advancement_sql, bool_sql, channel_sql, column_types, create_from_arrow, id_hashes,
-    id_sql, is_typed_time, missing_id_hashes, month_index, now_literal, numbered_parquet, quote, repeated_hashes,
-    text, timestamp,
+    DUPLICATE_LIMIT, Counts, advancement_sql, bool_sql, channel_sql, column_types, create_from_arrow,
+    id_hash_sql, id_hashes, id_sql, is_typed_time, month_index, now_literal, numbered_parquet, quote,
+    repeated_hashes, text, timestamp,
 )
 from etl.load.readers import FileRejected
 from etl.resolver import ResolveError, UnitResolver
@@ -111,7 +111,7 @@ def _aggregate_sql(from_sql: str, m: dict[str, str], types: dict[str, str], now:
     """Pass 2: rows grouped by ``_hk`` (hash of the raw commune / channel / province / paid
     text, which rides along with ``any_value``) and ``_pk`` (time problem code, received
     month, resolved month and on-time flag packed in a BIGINT) — a few hundred thousand groups.
-    ``_s`` is 1 for a row without an id, 2 for a row whose id hash repeats: those (~0.2 %) keep
+    ``_s`` is 1 for a row without an id, 2 for a row whose id hash repeats: those (~0.4 %) keep
     their id and times as group keys, to be de-duplicated afterwards by the most-advanced-row
     rule. ``special`` False: pass 1 found no repeated ids, so the ids are only checked for
     being empty."""
@@ -119,7 +119,7 @@ def _aggregate_sql(from_sql: str, m: dict[str, str], types: dict[str, str], now:
     raw = _raw_keys(m, types)
     ident = id_sql(m)
     resolved_raw = "" if is_typed_time(t["resolved_at"]) else f", {quote(m['resolved_at'])}"
-    repeated = f"WHEN hash({ident}) IN (SELECT h FROM _dossier_repeated) THEN 2 " if special else ""
+    repeated = f"WHEN {id_hash_sql(m)} IN (SELECT h FROM _dossier_repeated) THEN 2 " if special else ""
     return f"""
         SELECT _s, _hk, _pk, _id, _received, _due, _resolved,
                {", ".join(f"any_value({c}) AS {c}" for c in raw)}, count(*)::BIGINT AS _n
@@ -213,7 +213,7 @@ def _facts_sql(m: dict[str, str], types: dict[str, str]) -> str:
 def run_passes(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str], types: dict[str, str],
                 now: dt.datetime) -> None:
     """Passes 1 and 2 of the row-by-row path into the temp table ``_dossier_groups``."""
-    repeated, _ = repeated_hashes(id_hashes(con, from_sql, m), missing_id_hashes(con))
+    repeated = repeated_hashes(id_hashes(con, from_sql, m))
     create_from_arrow(con, "_dossier_repeated", pa.table({"h": repeated}))
     con.execute(f"CREATE OR REPLACE TEMP TABLE _dossier_groups AS "
                 f"{_aggregate_sql(from_sql, m, types, now, special=len(repeated) > 0)}")

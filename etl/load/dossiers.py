@@ -22,9 +22,10 @@ Rules (documented in data/templates/README.md):
 Speed: two paths with the same rules and results (a test compares them).
 - A file with nothing to reject (the common case) is checked on summaries — min/max and null
   counts, which Parquet stores; the distinct channel, paid and commune spellings — then ids are
-  hashed and sorted on a second connection while DuckDB counts every row by (commune index,
-  month) in an array ("perfect hash"); only the ~0.2 % rows whose id repeats are read again,
-  and the losing copies are subtracted (:func:`clean_file_counts`).
+  hashed (32 bits) and sorted on a second connection while DuckDB counts every row by (commune
+  index, month) in an array ("perfect hash"); only the rows whose id hash repeats (~0.4 %:
+  repeats and hash twins) are read again, told apart by id text, and the losing copies are
+  subtracted (:func:`clean_file_counts`).
 - Any other file goes row by row: one pass does parsing, validation, de-duplication and the
   first aggregation; commune names are resolved afterwards on the few thousand distinct
   (commune, province) spellings; row numbers are computed only when there is something to
