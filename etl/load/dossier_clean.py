@@ -133,8 +133,8 @@ def _clean_spellings(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str,
                      now: dt.datetime, resolver: UnitResolver, keys: list[str],
                      province: str | None) -> tuple[int, str] | None:
     """(rows, the SQL condition for an online row) when no id or time is missing, no time is
-    in the future, and every channel, paid and commune spelling is valid — all answered from the file's
-    statistics and distinct values; ``None`` otherwise."""
+    in the future, and every channel, paid and commune spelling is valid — all answered from
+    the file's statistics and distinct values; ``None`` otherwise."""
     received, due, resolved = (timestamp(m[c], t[c]) for c in TIME_COLUMNS)
     ident = quote(m["dossier_id"])  # an id is missing when NULL or '' (only text can be '')
     no_empty_id = f"coalesce(min({ident}) <> '', true)" if t["dossier_id"] == "VARCHAR" else "true"
