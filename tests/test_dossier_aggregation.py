@@ -254,9 +254,10 @@ def test_different_ids_with_one_hash_are_not_duplicates(export, fmt, tmp_path):
     a hash are two dossiers, on either path (the repeat is confirmed on the id text)."""
     from etl.load.dossier_sql import id_hash_sql
 
-    con = duckdb.connect()
-    twins = con.execute(f"""SELECT list(id ORDER BY id)[1:2] FROM (SELECT 'HS-' || i AS id FROM range(300000) t(i))
-                            GROUP BY {id_hash_sql({'dossier_id': 'id'})} HAVING count(*) > 1 LIMIT 1""").fetchall()[0][0]
+    twins = duckdb.connect().execute(f"""
+        SELECT list(id ORDER BY id)[1:2] FROM (SELECT 'HS-' || i AS id FROM range(300000) t(i))
+        GROUP BY {id_hash_sql({'dossier_id': 'id'})} HAVING count(*) > 1 LIMIT 1""").fetchall()[0][0]
+    assert twins[0] != twins[1]
     rows = export[0].head(100).copy()
     rows.loc[rows.index[[10, 60]], "dossier_id"] = twins
     rows = pd.concat([rows, rows.iloc[[30]]], ignore_index=True)  # one true repeat
