@@ -172,7 +172,8 @@ def summarise_dossiers(con: duckdb.DuckDBPyConnection, source: Any, *, province:
     for dossier_id, n in counts.duplicates:
         lines.append(VAL.rejection(None, "dossier_id", dossier_id, "duplicate_dossier",
                                    f"occurs {int(n)} times; counted once (its most advanced row: "
-                                   "resolved before open, then the latest received, due and resolved times)",
+                                   "resolved before open, then the latest received, due and resolved times; "
+                                   "full ties by content, never by row order)",
                                    "remove the repeated rows from the export", severity="warning"))
     rejections = pd.DataFrame(lines, columns=VAL.REJECTION_COLUMNS) if lines else VAL.empty_rejections()
     rejections["row"] = pd.to_numeric(rejections.row, errors="coerce").astype("Int64")
