@@ -49,35 +49,51 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(warehouse):
-    port = _free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / "streamlit.log", "w")
-    env = {**os.environ, "DX_DB": str(warehouse)}
+def _start_server(port: int, log, env: dict, *options: str) -> subprocess.Popen:
+    """``streamlit run app.py`` headless on ``port``, once its health check answers."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
+         "--server.port", str(port), *options],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    base = f"http://localhost:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
             if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                break
+                return proc
         except OSError:
             time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: see tests/artifacts/streamlit.log")
-    yield base
+    proc.kill()
+    pytest.fail(f"streamlit did not start: see {log.name}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
-    log.close()
+
+
+@pytest.fixture(scope="module")
+def server(warehouse):
+    port = _free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(ARTIFACTS / "streamlit.log", "w") as log:
+        proc = _start_server(port, log, {**os.environ, "DX_DB": str(warehouse)}, "--server.address", "127.0.0.1")
+        yield f"http://localhost:{port}"
+        _stop(proc)
+
+
+def test_the_server_asks_no_outside_host_for_its_address(warehouse, tmp_path):
+    """Started as `make run` starts it (headless, every interface), the server prints its
+    local URL and does not ask checkip.amazonaws.com for an external IP (the project's
+    .streamlit/config.toml sets browser.serverAddress); offline that lookup warned and cost 2 s."""
+    with open(tmp_path / "streamlit.log", "w") as log:
+        _stop(_start_server(_free_port(), log, {**os.environ, "DX_DB": str(warehouse)}))
+    printed = (tmp_path / "streamlit.log").read_text()
+    assert "URL: http://localhost:" in printed
+    assert "external IP" not in printed and "External URL" not in printed
 
 
 @pytest.fixture(scope="module")
