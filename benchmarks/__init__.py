@@ -1,14 +1,14 @@
 """Benchmarks (not timed tests): ``python -m benchmarks`` runs them all, ``python -m benchmarks
 NAME [ARGS]`` one of them. Each module here with a ``main(argv) -> int`` is a benchmark."""
 
+import os
+import sys
+from pathlib import Path
+
 
 def warehouse_path(db_arg: str | None):
     """The warehouse a benchmark reads (``--db`` or the default), or None after saying why
     it is missing (the caller exits 2)."""
-    import os
-    import sys
-    from pathlib import Path
-
     if db_arg:
         os.environ["DX_DB"] = str(Path(db_arg).resolve())
     from dashboard import db
@@ -22,6 +22,4 @@ def warehouse_path(db_arg: str | None):
 
 
 def load_average() -> str:
-    import os
-
     return " ".join(f"{x:.1f}" for x in os.getloadavg())

@@ -124,4 +124,3 @@ def cached_per_warehouse(store_with, max_entries: int) -> Callable[[Callable[...
         return call
 
     return decorate
-

@@ -8,7 +8,6 @@ validation at all. ``DX_NO_CACHE=1`` turns the cache off (benchmarks).
 
 from __future__ import annotations
 
-
 import plotly.graph_objects as go
 import streamlit as st
 

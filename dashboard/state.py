@@ -80,13 +80,15 @@ def resolve(
             value = list(dict.fromkeys(good)) if (good or not parts) else list(default)
             if bad and warn:
                 fallback = ", ".join(format_func(v) for v in value) or "–"
-                st.warning(_warn_text(name, ",".join(bad), fallback, lang or current_lang(), warn_key), icon=":material/warning:")
+                st.warning(_warn_text(name, ",".join(bad), fallback, lang or current_lang(), warn_key),
+                           icon=":material/warning:")
         elif raw in by_text:
             value = by_text[raw]
         else:
             value = default
             if warn:
-                st.warning(_warn_text(name, raw, format_func(default), lang or current_lang(), warn_key), icon=":material/warning:")
+                st.warning(_warn_text(name, raw, format_func(default), lang or current_lang(), warn_key),
+                           icon=":material/warning:")
         ss[wkey] = value
         ss[_PERSIST + name] = value
         return value

@@ -105,7 +105,8 @@ st.markdown(t(
     "methods.facts_summary", n=len(facts), n_check=len(checks), n_ok=n_ok, n_bad=len(checks) - n_ok,
 ))
 if n_ok < len(checks):
-    st.error(t("methods.facts_bad", n=len(checks) - n_ok, ids=", ".join(checks.loc[~checks["agrees"], "id"])), icon=":material/cancel:")
+    st.error(t("methods.facts_bad", n=len(checks) - n_ok, ids=", ".join(checks.loc[~checks["agrees"], "id"])),
+             icon=":material/cancel:")
 facts_table = tables.facts_table(facts, checks, lang)
 st.dataframe(
     facts_table, hide_index=True, width="stretch", key="methods.facts", height=560,

@@ -302,7 +302,8 @@ if staged is not None:
             st.info(t("refresh.already_loaded", load_id=plan.already_loaded), icon=":material/info:")
         elif not plan.errors.empty:
             key = "refresh.has_errors_accept" if accept_valid and len(plan.rows) else "refresh.has_errors"
-            st.warning(t(key, rows=_number(plan.rows_rejected), valid=_number(len(plan.rows))), icon=":material/warning:")
+            st.warning(t(key, rows=_number(plan.rows_rejected), valid=_number(len(plan.rows))),
+                       icon=":material/warning:")
         elif len(plan.rows):
             st.success(t("refresh.all_valid", valid=_number(len(plan.rows))), icon=":material/check_circle:")
 
@@ -390,7 +391,8 @@ else:
             st.rerun()
         if pending == load_id:
             with st.container(border=True):
-                st.warning(t("refresh.undo_confirm_text", load_id=load_id, file=row.file_name or "–"), icon=":material/undo:")
+                st.warning(t("refresh.undo_confirm_text", load_id=load_id, file=row.file_name or "–"),
+                           icon=":material/undo:")
                 yes, no, _ = st.columns([1, 1, 3])
                 if yes.button(t("refresh.undo_confirm"), key="dx_refresh_undo_yes", type="primary"):
                     ss.pop(S + "undo_pending", None)

@@ -195,8 +195,8 @@ def test_one_bad_row_sends_the_file_to_the_row_by_row_path(export, fault, tmp_pa
     path = tmp_path / "one_bad.parquet"
     rows.to_parquet(path, index=False)
     con = duckdb.connect()
-    mapping, types = D.map_columns(D.describe(con, D.source_sql(con, path)[0]))
     from_sql = D.source_sql(con, path)[0]
+    mapping, types = D.map_columns(D.describe(con, from_sql))
     assert D.clean_file_counts(con, from_sql, mapping, types, NOW, D.UnitResolver.default(), None) is None
     s = summarise_dossiers(duckdb.connect(), path, now=NOW)
     bad = s.rejections[s.rejections.severity != "warning"]

@@ -50,6 +50,7 @@ from etl.load.dossier_sql import (
 from etl.load.readers import FileRejected, header_key
 from etl.resolver import UnitResolver
 
+
 def looks_like_dossiers(columns: list[str]) -> bool:
     names = {HEADER_KEYS.get(header_key(c)) for c in columns}
     return {"dossier_id", "received_at", "channel"} <= names
@@ -66,6 +67,7 @@ class DossierSummary:
     duplicate_ids: int
     columns: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
 
 # The commune- and province-month indicators from the two small count tables (in no particular
 # order: sorting 240 k rows would cost more than the rest of this step).
