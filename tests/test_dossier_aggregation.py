@@ -179,7 +179,8 @@ def test_clean_export_is_counted_without_the_row_by_row_pass(export, product, fm
                                    "no received time"])
 def test_one_bad_row_sends_the_file_to_the_row_by_row_path(export, fault, tmp_path):
     """The fast path checks every rule on summaries (min/max, distinct spellings, one count);
-    one bad row anywhere makes it step aside, and the row is reported with its number."""
+    one bad row anywhere makes it step aside (stopping the id pass it started beside the checks),
+    and the row is reported with its number."""
     from etl.load import dossiers as D
 
     rows = export[0].head(300).copy()
@@ -198,7 +199,7 @@ def test_one_bad_row_sends_the_file_to_the_row_by_row_path(export, fault, tmp_pa
     from_sql = D.source_sql(con, path)[0]
     mapping, types = D.map_columns(D.describe(con, from_sql))
     assert D.clean_file_counts(con, from_sql, mapping, types, NOW, D.UnitResolver.default(), None) is None
-    s = summarise_dossiers(duckdb.connect(), path, now=NOW)
+    s = summarise_dossiers(con, path, now=NOW)  # the stopped id pass leaves the connection usable
     bad = s.rejections[s.rejections.severity != "warning"]
     assert s.rows_rejected == 1 and bad.row.tolist() == [151]
 

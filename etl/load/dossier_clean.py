@@ -6,19 +6,31 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from etl.load.dossier_sql import (
-    DUPLICATE_LIMIT, TIME_COLUMNS, Counts, advancement_sql, bool_sql, channel_sql, column_types, create_from_arrow,
+    DUPLICATE_LIMIT, TIME_COLUMNS, Counts, MonthCounts, advancement_sql, bool_sql, channel_sql, column_types,
     hash_column, id_hash_sql, id_hashes, id_sql, is_typed_time, month_index, now_literal, numbered_parquet, quote,
     repeated_hashes, text, timestamp, unit_columns,
 )
 from etl.resolver import ResolveError, UnitResolver
 
 PERFECT_HASH_BITS = 20  # commune index and month packed this small are counted in an array, not a hash table
+
+
+class Checked(NamedTuple):
+    """What the checks of a clean file learn on the way."""
+    rows: int
+    online: str  # SQL condition for an online row, on the file's own channel spellings
+    unit_codes: np.ndarray  # commune code of each commune spelling (``_dossier_units._idx``)
+    province_codes: np.ndarray
 
 
 def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str], types: dict[str, str],
@@ -32,7 +44,9 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
     - a second connection hashes the ids, sorts the hashes and fetches only the rows whose
       id hash repeats (~0.4 %: true repeats and different ids sharing a 32-bit hash), while
       this one counts **all** rows by (commune spelling, month) — the spelling joined to a
-      small index, so the count is an array lookup;
+      small index, so the count is an array lookup. For Parquet the second connection starts
+      before the checks (they read only statistics and dictionaries, and would leave a core
+      idle) and is interrupted if a check fails;
     - the repeated rows are de-duplicated by their id text (the most advanced row wins, see
       :func:`advancement_sql`), and the rows that lose are subtracted from the counts.
     """
@@ -43,6 +57,7 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
     repeated_columns = ", ".join([f"{id_sql(m)} AS _id", *map(quote, dict.fromkeys(keys + [m["channel"]])),
                                   *(quote(m[c]) for c in TIME_COLUMNS)])
     numbered = numbered_parquet(from_sql)
+    stopped = threading.Event()
 
     def find_repeated(reader: duckdb.DuckDBPyConnection, rows: int) -> pa.Table | None:
         """The rows whose id hash repeats, or None. A Parquet file is read back by row
@@ -57,7 +72,7 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
                 ids, hashes = None, id_hashes(reader, from_sql, m)
             repeated = repeated_hashes(hashes)
             del hashes
-            if not len(repeated):
+            if not len(repeated) or stopped.is_set():
                 return None
             if ids is not None:
                 return _read_back(reader, f"""
@@ -69,53 +84,75 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
                                   "IN (SELECT h FROM _dossier_repeated_arrow)",
                           _dossier_repeated_arrow=pa.table({"h": repeated}))
 
+    def stop(reader: duckdb.DuckDBPyConnection | None) -> None:
+        """Ends a pass still running (after a failed check or an error; harmless after success)."""
+        stopped.set()
+        if reader is not None:
+            reader.interrupt()
+
     # A file's ids are read by a second connection while this one counts; a registered frame
-    # is visible to its own connection only, so it waits. (Leaving the stack waits for the
-    # thread, then closes its connection.)
+    # is visible to its own connection only, so it waits. (Leaving the stack stops the
+    # thread's query if it still runs, waits for the thread, then closes its connection.)
     beside = not from_sql.startswith("_dossier_frame")
     with contextlib.ExitStack() as stack:
         cursor = stack.enter_context(contextlib.closing(con.cursor())) if beside else None
         pool = stack.enter_context(ThreadPoolExecutor(1))
+        stack.callback(stop, cursor)
+        found = None
+        if beside and numbered:  # the row count is in the file's metadata
+            found = pool.submit(find_repeated, cursor, con.execute(f"SELECT count(*) FROM {from_sql}").fetchall()[0][0])
         checked = _clean_spellings(con, from_sql, m, t, now, resolver, keys, province)
         if checked is None:
             return None
-        rows_read, online = checked
-        found = pool.submit(find_repeated, cursor, rows_read) if beside else None
+        if beside and found is None:
+            found = pool.submit(find_repeated, cursor, checked.rows)
         with _unordered(con, perfect_hash_bits=PERFECT_HASH_BITS):
-            for kind, sql in _month_counts_sql(from_sql, m, t, online).items():
-                con.execute(f"CREATE OR REPLACE TEMP TABLE _dossier_c_{kind} AS {sql}")
-        repeated_rows = found.result() if beside else find_repeated(con, rows_read)
-    if con.execute("SELECT coalesce(sum(backwards), 0) FROM _dossier_c_resolved").fetchall()[0][0]:
+            received, resolved = (con.sql(sql).fetchnumpy()
+                                  for sql in _month_counts_sql(from_sql, m, t, checked.online).values())
+        repeated_rows = found.result() if beside else find_repeated(con, checked.rows)
+    if resolved["backwards"].sum():
         return None
-
+    losers = _losers(con, repeated_rows, m, t, checked.online) if repeated_rows is not None else None
+    received = MonthCounts(received["_idx"], received["m"], received["n"], received["k"])
+    resolved = MonthCounts(resolved["_idx"], resolved["m"], resolved["n"], resolved["k"])
     duplicates, duplicate_ids, duplicate_rows = [], 0, 0
-    losers = {}
-    if repeated_rows is not None:
-        create_from_arrow(con, "_dossier_repeated_rows", repeated_rows)
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _dossier_losers AS
-            SELECT * FROM (
-                SELECT *, row_number() OVER (PARTITION BY _id ORDER BY {advancement_sql(
-                    *(timestamp(m[c], t[c]) for c in TIME_COLUMNS), text(m["commune"]), text(m.get("province")),
-                    f"({online})")} DESC) AS _rank
-                FROM _dossier_repeated_rows)
-            WHERE _rank > 1""")
-        duplicate_rows, duplicate_ids = con.execute(
-            "SELECT count(*), count(DISTINCT _id) FROM _dossier_losers").fetchall()[0]
-        duplicates = con.execute(f"SELECT _id, count(*) + 1 FROM _dossier_losers GROUP BY _id "
-                                 f"ORDER BY _id LIMIT {DUPLICATE_LIMIT}").fetchall()
-        losers = _month_counts_sql("_dossier_losers", m, t, online)
-    for kind, extra in (("received", "online"), ("resolved", "on_time")):
-        # Counts minus the losing copies of repeated ids.
-        join, n, k = (f"LEFT JOIN ({losers[kind]}) l USING (_idx, m)", "c.n - coalesce(l.n, 0)",
-                      f"c.{extra} - coalesce(l.{extra}, 0)") if losers else ("", "c.n", f"c.{extra}")
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _dossier_{kind} AS
-            SELECT u.unit_code, u.province_code, c.m, sum({n}) AS {kind}, sum({k}) AS {extra}
-            FROM _dossier_c_{kind} c JOIN _dossier_unit_codes u USING (_idx) {join}
-            GROUP BY ALL HAVING sum({n}) > 0""")
-    return Counts(int(rows_read), 0, int(rows_read - duplicate_rows), int(duplicate_rows), int(duplicate_ids),
-                  duplicates, [])
+    if losers is not None:
+        repeats = pd.Series(losers["_id"]).value_counts().sort_index()
+        duplicate_rows, duplicate_ids = len(losers["_id"]), len(repeats)
+        duplicates = list(zip(repeats.index[:DUPLICATE_LIMIT], repeats.to_numpy()[:DUPLICATE_LIMIT] + 1))
+        # The losing copies are subtracted: negative entries, summed with the counts.
+        was_resolved = losers["sm"] >= 0
+        received = _minus(received, losers["_idx"], losers["rm"], losers["online"])
+        resolved = _minus(resolved, losers["_idx"][was_resolved], losers["sm"][was_resolved],
+                          losers["on_time"][was_resolved])
+    return Counts(int(checked.rows), 0, int(checked.rows - duplicate_rows), int(duplicate_rows), int(duplicate_ids),
+                  duplicates, [], checked.unit_codes, checked.province_codes, received, resolved)
+
+
+def _minus(counts: MonthCounts, unit: np.ndarray, month: np.ndarray, subset: np.ndarray) -> MonthCounts:
+    return MonthCounts(np.concatenate([counts.unit, unit]), np.concatenate([counts.month, month]),
+                       np.concatenate([counts.n, np.full(len(unit), -1)]),
+                       np.concatenate([counts.k, -subset.astype(np.int64)]))
+
+
+def _losers(con: duckdb.DuckDBPyConnection, repeated_rows: pa.Table, m: dict[str, str], t: dict[str, str],
+            online: str) -> dict[str, np.ndarray] | None:
+    """The rows of repeated ids that are not counted (all but the most advanced version of each
+    id, :func:`advancement_sql`): id, commune spelling index, received month, online, resolved
+    month (-1 when open) and on time; ``None`` when the repeated hashes were all different ids."""
+    received, due, resolved = (timestamp(m[c], t[c]) for c in TIME_COLUMNS)
+    advancement = advancement_sql(received, due, resolved, text(m["commune"]), text(m.get("province")),
+                                  f"({online})")
+    losers = _read_back(con, f"""
+        SELECT s._id, u._idx, {month_index(received)} AS rm, ({online}) AS online,
+               coalesce({month_index(resolved)}, -1) AS sm, coalesce({resolved} <= {due}, false) AS on_time
+        FROM (SELECT *, row_number() OVER (PARTITION BY _id ORDER BY {advancement} DESC) AS _rank
+              FROM _dossier_repeated_rows) AS s
+        JOIN _dossier_units AS u ON {_unit_join(unit_columns(m))}
+        WHERE _rank > 1""", _dossier_repeated_rows=repeated_rows)
+    if not losers.num_rows:
+        return None
+    return {name: losers.column(name).to_numpy(zero_copy_only=False) for name in losers.column_names}
 
 
 def _read_back(reader: duckdb.DuckDBPyConnection, sql: str, **tables: pa.Table) -> pa.Table:
@@ -131,10 +168,10 @@ def _read_back(reader: duckdb.DuckDBPyConnection, sql: str, **tables: pa.Table) 
 
 def _clean_spellings(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str, str], t: dict[str, str],
                      now: dt.datetime, resolver: UnitResolver, keys: list[str],
-                     province: str | None) -> tuple[int, str] | None:
-    """(rows, the SQL condition for an online row) when no id or time is missing, no time is
-    in the future, and every channel, paid and commune spelling is valid — all answered from
-    the file's statistics and distinct values; ``None`` otherwise."""
+                     province: str | None) -> Checked | None:
+    """The file's rows, online condition and commune spellings when no id or time is missing,
+    no time is in the future, and every channel, paid and commune spelling is valid — all
+    answered from the file's statistics and distinct values; ``None`` otherwise."""
     received, due, resolved = (timestamp(m[c], t[c]) for c in TIME_COLUMNS)
     ident = quote(m["dossier_id"])  # an id is missing when NULL or '' (only text can be '')
     no_empty_id = f"coalesce(min({ident}) <> '', true)" if t["dossier_id"] == "VARCHAR" else "true"
@@ -147,10 +184,12 @@ def _clean_spellings(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str,
     if not rows or not clean_times or not every_id:
         return None
     online = _online_filter(con, from_sql, m)
-    if online is None or not _paid_values_clean(con, from_sql, m, t) or \
-            not _index_communes(con, from_sql, keys, resolver, province):
+    if online is None or not _paid_values_clean(con, from_sql, m, t):
         return None
-    return rows, online
+    units = _index_communes(con, from_sql, keys, resolver, province)
+    if units is None:
+        return None
+    return Checked(rows, online, *units)
 
 
 @contextlib.contextmanager
@@ -188,44 +227,44 @@ def _paid_values_clean(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[st
 
 
 def _index_communes(con: duckdb.DuckDBPyConnection, from_sql: str, keys: list[str], resolver: UnitResolver,
-                    province: str | None) -> bool:
+                    province: str | None) -> tuple[np.ndarray, np.ndarray] | None:
     """``_dossier_units``: each distinct (commune, province) spelling, typed as in the file, with a
-    dense ``_idx``; ``_dossier_unit_codes``: its unit. False when a spelling does not resolve."""
+    dense ``_idx``; returned: the commune and province code of each ``_idx``, or ``None`` when a
+    spelling does not resolve."""
     quoted = ", ".join(map(quote, keys))
     con.execute(f"CREATE OR REPLACE TEMP TABLE _dossier_units AS SELECT (row_number() OVER () - 1)::INTEGER "
                 f"AS _idx, * FROM (SELECT DISTINCT {quoted} FROM {from_sql})")
     spellings = con.execute(f"SELECT _idx, {text(keys[0])}, "
                             f"{text(keys[1]) if len(keys) > 1 else 'NULL'} FROM _dossier_units").fetchall()
-    codes = []
+    unit_codes, province_codes = (np.empty(len(spellings), dtype=object) for _ in range(2))
     for idx, commune, prov in spellings:
         if commune is None:
-            return False
+            return None
         try:
             unit = resolver.commune(commune, prov if prov is not None else province)
         except ResolveError:
-            return False
-        codes.append((idx, unit.code, unit.province_code))
-    create_from_arrow(con, "_dossier_unit_codes", pa.table({
-        "_idx": pa.array([c[0] for c in codes], pa.int32()),
-        "unit_code": pa.array([c[1] for c in codes], pa.string()),
-        "province_code": pa.array([c[2] for c in codes], pa.string())}))
-    return True
+            return None
+        unit_codes[idx], province_codes[idx] = unit.code, unit.province_code
+    return unit_codes, province_codes
+
+
+def _unit_join(keys: list[str]) -> str:
+    """Rows ``s`` to their spelling ``u`` in ``_dossier_units`` (the province may be missing)."""
+    return " AND ".join(f"u.{quote(k)} IS NOT DISTINCT FROM s.{quote(k)}" if i else f"u.{quote(k)} = s.{quote(k)}"
+                        for i, k in enumerate(keys))
 
 
 def _month_counts_sql(relation: str, m: dict[str, str], t: dict[str, str], online: str) -> dict[str, str]:
     """Two counts of the rows of ``relation`` by commune index and month: ``received`` (_idx, m,
-    n, online) and ``resolved`` (_idx, m, n, on_time, backwards = resolved before received)."""
+    n, k = online) and ``resolved`` (_idx, m, n, k = on time, backwards = resolved before received)."""
     received, due, resolved = (timestamp(m[c], t[c]) for c in TIME_COLUMNS)
-    keys = unit_columns(m)
-    join = " AND ".join(f"u.{quote(k)} IS NOT DISTINCT FROM s.{quote(k)}" if i else f"u.{quote(k)} = s.{quote(k)}"
-                        for i, k in enumerate(keys))
-    source = f"{relation} AS s JOIN _dossier_units AS u ON {join}"
+    source = f"{relation} AS s JOIN _dossier_units AS u ON {_unit_join(unit_columns(m))}"
     return {
         "received": f"""SELECT u._idx, {month_index(received)} AS m, count(*) AS n,
-                               count(*) FILTER (WHERE {online}) AS online
+                               count(*) FILTER (WHERE {online}) AS k
                         FROM {source} GROUP BY ALL""",
         "resolved": f"""SELECT u._idx, {month_index(resolved)} AS m, count(*) AS n,
-                               count(*) FILTER (WHERE {resolved} <= {due}) AS on_time,
+                               count(*) FILTER (WHERE {resolved} <= {due}) AS k,
                                count(*) FILTER (WHERE {resolved} < {received}) AS backwards
                         FROM {source} WHERE {resolved} IS NOT NULL GROUP BY ALL""",
     }

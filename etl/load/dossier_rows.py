@@ -7,12 +7,13 @@ import datetime as dt
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from etl.load import validate as VAL
 from etl.load.dossier_sql import (
-    DUPLICATE_LIMIT, Counts, advancement_sql, bool_sql, channel_sql, column_types, create_from_arrow,
+    DUPLICATE_LIMIT, Counts, MonthCounts, advancement_sql, bool_sql, channel_sql, column_types, create_from_arrow,
     id_hash_sql, id_hashes, id_sql, is_typed_time, month_index, now_literal, numbered_parquet, quote,
     repeated_hashes, text, timestamp,
 )
@@ -238,38 +239,32 @@ def row_by_row_counts(con: duckdb.DuckDBPyConnection, from_sql: str, offset: int
     # Resolve each distinct (commune, province) spelling once.
     pairs = con.execute("SELECT DISTINCT commune_raw, province_raw FROM _dossier_facts "
                         "WHERE problem IS NULL").fetchall()
-    resolved, bad_pairs = [], {}
+    known, bad_pairs = [], {}
     for commune, prov in pairs:
         prov = prov if prov is not None else province
         try:
             res = resolver.commune(commune, prov)
-            resolved.append((commune, None if prov is province else prov, res.code, res.province_code))
+            known.append((commune, None if prov is province else prov, res.code, res.province_code))
         except ResolveError as err:
             code, reason, suggestion = VAL.UnitLookup._commune_error(
                 commune, err, _maybe_province(resolver, prov))[1:]
             bad_pairs[(commune, None if prov is province else prov)] = (code, reason, suggestion)
-    columns = ["commune_raw", "province_raw", "unit_code", "province_code"]
-    create_from_arrow(con, "_dossier_codes", pa.table(
-        {c: pa.array([r[i] for r in resolved], pa.string()) for i, c in enumerate(columns)}))
+    create_from_arrow(con, "_dossier_codes", pa.table({
+        "_u": pa.array(range(len(known)), pa.int64()),
+        "commune_raw": pa.array([r[0] for r in known], pa.string()),
+        "province_raw": pa.array([r[1] for r in known], pa.string())}))
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _dossier_counted AS
-        SELECT c.unit_code, c.province_code, f.*
+        SELECT c._u, f.*
         FROM _dossier_facts f JOIN _dossier_codes c
           ON f.problem IS NULL AND c.commune_raw = f.commune_raw
          AND c.province_raw IS NOT DISTINCT FROM f.province_raw
     """)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _dossier_received AS
-        SELECT unit_code, province_code, rm AS m, sum(dossiers) AS received,
-               coalesce(sum(dossiers) FILTER (WHERE online), 0) AS online
-        FROM _dossier_counted GROUP BY ALL
-    """)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _dossier_resolved AS
-        SELECT unit_code, province_code, sm AS m, sum(dossiers) AS resolved,
-               coalesce(sum(dossiers) FILTER (WHERE on_time), 0) AS on_time
-        FROM _dossier_counted WHERE sm IS NOT NULL GROUP BY ALL
-    """)
+    received, resolved = (MonthCounts(*con.execute(sql).fetchnumpy().values()) for sql in (
+        """SELECT _u, rm, sum(dossiers)::BIGINT, coalesce(sum(dossiers) FILTER (WHERE online), 0)::BIGINT
+           FROM _dossier_counted GROUP BY ALL""",
+        """SELECT _u, sm, sum(dossiers)::BIGINT, coalesce(sum(dossiers) FILTER (WHERE on_time), 0)::BIGINT
+           FROM _dossier_counted WHERE sm IS NOT NULL GROUP BY ALL"""))
     duplicate_rows, duplicate_ids, dossiers = con.execute("""
         SELECT coalesce(sum(rows - dossiers), 0), coalesce(sum(duplicated_ids), 0), coalesce(sum(dossiers), 0)
         FROM _dossier_counted
@@ -281,7 +276,8 @@ def row_by_row_counts(con: duckdb.DuckDBPyConnection, from_sql: str, offset: int
     """).fetchall() if duplicate_rows else []
     lines = _details(con, _flagged_sql(from_sql, mapping, types, now), offset, bad_pairs) if rows_rejected else []
     return Counts(int(rows_read), int(rows_rejected), int(dossiers), int(duplicate_rows), int(duplicate_ids),
-                  duplicates, lines)
+                  duplicates, lines, np.array([r[2] for r in known], dtype=object),
+                  np.array([r[3] for r in known], dtype=object), received, resolved)
 
 
 def _maybe_province(resolver: UnitResolver, prov: Any):
@@ -308,38 +304,37 @@ def _details(con: duckdb.DuckDBPyConnection, numbered: str, offset: int, bad_pai
     """Second pass, only when rows were rejected: each with its row number (the line number
     for CSV, header = line 1) and the value at fault."""
     lines = []
-    if True:
-        if bad_pairs:
-            bad = pd.DataFrame([(c, p, *v) for (c, p), v in bad_pairs.items()],
-                               columns=["commune_raw", "province_raw", "code", "reason", "suggestion"])
-        else:
-            bad = pd.DataFrame({c: pd.Series(dtype=object) for c in
-                                ["commune_raw", "province_raw", "code", "reason", "suggestion"]})
-        con.register("_bad_pairs", bad.astype(object))
-        try:
-            rows = con.execute(f"""
-                WITH n AS ({numbered})
-                SELECT n._row, n.problem, n.id, n.commune_raw, n.channel_raw, n.received_raw, n.due_raw,
-                       n.resolved_raw, n.paid_raw, b.code, b.reason, b.suggestion
-                FROM n
-                LEFT JOIN _bad_pairs b ON n.problem IS NULL AND b.commune_raw = n.commune_raw
-                     AND b.province_raw IS NOT DISTINCT FROM n.province_raw
-                WHERE n.problem IS NOT NULL OR b.code IS NOT NULL
-                ORDER BY n._row LIMIT {DETAIL_LIMIT}
-            """).fetchall()
-        finally:
-            con.unregister("_bad_pairs")
-        raw_of = {"dossier_id": 2, "commune": 3, "channel": 4, "received_at": 5, "due_at": 6,
-                  "resolved_at": 7, "paid_online": 8}
-        for r in rows:
-            if r[1] is None:
-                lines.append(VAL.rejection(r[0] + offset, "commune", r[3], r[9], r[10], r[11]))
-                continue
-            code, _, column = r[1].partition(":")
-            default_col, reason, suggestion = _PROBLEM_TEXT[code]
-            column = column or default_col
-            value = r[raw_of[column]] if column in raw_of else None
-            if code in ("bad_time", "future_time") and value is None:
-                reason = "empty"
-            lines.append(VAL.rejection(r[0] + offset, column, value, code, f"{column}: {reason}", suggestion))
+    if bad_pairs:
+        bad = pd.DataFrame([(c, p, *v) for (c, p), v in bad_pairs.items()],
+                           columns=["commune_raw", "province_raw", "code", "reason", "suggestion"])
+    else:
+        bad = pd.DataFrame({c: pd.Series(dtype=object) for c in
+                            ["commune_raw", "province_raw", "code", "reason", "suggestion"]})
+    con.register("_bad_pairs", bad.astype(object))
+    try:
+        rows = con.execute(f"""
+            WITH n AS ({numbered})
+            SELECT n._row, n.problem, n.id, n.commune_raw, n.channel_raw, n.received_raw, n.due_raw,
+                   n.resolved_raw, n.paid_raw, b.code, b.reason, b.suggestion
+            FROM n
+            LEFT JOIN _bad_pairs b ON n.problem IS NULL AND b.commune_raw = n.commune_raw
+                 AND b.province_raw IS NOT DISTINCT FROM n.province_raw
+            WHERE n.problem IS NOT NULL OR b.code IS NOT NULL
+            ORDER BY n._row LIMIT {DETAIL_LIMIT}
+        """).fetchall()
+    finally:
+        con.unregister("_bad_pairs")
+    raw_of = {"dossier_id": 2, "commune": 3, "channel": 4, "received_at": 5, "due_at": 6,
+              "resolved_at": 7, "paid_online": 8}
+    for r in rows:
+        if r[1] is None:
+            lines.append(VAL.rejection(r[0] + offset, "commune", r[3], r[9], r[10], r[11]))
+            continue
+        code, _, column = r[1].partition(":")
+        default_col, reason, suggestion = _PROBLEM_TEXT[code]
+        column = column or default_col
+        value = r[raw_of[column]] if column in raw_of else None
+        if code in ("bad_time", "future_time") and value is None:
+            reason = "empty"
+        lines.append(VAL.rejection(r[0] + offset, column, value, code, f"{column}: {reason}", suggestion))
     return lines

@@ -248,9 +248,20 @@ def create_from_arrow(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table
 
 
 @dataclass
+class MonthCounts:
+    """Dossiers by (commune spelling, month): ``unit`` indexes :attr:`Counts.unit_codes`, ``month``
+    is year × 12 + month − 1, ``n`` counts dossiers and ``k`` those online (received) or on time
+    (resolved). Entries are summed, so one (commune, month) may occur more than once; the fast
+    path hands the losing copies of repeated ids over as negative entries."""
+    unit: np.ndarray
+    month: np.ndarray
+    n: np.ndarray
+    k: np.ndarray
+
+
+@dataclass
 class Counts:
-    """What either path hands to the indicator step (besides the temp tables
-    ``_dossier_received`` and ``_dossier_resolved``: unit_code, province_code, m, two counts)."""
+    """What either path hands to the indicator step (:mod:`etl.load.dossier_indicators`)."""
     rows_read: int
     rows_rejected: int
     dossiers: int
@@ -258,3 +269,7 @@ class Counts:
     duplicate_ids: int
     duplicates: list[tuple[str, int]]  # (id, rows), at most DUPLICATE_LIMIT
     lines: list[dict]  # rejected rows
+    unit_codes: np.ndarray  # per commune spelling: its commune code ...
+    province_codes: np.ndarray  # ... and province code
+    received: MonthCounts  # by received month
+    resolved: MonthCounts  # by resolved month

@@ -21,15 +21,18 @@ Rules (documented in data/templates/README.md):
 
 Speed: two paths with the same rules and results (a test compares them).
 - A file with nothing to reject (the common case) is checked on summaries — min/max and null
-  counts, which Parquet stores; the distinct channel, paid and commune spellings — then ids are
-  hashed (32 bits) and sorted on a second connection while DuckDB counts every row by (commune
-  index, month) in an array ("perfect hash"); only the rows whose id hash repeats (~0.4 %:
-  repeats and hash twins) are read again, told apart by id text, and the losing copies are
-  subtracted (:func:`clean_file_counts`).
+  counts, which Parquet stores; the distinct channel, paid and commune spellings — while (for
+  Parquet) a second connection already hashes the ids (32 bits) and sorts the hashes; then
+  DuckDB counts every row by (commune index, month) in an array ("perfect hash"); only the rows
+  whose id hash repeats (~0.4 %: repeats and hash twins) are read again, told apart by id text,
+  and the losing copies are subtracted (:func:`clean_file_counts`).
 - Any other file goes row by row: one pass does parsing, validation, de-duplication and the
   first aggregation; commune names are resolved afterwards on the few thousand distinct
   (commune, province) spellings; row numbers are computed only when there is something to
   report (:func:`row_by_row_counts`).
+
+Both hand small counts by (commune spelling, month) to :func:`indicator_frame`, which sums
+them into commune × month grids in numpy and writes the indicator rows.
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ import duckdb
 import pandas as pd
 
 from etl.load import validate as VAL
+from etl.load import values as V
 from etl.load.dossier_clean import clean_file_counts
+from etl.load.dossier_indicators import indicator_frame
 from etl.load.dossier_rows import row_by_row_counts, run_passes
 from etl.load.dossier_sql import (
     DOSSIER_COLUMNS, HEADER_KEYS, TIME_COLUMNS, describe, file_error, is_typed_time, map_columns, source_sql,
@@ -69,56 +74,11 @@ class DossierSummary:
     notes: list[str] = field(default_factory=list)
 
 
-# The commune- and province-month indicators from the two small count tables (in no particular
-# order: sorting 240 k rows would cost more than the rest of this step).
-INDICATORS_SQL = """
-    WITH months AS (
-        SELECT range AS m FROM range(
-            (SELECT min(m) FROM (SELECT m FROM _dossier_received UNION ALL SELECT m FROM _dossier_resolved)),
-            (SELECT max(m) + 1 FROM (SELECT m FROM _dossier_received UNION ALL SELECT m FROM _dossier_resolved)))
-    ),
-    communes AS (
-        SELECT DISTINCT unit_code, province_code FROM _dossier_received
-        UNION SELECT DISTINCT unit_code, province_code FROM _dossier_resolved
-    ),
-    grid AS (
-        SELECT c.unit_code, c.province_code, printf('%04d-%02d', mo.m // 12, mo.m % 12 + 1) AS period,
-               coalesce(r.received, 0) AS received, coalesce(r.online, 0) AS online,
-               coalesce(s.resolved, 0) AS resolved, coalesce(s.on_time, 0) AS on_time
-        FROM communes c CROSS JOIN months mo
-        LEFT JOIN _dossier_received r ON r.unit_code = c.unit_code AND r.m = mo.m
-        LEFT JOIN _dossier_resolved s ON s.unit_code = c.unit_code AND s.m = mo.m
-    ),
-    both_levels AS (
-        SELECT 'commune' AS level, unit_code, province_code, period, received, online, resolved, on_time
-        FROM grid
-        UNION ALL
-        SELECT 'province', province_code, province_code, period,
-               sum(received), sum(online), sum(resolved), sum(on_time)
-        FROM grid GROUP BY province_code, period
-    )
-    SELECT level, unit_code, province_code, indicator, period,
-           value::DOUBLE AS value, numerator::DOUBLE AS numerator, denominator::DOUBLE AS denominator
-    FROM (
-        SELECT level, unit_code, province_code, period, 'applications_received' AS indicator,
-               received AS value, NULL AS numerator, NULL AS denominator FROM both_levels
-        UNION ALL SELECT level, unit_code, province_code, period, 'online_applications',
-               online, NULL, NULL FROM both_levels
-        UNION ALL SELECT level, unit_code, province_code, period, 'applications_resolved',
-               resolved, NULL, NULL FROM both_levels
-        UNION ALL SELECT level, unit_code, province_code, period, 'resolved_on_time',
-               on_time, NULL, NULL FROM both_levels
-        UNION ALL SELECT level, unit_code, province_code, period, 'online_application_rate',
-               100.0 * online / received, online, received FROM both_levels WHERE received > 0
-        UNION ALL SELECT level, unit_code, province_code, period, 'on_time_rate',
-               100.0 * on_time / resolved, on_time, resolved FROM both_levels WHERE resolved > 0
-    )
-"""
-
 _TEMP_TABLES = ("_dossier_repeated", "_dossier_groups", "_dossier_facts", "_dossier_codes", "_dossier_counted",
-                "_dossier_units", "_dossier_unit_codes", "_dossier_repeated_rows", "_dossier_losers",
-                "_dossier_c_received", "_dossier_c_resolved",
-                "_dossier_received", "_dossier_resolved")
+                "_dossier_units")
+
+DUPLICATE_REASON = ("counted once (its most advanced row: resolved before open, then the latest received, due "
+                    "and resolved times; full ties by content, never by row order)")
 
 
 def summarise_dossiers(con: duckdb.DuckDBPyConnection, source: Any, *, province: str | None = None,
@@ -166,24 +126,35 @@ def summarise_dossiers(con: duckdb.DuckDBPyConnection, source: Any, *, province:
             counts = row_by_row_counts(con, from_sql, offset, mapping, types, now, resolver, province)
         if progress:
             progress("aggregated")
-        observations = con.sql(INDICATORS_SQL).to_arrow_table().to_pandas()
     finally:
-        for table in _TEMP_TABLES:
-            con.execute(f"DROP TABLE IF EXISTS {table}")
-    lines = counts.lines
-    for dossier_id, n in counts.duplicates:
-        lines.append(VAL.rejection(None, "dossier_id", dossier_id, "duplicate_dossier",
-                                   f"occurs {int(n)} times; counted once (its most advanced row: "
-                                   "resolved before open, then the latest received, due and resolved times; "
-                                   "full ties by content, never by row order)",
-                                   "remove the repeated rows from the export", severity="warning"))
-    rejections = pd.DataFrame(lines, columns=VAL.REJECTION_COLUMNS) if lines else VAL.empty_rejections()
-    rejections["row"] = pd.to_numeric(rejections.row, errors="coerce").astype("Int64")
+        con.execute("; ".join(f"DROP TABLE IF EXISTS {table}" for table in _TEMP_TABLES))
+    observations = indicator_frame(counts)
+    rejections = pd.concat([frame for frame in (_rejected_rows(counts.lines), _duplicate_warnings(counts.duplicates))
+                            if len(frame)] or [VAL.empty_rejections()], ignore_index=True)
     notes = [f"{counts.dossiers:,} distinct dossiers counted"]
     if counts.duplicate_rows:
         notes.append(f"{counts.duplicate_rows:,} duplicate rows of {counts.duplicate_ids:,} dossier ids counted once")
     return DossierSummary(observations, rejections, counts.rows_read, counts.rows_rejected, counts.dossiers,
                           counts.duplicate_rows, counts.duplicate_ids, mapping, notes)
+
+
+def _rejected_rows(lines: list[dict]) -> pd.DataFrame:
+    rows = pd.DataFrame(lines, columns=VAL.REJECTION_COLUMNS)
+    rows["row"] = pd.to_numeric(rows.row, errors="coerce").astype("Int64")
+    return rows
+
+
+def _duplicate_warnings(duplicates: list[tuple[str, int]]) -> pd.DataFrame:
+    """One warning per repeated id, built as columns (a national export has ~10 k of them)."""
+    return pd.DataFrame({
+        "row": pd.array([pd.NA] * len(duplicates), dtype="Int64"),
+        "column": "dossier_id",
+        "value": [V.display(dossier_id) for dossier_id, _ in duplicates],
+        "code": "duplicate_dossier",
+        "reason": [f"occurs {int(n)} times; {DUPLICATE_REASON}" for _, n in duplicates],
+        "suggestion": "remove the repeated rows from the export",
+        "severity": "warning",
+    }, columns=VAL.REJECTION_COLUMNS)
 
 
 def aggregate_dossiers(con: duckdb.DuckDBPyConnection, source: Any, **options) -> pd.DataFrame:
