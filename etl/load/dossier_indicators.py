@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from etl.load.dossier_sql import Counts, MonthCounts
+from etl.load.dossier_sql import Counts
 
 OBSERVATION_COLUMNS = ["level", "unit_code", "province_code", "indicator", "period", "value", "numerator",
                        "denominator"]
