@@ -43,6 +43,8 @@ def indicator_frame(counts: Counts) -> pd.DataFrame:
     # Entries sum to 0 where every row was a losing copy of a repeated id: such a commune-month
     # is not in the export, as if its rows were not.
     counted = (grids["received"] != 0) | (grids["resolved"] != 0)
+    if not counted.any():
+        return empty_observations()
     communes = counted.any(axis=1)
     month_range = np.flatnonzero(counted.any(axis=0))
     kept = slice(month_range[0], month_range[-1] + 1)
