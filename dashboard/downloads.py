@@ -93,6 +93,8 @@ def figure_image(fig, fmt: str = "png", width: int = 1600, height: int = 900) ->
 
     with _kaleido_lock:
         pio.defaults.topojson = (ROOT / "static" / "topojson").as_uri() + "/"
+        # Headers go only with remote fetches, and there are none; the server would ignore them with a warning.
+        pio.defaults.headers = {}
         if not _kaleido_started:
             try:
                 kaleido.start_sync_server(mathjax=False)

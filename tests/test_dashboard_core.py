@@ -77,7 +77,7 @@ def test_downloads_neutralise_spreadsheet_formulas():
     csv = downloads.csv_bytes(df)
     assert csv.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the Vietnamese correctly
     assert "'=HYPERLINK" in csv.decode("utf-8-sig")
-    xlsx = pd.read_excel(io.BytesIO(downloads.xlsx_bytes(df, "Xếp hạng")), dtype=str)
+    xlsx = pd.read_excel(io.BytesIO(downloads.xlsx_bytes(df, "Xếp hạng")), dtype=str, engine="calamine")
     assert xlsx["Tỉnh"].iloc[0] == "'=HYPERLINK(\"http://x\")"
     assert downloads.file_stem("Tỷ lệ hồ sơ trực tuyến", "2025-09") == "ty-le-ho-so-truc-tuyen_2025-09"
 
