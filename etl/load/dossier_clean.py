@@ -109,9 +109,9 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
         with _unordered(con, perfect_hash_bits=PERFECT_HASH_BITS):
             received, resolved = (con.sql(sql).fetchnumpy()
                                   for sql in _month_counts_sql(from_sql, m, t, checked.online).values())
+        if resolved["backwards"].sum():  # a row resolved before it was received: step aside now
+            return None
         repeated_rows = found.result() if beside else find_repeated(con, checked.rows)
-    if resolved["backwards"].sum():
-        return None
     losers = _losers(con, repeated_rows, m, t, checked.online) if repeated_rows is not None else None
     received = MonthCounts(received["_idx"], received["m"], received["n"], received["k"])
     resolved = MonthCounts(resolved["_idx"], resolved["m"], resolved["n"], resolved["k"])

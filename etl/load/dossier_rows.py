@@ -304,12 +304,8 @@ def _details(con: duckdb.DuckDBPyConnection, numbered: str, offset: int, bad_pai
     """Second pass, only when rows were rejected: each with its row number (the line number
     for CSV, header = line 1) and the value at fault."""
     lines = []
-    if bad_pairs:
-        bad = pd.DataFrame([(c, p, *v) for (c, p), v in bad_pairs.items()],
-                           columns=["commune_raw", "province_raw", "code", "reason", "suggestion"])
-    else:
-        bad = pd.DataFrame({c: pd.Series(dtype=object) for c in
-                            ["commune_raw", "province_raw", "code", "reason", "suggestion"]})
+    bad = pd.DataFrame([(c, p, *v) for (c, p), v in bad_pairs.items()],
+                       columns=["commune_raw", "province_raw", "code", "reason", "suggestion"])
     con.register("_bad_pairs", bad.astype(object))
     try:
         rows = con.execute(f"""
