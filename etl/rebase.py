@@ -64,8 +64,10 @@ def rebase_legacy(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     counted = work.groupby(KEY).legacy_code.transform("nunique")
     incomplete = ~work.alone & (counted < expected)
     if incomplete.any():
+        present = work[incomplete].groupby(KEY).legacy_code.agg(set)
         missing = work[incomplete].assign(
-            reason="incomplete: not every old province of the new province is in the file"
+            reason=[_incomplete_reason(present[key], key[2], legacy)
+                    for key in zip(*(work.loc[incomplete, k] for k in KEY))]
         )[["row", "legacy_code", "indicator", "period", "reason"]]
         rejected = pd.concat([rejected, missing], ignore_index=True)
         work = work[~incomplete]
@@ -94,3 +96,10 @@ def rebase_legacy(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         ["indicator", "period", "unit_code", "value", "numerator", "denominator", "n_legacy"]
     ]
     return rebased, rejected.reset_index(drop=True)
+
+
+def _incomplete_reason(present: set[str], province_code: str, legacy: pd.DataFrame) -> str:
+    """Names the old provinces a data clerk must add for the new province's sum."""
+    absent = legacy[(legacy.province_code == province_code) & ~legacy.code.isin(present)]
+    names = ", ".join(f"{name} ({code})" for code, name in zip(absent.code, absent.name))
+    return f"incomplete: not every old province of the new province is in the file (missing: {names})"

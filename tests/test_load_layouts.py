@@ -139,6 +139,9 @@ def test_legacy_rate_without_counts_of_a_merged_province_is_rejected(tmp_path, f
     lines = p.rejections[p.rejections.code == "rebase_rate_without_counts"]
     assert len(lines) == 3 and not p.ok
     assert "numerator" in lines.iloc[0].suggestion
+    # The report shows each unit as the file spelled it, and the old province it was read as.
+    assert list(lines.value) == ["Phú Thọ", "Vĩnh Phúc", "Hòa Bình"]
+    assert "old province Vĩnh Phúc (26)" in lines.iloc[1].reason
 
 
 def test_legacy_rate_whose_counts_are_separate_rows_is_rebased(tmp_path):
@@ -154,6 +157,8 @@ def test_legacy_rate_whose_counts_are_separate_rows_is_rebased(tmp_path):
 def test_legacy_sum_needs_every_old_province(tmp_path):
     p = plan_load(write_csv(tmp_path / "l.csv", LH, [[P, "Vĩnh Phúc", "bts_stations", 200, "", ""]]), kind="legacy")
     assert set(p.rejections.code) == {"rebase_incomplete"}
+    assert p.rejections.iloc[0].value == "Vĩnh Phúc"
+    assert "(missing: Hòa Bình (17), Phú Thọ (25))" in p.rejections.iloc[0].reason
 
 
 @pytest.mark.parametrize("name", ["report_long", "report_wide", "legacy_report", "dossiers"])

@@ -570,7 +570,7 @@ def check_report(table: Table, kind: str, period: str | None = None, province: s
     if implied is not None and len(implied):
         notes.append(f"{len(implied)} count values taken from the numerators/denominators of rate rows")
     if kind == "legacy" and len(obs):
-        obs, rebase_rej, note = _rebase(obs)
+        obs, rebase_rej, note = _rebase(obs, dict(zip(c.row, c.unit)))
         rej.extend(rebase_rej)
         notes.append(note)
     result = _finish(obs, rej, bad, cells, kind)
@@ -647,18 +647,23 @@ def _cross_counts(c: pd.DataFrame, bad: np.ndarray):
     return implied, fill_frame, rej, bad
 
 
-def _rebase(obs: pd.DataFrame) -> tuple[pd.DataFrame, list[dict], str]:
+def _rebase(obs: pd.DataFrame, unit_text: dict[int, Any]) -> tuple[pd.DataFrame, list[dict], str]:
+    """Legacy rows onto the 34 provinces; a rejection shows the unit as the file spelled it
+    (``unit_text`` by row) and names the old province it resolved to."""
     from etl.rebase import rebase_legacy
+    from etl.reference import legacy_provinces
 
     frame = obs.rename(columns={"unit_code": "legacy_code"})[
         ["indicator", "period", "legacy_code", "value", "numerator", "denominator", "row"]]
     rebased, rejected = rebase_legacy(frame)
     rej = []
+    legacy_name = dict(zip(legacy_provinces().code, legacy_provinces().name))
     for r in rejected.itertuples(index=False):
         code = ("rebase_rate_without_counts" if "numerator" in r.reason else
                 "rebase_incomplete" if "incomplete" in r.reason else "rebase_not_additive")
-        rej.append(rejection(r.row, "unit", r.legacy_code, code,
-                             f"{r.indicator} {r.period}, old province {r.legacy_code}: {r.reason}",
+        rej.append(rejection(r.row, "unit", unit_text.get(r.row, r.legacy_code), code,
+                             f"{r.indicator} {r.period}, old province {legacy_name[r.legacy_code]} "
+                             f"({r.legacy_code}): {r.reason}",
                              {"rebase_rate_without_counts": "add numerator and denominator columns (the two counts) "
                                                             "so the rate can be recomputed",
                               "rebase_incomplete": "include every old province that merged into the new one",
