@@ -63,6 +63,29 @@ def test_counts_rates_months_and_duplicates(tmp_path, fmt):
     assert len(dup) == 1 and dup.iloc[0].value == "D4" and dup.iloc[0].severity == "warning"
 
 
+def test_an_export_covering_part_of_a_province_is_flagged_but_loads(tmp_path):
+    """Province values of a dossier export are the sums of its communes: right for a province's
+    complete export, wrong for one commune's, so the clerk is warned (not stopped)."""
+    from etl.reference import communes, provinces
+
+    path = tmp_path / "two_communes.csv"
+    small().to_csv(path, index=False)
+    p = plan_load(path)
+    assert p.ok and p.errors.empty
+    partial = p.warnings[p.warnings.code == "partial_province"].set_index("value")
+    total = provinces().set_index("code").n_communes
+    assert list(partial.index) == ["Hà Nội (01)", "Huế (46)"]
+    assert f"from 1 of the {total['01']:,} communes of Hà Nội" in partial.reason["Hà Nội (01)"]
+
+    code = total.idxmin()  # the province with the fewest communes, every one of them in the file
+    whole = [[f"W{i}", "1", unit, "online", f"{A}-03 09:00:00", f"{A}-10 17:00:00", "", "false"]
+             for i, unit in enumerate(communes().query("province_code == @code").code)]
+    export(whole).to_csv(path, index=False)
+    p = plan_load(path)
+    assert p.ok and "partial_province" not in set(p.warnings.code)
+    assert obs(p.rows, "province", code, "applications_received", A) == total[code]
+
+
 def test_bad_rows_are_rejected_with_their_line_numbers(tmp_path):
     frame = pd.concat([small(), export([
         ["", "1", "00070", "online", f"{A}-01 08:00:00", f"{A}-02 08:00:00", "", "false"],

@@ -129,7 +129,8 @@ def summarise_dossiers(con: duckdb.DuckDBPyConnection, source: Any, *, province:
     finally:
         con.execute("; ".join(f"DROP TABLE IF EXISTS {table}" for table in _TEMP_TABLES))
     observations = indicator_frame(counts)
-    rejections = pd.concat([frame for frame in (_rejected_rows(counts.lines), _duplicate_warnings(counts.duplicates))
+    rejections = pd.concat([frame for frame in (_rejected_rows(counts.lines), _duplicate_warnings(counts.duplicates),
+                                                _partial_province_warnings(observations))
                             if len(frame)] or [VAL.empty_rejections()], ignore_index=True)
     notes = [f"{counts.dossiers:,} distinct dossiers counted"]
     if counts.duplicate_rows:
@@ -153,6 +154,31 @@ def _duplicate_warnings(duplicates: list[tuple[str, int]]) -> pd.DataFrame:
         "code": "duplicate_dossier",
         "reason": [f"occurs {int(n)} times; {DUPLICATE_REASON}" for _, n in duplicates],
         "suggestion": "remove the repeated rows from the export",
+        "severity": "warning",
+    }, columns=VAL.REJECTION_COLUMNS)
+
+
+def _partial_province_warnings(observations: pd.DataFrame) -> pd.DataFrame:
+    """A warning per province whose communes the export covers only in part: its province
+    values are the sum of the communes in the file, and replace the province's figures, which
+    is right for a province's complete export and wrong for one commune's (the clerk decides)."""
+    from etl.reference import provinces
+
+    # Every commune counted has an applications_received value (0 included) for every month.
+    counted = observations.level.eq("commune") & observations.indicator.eq("applications_received")
+    communes = observations.loc[counted, ["unit_code", "province_code"]]
+    covered = communes.drop_duplicates().province_code.value_counts()
+    reference = provinces().set_index("code")
+    partial = [(code, n, reference.n_communes[code], reference.name[code]) for code, n in covered.sort_index().items()
+               if n < reference.n_communes[code]]
+    return pd.DataFrame({
+        "row": pd.array([pd.NA] * len(partial), dtype="Int64"),
+        "column": "commune",
+        "value": [f"{name} ({code})" for code, _, _, name in partial],
+        "code": "partial_province",
+        "reason": [f"the export has dossiers from {n:,} of the {total:,} communes of {name}: its province values "
+                   "are the sum of these communes only" for _, n, total, name in partial],
+        "suggestion": "load the province's complete export, unless the other communes received no dossiers",
         "severity": "warning",
     }, columns=VAL.REJECTION_COLUMNS)
 

@@ -11,6 +11,7 @@ import pandas as pd
 from etl.load.validate import REASONS, REJECTION_COLUMNS
 
 CONSOLE_LINES = 25
+ROWLESS_PLACE = {"duplicate_dossier": "dossier", "partial_province": "province"}  # what a line without a row is about
 
 
 def _num(n) -> str:
@@ -90,7 +91,7 @@ def rejections_text(rejections: pd.DataFrame, limit: int = CONSOLE_LINES) -> str
     lines.append("First problems (row, column, value – reason; suggestion):")
     shown = pd.concat([errors, warnings]).head(limit)
     for r in shown.itertuples(index=False):
-        where = f"row {r.row}" if pd.notna(r.row) else ("dossier" if r.code == "duplicate_dossier" else "file")
+        where = f"row {r.row}" if pd.notna(r.row) else ROWLESS_PLACE.get(r.code, "file")
         col = f", {r.column}" if isinstance(r.column, str) and r.column else ""
         val = f", {r.value!r}" if isinstance(r.value, str) and r.value else ""
         text = f"  {where}{col}{val} – {r.reason}"

@@ -63,6 +63,7 @@ REASONS = {
     # dossier exports
     "missing_id": "missing dossier id",
     "duplicate_dossier": "duplicate dossier id (counted once)",
+    "partial_province": "export covers part of a province's communes",
     "bad_time": "malformed time",
     "future_time": "time in the future",
     "resolved_before_received": "resolved before received",
