@@ -169,8 +169,8 @@ def _changes_table(changes: pd.DataFrame) -> pd.DataFrame:
         t("refresh.col.period"): c["period"],
         t("refresh.col.old_value"): c["old_value"],
         t("refresh.col.new_value"): c["new_value"],
-        t("refresh.col.old_is_demo"): c["old_is_demo"].map(
-            lambda v: t("common.yes") if v is True or v == 1 else ("" if fmt.is_missing(v) else t("common.no"))),
+        t("refresh.col.old_is_demo"): c["old_is_demo"].map(  # missing (pd.NA) for a value new to the warehouse
+            lambda v: "" if fmt.is_missing(v) else (t("common.yes") if bool(v) else t("common.no"))),
     })
 
 
@@ -294,7 +294,7 @@ if staged is not None:
                 demo=_number(summary.get("demo_values_replaced", 0)),
             ))
         for note in plan.notes:
-            st.caption("· " + str(note))
+            st.caption("· " + note.text(lang, _number))
 
         if plan.fatal:
             st.error(t("refresh.fatal"), icon=":material/block:")

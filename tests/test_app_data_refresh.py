@@ -215,6 +215,42 @@ def test_staff_loads_a_valid_report_and_undoes_it(app_env):
     assert status == vi("refresh.status_undone")
 
 
+def test_dry_run_lists_new_values_next_to_replaced_demo_values(app_env):
+    """A value the warehouse does not hold yet has no old value and no demo flag (a bug once
+    crashed this table on the missing flag)."""
+    at = open_page()
+    login(at, STAFF, STAFF_PW)
+    at.file_uploader[0].upload("two.csv", GOOD_CSV + "2024-06,Phú Thọ,delayed_tasks,3\n".encode(), "text/csv")
+    at.run()
+    button(at, "refresh.dry_run").click()
+    at.run()
+    assert not at.exception, at.exception
+    changes = frame(at, "refresh.col.old_is_demo").set_index(vi("refresh.col.period"))
+    assert changes[vi("refresh.col.old_is_demo")].to_dict() == {"2025-09": vi("common.yes"), "2024-06": ""}
+    assert changes[vi("refresh.col.new_value")].to_dict() == {"2025-09": 12345, "2024-06": 3}
+
+
+def test_dossier_export_dry_run_speaks_vietnamese(app_env):
+    """The notes and the partial-province warning of a dossier export, in the reader's language."""
+    at = open_page()
+    login(at, STAFF, STAFF_PW)
+    template = ROOT / "data" / "templates" / "dossiers.csv"
+    at.file_uploader[0].upload("dossiers.csv", template.read_bytes(), "text/csv")
+    at.run()
+    button(at, "refresh.dry_run").click()
+    at.run()
+    assert not at.exception, at.exception
+    captions = texts(at.caption)
+    assert "· " + vi("refresh.note.dossiers_counted", n="3") in captions
+    assert "distinct dossiers" not in captions
+    warnings = frame(at, "refresh.col.suggestion")
+    partial = warnings[warnings[vi("refresh.col.code")] == "partial_province"]
+    assert set(partial[vi("refresh.col.value")]) == {"Huế (46)", "Tây Ninh (80)"}
+    assert set(partial[vi("refresh.col.problem")]) == {vi("refresh.reason.partial_province")}
+    assert set(partial[vi("refresh.col.severity")]) == {vi("refresh.severity_warning")}
+    assert not button(at, "refresh.confirm").disabled  # a warning does not stop the load
+
+
 def test_invalid_file_shows_the_rejection_report_and_loads_nothing(app_env):
     db = app_env
     before = observation(db)

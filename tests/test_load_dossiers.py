@@ -86,6 +86,15 @@ def test_an_export_covering_part_of_a_province_is_flagged_but_loads(tmp_path):
     assert obs(p.rows, "province", code, "applications_received", A) == total[code]
 
 
+def test_load_notes_read_in_either_language():
+    from etl.load.validate import Note
+
+    note = Note("duplicates_counted_once", {"rows": 10_209, "ids": 10_206})
+    assert str(note) == "10,209 duplicate rows of 10,206 dossier ids counted once"
+    assert note.text("vi", lambda n: f"{n:,}".replace(",", ".")) == \
+        "10.209 dòng lặp lại của 10.206 mã hồ sơ, mỗi mã chỉ tính một lần"
+
+
 def test_bad_rows_are_rejected_with_their_line_numbers(tmp_path):
     frame = pd.concat([small(), export([
         ["", "1", "00070", "online", f"{A}-01 08:00:00", f"{A}-02 08:00:00", "", "false"],

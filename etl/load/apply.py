@@ -81,7 +81,7 @@ class LoadPlan:
     values_read: int = 0
     rows_rejected: int = 0
     fatal: bool = False  # the whole file is unusable (encoding, size, layout...)
-    notes: list[str] = field(default_factory=list)
+    notes: list[VAL.Note] = field(default_factory=list)
     already_loaded: int | None = None  # load id of the same file already in the warehouse
     changes: pd.DataFrame | None = None  # vs the warehouse at planning time
     duration_s: float = 0.0
@@ -345,7 +345,7 @@ def summarise(plan: LoadPlan, changes: pd.DataFrame | None) -> dict:
         "rows_read": plan.rows_read, "values_read": plan.values_read,
         "values_valid": len(rows), "rows_rejected": plan.rows_rejected,
         "rejections": int(len(plan.errors)), "warnings": int(len(plan.warnings)),
-        "fatal": plan.fatal, "already_loaded": plan.already_loaded, "notes": list(plan.notes),
+        "fatal": plan.fatal, "already_loaded": plan.already_loaded, "notes": [str(note) for note in plan.notes],
         "duration_s": round(plan.duration_s, 3),
     }
     if len(rows):

@@ -71,7 +71,7 @@ class DossierSummary:
     duplicate_rows: int  # extra rows of duplicated ids (not counted)
     duplicate_ids: int
     columns: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    notes: list[VAL.Note] = field(default_factory=list)
 
 
 _TEMP_TABLES = ("_dossier_repeated", "_dossier_groups", "_dossier_facts", "_dossier_codes", "_dossier_counted",
@@ -132,9 +132,9 @@ def summarise_dossiers(con: duckdb.DuckDBPyConnection, source: Any, *, province:
     rejections = pd.concat([frame for frame in (_rejected_rows(counts.lines), _duplicate_warnings(counts.duplicates),
                                                 _partial_province_warnings(observations))
                             if len(frame)] or [VAL.empty_rejections()], ignore_index=True)
-    notes = [f"{counts.dossiers:,} distinct dossiers counted"]
+    notes = [VAL.Note("dossiers_counted", {"n": counts.dossiers})]
     if counts.duplicate_rows:
-        notes.append(f"{counts.duplicate_rows:,} duplicate rows of {counts.duplicate_ids:,} dossier ids counted once")
+        notes.append(VAL.Note("duplicates_counted_once", {"rows": counts.duplicate_rows, "ids": counts.duplicate_ids}))
     return DossierSummary(observations, rejections, counts.rows_read, counts.rows_rejected, counts.dossiers,
                           counts.duplicate_rows, counts.duplicate_ids, mapping, notes)
 

@@ -20,7 +20,7 @@ import csv
 import io
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -356,7 +356,6 @@ class Table:
     fmt: str
     sheet: str | None = None
     delimiter: str | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def find_header(grid: Grid, required: bool = True) -> int | None:

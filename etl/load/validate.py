@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -75,6 +75,23 @@ REASONS = {
 LEVEL_WORDS = {"province": "province", "tinh": "province", "tỉnh": "province", "p": "province",
                "commune": "commune", "xa": "commune", "xã": "commune", "c": "commune",
                "ward": "commune", "phuong": "commune", "phường": "commune"}
+
+
+@dataclass(frozen=True)
+class Note:
+    """A remark on a load (e.g. how many dossiers were counted). Its sentence is
+    ``refresh.note.<key>`` in data/i18n.toml, so the command line prints it in English and the
+    upload page in the reader's language; ``counts`` fill it, formatted by the caller."""
+    key: str
+    counts: dict[str, int]
+
+    def text(self, lang: str = "en", number: Callable[[int], str] = "{:,}".format) -> str:
+        from dashboard.i18n import t
+
+        return t(f"refresh.note.{self.key}", lang, **{k: number(v) for k, v in self.counts.items()})
+
+    def __str__(self) -> str:
+        return self.text()
 
 
 def rejection(row: Any, column: str | None, value: Any, code: str, reason: str, suggestion: str = "",
@@ -345,7 +362,7 @@ class Checked:
     rows_read: int
     values_read: int
     layout: str
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
 
 OBS_COLUMNS = ["row", "level", "unit_code", "province_code", "indicator", "period", "value",
@@ -569,7 +586,7 @@ def check_report(table: Table, kind: str, period: str | None = None, province: s
         obs = pd.concat([obs, implied[OBS_COLUMNS]], ignore_index=True)
     notes = []
     if implied is not None and len(implied):
-        notes.append(f"{len(implied)} count values taken from the numerators/denominators of rate rows")
+        notes.append(Note("implied_counts", {"n": len(implied)}))
     if kind == "legacy" and len(obs):
         obs, rebase_rej, note = _rebase(obs, dict(zip(c.row, c.unit)))
         rej.extend(rebase_rej)
@@ -648,7 +665,7 @@ def _cross_counts(c: pd.DataFrame, bad: np.ndarray):
     return implied, fill_frame, rej, bad
 
 
-def _rebase(obs: pd.DataFrame, unit_text: dict[int, Any]) -> tuple[pd.DataFrame, list[dict], str]:
+def _rebase(obs: pd.DataFrame, unit_text: dict[int, Any]) -> tuple[pd.DataFrame, list[dict], Note]:
     """Legacy rows onto the 34 provinces; a rejection shows the unit as the file spelled it
     (``unit_text`` by row) and names the old province it resolved to."""
     from etl.rebase import rebase_legacy
@@ -677,7 +694,7 @@ def _rebase(obs: pd.DataFrame, unit_text: dict[int, Any]) -> tuple[pd.DataFrame,
     out["level"] = "province"
     out["province_code"] = out.unit_code
     out["note"] = [f"re-based from {n} old province(s), rows {rows}" for n, rows in zip(out.n_legacy, out.rows)]
-    note = f"re-based {len(obs)} old-province values onto {len(out)} values of the 34 provinces"
+    note = Note("rebased", {"old": len(obs), "new": len(out)})
     return out[OBS_COLUMNS], rej, note
 
 
