@@ -26,6 +26,27 @@ def test_wide_report_with_period_option(tmp_path, fmt):
     assert set(p.rows.period) == {P}
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_total_rows_are_checked_against_the_rows_and_not_loaded(tmp_path, fmt):
+    """Vietnamese reports end with a 'Tổng cộng' row: it is no unit, so it is left out, and each
+    of its counts is compared with the sum of the rows (a difference warns, it does not reject)."""
+    header = ["STT", "Đơn vị", "Hồ sơ tiếp nhận", "Hồ sơ nộp trực tuyến", "Tỷ lệ hồ sơ trực tuyến"]
+    rows = [[1, "Huế", "1.234", "1.100", "89,14"], [2, "Hà Nội", "2.000", "1.900", "95"],
+            ["", "Tổng cộng", "3.234", "3.100", "92,83"]]
+    p = plan_load(both(tmp_path, "total", header, rows, fmt), period=P)
+    assert p.ok and p.errors.empty, p.rejections.to_dict("records")
+    assert set(p.rows.unit_code) == {"46", "01"}
+    warning = p.warnings.iloc[0]
+    assert len(p.warnings) == 1 and warning.code == "total_mismatch"
+    assert (warning.column, warning.value) == ("Hồ sơ nộp trực tuyến", "3.100")
+    assert "the 2 rows above sum to 3,000" in warning.reason
+    assert [str(n) for n in p.notes if n.key == "total_rows"] == [
+        "1 total row(s) not loaded (row %d…); 1 of 2 totals equal the sum of the rows" % warning.row]
+    # A file holding nothing but its total is empty.
+    p = plan_load(both(tmp_path, "only_total", header, rows[2:], fmt), period=P)
+    assert [r.code for r in p.errors.itertuples()] == ["empty_file"]
+
+
 def test_wide_excel_with_merged_header_cells_and_title_rows(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active

@@ -67,6 +67,12 @@ def test_commune_not_in_the_stated_province(tmp_path, fmt):
 def test_unknown_indicator(tmp_path, fmt):
     lines = only(plan(tmp_path, [[P, "Huế", "bts_station", 5, "", ""]], fmt), "unknown_indicator")
     assert "bts_stations" in lines.iloc[0].suggestion
+    # A near miss of a Vietnamese name is matched on the names too, in a value or a wide header.
+    lines = only(plan(tmp_path, [[P, "Huế", "Hồ sơ trực tuyến", 5, "", ""]], fmt), "unknown_indicator")
+    assert lines.iloc[0].suggestion.startswith("did you mean Hồ sơ nộp trực tuyến (online_applications)")
+    lines = only(plan(tmp_path, [[P, "Huế", 5, 5]], fmt, header=["period", "unit", "bts_stations", "Số trạm 5G"]),
+                 "unknown_indicator")
+    assert lines.iloc[0].column == "Số trạm 5G" and "Trạm 5G (stations_5g)" in lines.iloc[0].suggestion
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -17,6 +17,7 @@ synonyms ("Kỳ báo cáo", "Đơn vị", "Chỉ tiêu", "Giá trị", "Tử s�
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import os
 import re
@@ -194,6 +195,17 @@ def match_indicator(text: Any) -> str | None:
         if key in keys:
             return keys[key]
     return None
+
+
+def closest_indicators(text: Any, n: int = 3) -> str:
+    """A suggestion for an unknown indicator: the indicators whose code or Vietnamese/English
+    name is nearest to ``text`` (compared without case, diacritics or spacing), named in
+    Vietnamese with their code; '' when none is near."""
+    candidates = {ascii_key(code): code for code in catalog.indicators()}
+    candidates.update({key[len("ascii:"):]: code for key, code in indicator_keys().items() if key.startswith("ascii:")})
+    near = difflib.get_close_matches(ascii_key(str(text)), list(candidates), n=3 * n, cutoff=0.6)
+    codes = list(dict.fromkeys(candidates[key] for key in near))[:n]
+    return ", ".join(f"{catalog.get(code).name_vi} ({code})" for code in codes)
 
 
 def classify_header(cell: Any) -> tuple[str, str | None]:

@@ -15,7 +15,6 @@ and the dashboard does not keep showing demo counts next to a real rate.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -24,8 +23,8 @@ import pandas as pd
 
 from etl import catalog
 from etl.load import values as V
-from etl.load.readers import Table, match_indicator
-from etl.names import COMMUNE_PREFIXES, PROVINCE_PREFIXES, split_prefix
+from etl.load.readers import Table, closest_indicators, match_indicator
+from etl.names import COMMUNE_PREFIXES, PROVINCE_PREFIXES, ascii_key, split_prefix
 from etl.resolver import ResolveError, UnitResolver
 
 REJECTION_COLUMNS = ["row", "column", "value", "code", "reason", "suggestion", "severity"]
@@ -62,6 +61,7 @@ REASONS = {
     "rebase_incomplete": "not every old province of the new province is in the file",
     # dossier exports
     "missing_id": "missing dossier id",
+    "total_mismatch": "total row disagrees with the sum of the rows",
     "duplicate_dossier": "duplicate dossier id (counted once)",
     "partial_province": "export covers part of a province's communes",
     "bad_time": "malformed time",
@@ -71,6 +71,10 @@ REASONS = {
     "bad_bool": "not a yes/no value",
     "missing_column": "required column missing",
 }
+
+# ascii_key() of the labels of total rows in Vietnamese and English reports.
+TOTAL_LABELS = {"tong", "tongcong", "tongso", "cong", "toantinh", "toanthanhpho", "tongcongtoantinh",
+                "congtoantinh", "canuoc", "toanquoc", "tongcongcanuoc", "total", "grandtotal"}
 
 LEVEL_WORDS = {"province": "province", "tinh": "province", "tỉnh": "province", "p": "province",
                "commune": "commune", "xa": "commune", "xã": "commune", "c": "commune",
@@ -212,11 +216,11 @@ def to_cells(table: Table, period: str | None, province: str | None, kind: str) 
                     cell_column=label, indicator=code, indicator_column=label, value=values[keep],
                     numerator=None, denominator=None))
             elif role == "unknown":
-                close = difflib.get_close_matches(str(label).lower(), list(catalog.indicators()), n=3, cutoff=0.5)
+                close = closest_indicators(label)
                 rejections.append(rejection(
                     table.header_row, label, label, "unknown_indicator",
                     f"column {label!r} is neither an indicator code nor a known column",
-                    f"did you mean {', '.join(close)}?" if close else
+                    f"did you mean {close}?" if close else
                     "use an indicator code from data/meta/indicators.toml as the column header, "
                     "or delete the column"))
         cells = pd.concat(parts, ignore_index=True) if parts else base.iloc[0:0].assign(
@@ -391,7 +395,8 @@ def check_report(table: Table, kind: str, period: str | None = None, province: s
     """Validate a report (kind 'report' or 'legacy'); legacy rows are re-based onto the 34."""
     resolver = resolver or UnitResolver.default()
     cells = to_cells(table, period, province, kind)
-    c = cells.frame
+    is_total = cells.frame.unit.map(is_total_label).to_numpy(dtype=bool)
+    totals, c = cells.frame[is_total], cells.frame[~is_total].reset_index(drop=True)
     rej: list[dict] = list(cells.rejections)
     bad = np.zeros(len(c), dtype=bool)
 
@@ -413,7 +418,8 @@ def check_report(table: Table, kind: str, period: str | None = None, province: s
 
     if c.empty:
         if not rej:
-            rej.append(rejection(None, None, None, "empty_file", "the file has no values under its header",
+            rej.append(rejection(None, None, None, "empty_file", "the file has no values under its header"
+                                 + (" other than its total row" if len(totals) else ""),
                                  "fill in at least one value"))
         return _finish(pd.DataFrame(columns=OBS_COLUMNS), rej, bad, cells, kind)
 
@@ -431,12 +437,11 @@ def check_report(table: Table, kind: str, period: str | None = None, province: s
     ind_code = _cached(c.indicator, lambda v: None if V.is_empty(v) else match_indicator(v))
     c["ind"] = ind_code
     mask = ind_code.isna().to_numpy()
-    codes = list(catalog.indicators())
     if mask.any():
         hints = {}
         for v in c.indicator[mask].map(V.display).unique():
-            close = difflib.get_close_matches(str(v).lower(), codes, n=3, cutoff=0.4)
-            hints[v] = (f"did you mean {', '.join(close)}?" if close
+            close = closest_indicators(v)
+            hints[v] = (f"did you mean {close}?" if close
                         else "see data/meta/indicators.toml for the indicator codes")
         shown = c.indicator.map(V.display)
         add(mask, c.indicator_column, c.indicator, "unknown_indicator",
@@ -585,6 +590,10 @@ def check_report(table: Table, kind: str, period: str | None = None, province: s
     if implied is not None and len(implied):
         obs = pd.concat([obs, implied[OBS_COLUMNS]], ignore_index=True)
     notes = []
+    if len(totals):
+        total_rej, total_note = _check_totals(totals, c, now)
+        rej.extend(total_rej)
+        notes.append(total_note)
     if implied is not None and len(implied):
         notes.append(Note("implied_counts", {"n": len(implied)}))
     if kind == "legacy" and len(obs):
@@ -594,6 +603,41 @@ def check_report(table: Table, kind: str, period: str | None = None, province: s
     result = _finish(obs, rej, bad, cells, kind)
     result.notes.extend(notes)
     return result
+
+
+def is_total_label(unit: Any) -> bool:
+    """A unit cell of a total row ('Tổng cộng', 'Toàn tỉnh', 'Cả nước'…; no unit is so named)."""
+    return not V.is_empty(unit) and ascii_key(str(unit)) in TOTAL_LABELS
+
+
+def _check_totals(totals: pd.DataFrame, c: pd.DataFrame, now: dt.datetime | None) -> tuple[list[dict], Note]:
+    """Total rows are not loaded (the warehouse sums units itself), but each total of a count or
+    an amount is compared with the sum of the file's rows for its indicator and period: a
+    difference means a row is missing or mistyped, which the clerk should see (a warning)."""
+    rej = []
+    checked = agree = 0
+    for r in totals.itertuples(index=False):
+        code = match_indicator(r.indicator)
+        stated, _ = (None, None) if V.is_empty(r.value) else V.parse_number(r.value)
+        month = V.parse_period(r.period, now)[0]
+        if code is None or stated is None or month is None or catalog.get(code).aggregation != "sum":
+            continue
+        parts = c.loc[(c.ind == code) & (c.period_ok == month), "value_num"]
+        if parts.empty or parts.isna().any():
+            continue
+        checked += 1
+        counted = float(parts.sum())
+        tolerance = 0.5 if catalog.get(code).unit == "count" else 0.005 * len(parts) + 1e-9  # rounding per row
+        if abs(stated - counted) <= tolerance:
+            agree += 1
+            continue
+        rej.append(rejection(r.row, r.cell_column, r.value, "total_mismatch",
+                             f"the total row gives {stated:,.10g} for {code} {month}, the {len(parts)} rows "
+                             f"above sum to {counted:,.10g}",
+                             "check for a missing or mistyped row (the total row itself is not loaded)",
+                             severity="warning"))
+    return rej, Note("total_rows", {"n": totals.row.nunique(), "row": int(totals.row.min()),
+                                    "checked": checked, "agree": agree})
 
 
 def _cross_counts(c: pd.DataFrame, bad: np.ndarray):
