@@ -53,6 +53,10 @@ def test_ambiguous_commune_is_rejected_with_its_candidates(tmp_path, fmt):
     # ... and resolves once the province is named (column or --province).
     ok = plan(tmp_path, [[P, "Xã Tân Hòa", "applications_received", 5, "", ""]], fmt, province="Tây Ninh")
     assert ok.ok and ok.rows.iloc[0].level == "commune"
+    # When the file's other units all lie in a province holding that name, the suggestion says so.
+    lines = only(plan(tmp_path, [[P, "Phường Việt Trì", "applications_received", 5, "", ""],
+                                 [P, "Xã Thanh Sơn", "applications_received", 5, "", ""]], fmt), "ambiguous_unit")
+    assert lines.iloc[0].suggestion.startswith("the file's other units are all in Phú Thọ: name that province")
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

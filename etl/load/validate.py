@@ -455,7 +455,7 @@ def check_report(table: Table, kind: str, period: str | None = None, province: s
     c["lvl"] = [r[0] for r in resolved]
     c["unit_code"] = [r[1] for r in resolved]
     c["province_code"] = [r[2] for r in resolved]
-    errors = [r[3] for r in resolved]
+    errors = _hint_the_province([r[3] for r in resolved], c, lookup)
     if any(e is not None for e in errors):
         err_frame = pd.DataFrame({"e": errors})
         for code in sorted({e[1] for e in errors if e is not None}):
@@ -603,6 +603,25 @@ def check_report(table: Table, kind: str, period: str | None = None, province: s
     result = _finish(obs, rej, bad, cells, kind)
     result.notes.extend(notes)
     return result
+
+
+def _hint_the_province(errors: list, c: pd.DataFrame, lookup: UnitLookup) -> list:
+    """Ambiguous commune names in a file whose other units all lie in one province: when that
+    province resolves the name, the suggestion says so (the clerk confirms it; it is not guessed)."""
+    ambiguous = [i for i, e in enumerate(errors) if e is not None and e[1] == "ambiguous_unit"]
+    provinces = {p for p, e in zip(c.province_code, errors) if e is None and isinstance(p, str)}
+    if not ambiguous or len(provinces) != 1:
+        return errors
+    (code,) = provinces
+    name = lookup.r.province(code).name
+    hinted = list(errors)
+    for i in ambiguous:
+        if lookup(c.unit.iat[i], code, c.level.iat[i], c.level_hint.iat[i])[3] is None:
+            role, reason_code, reason, suggestion = errors[i]
+            hinted[i] = (role, reason_code, reason,
+                         f"the file's other units are all in {name}: name that province (column or --province) "
+                         f"if this commune is there too; {suggestion}")
+    return hinted
 
 
 def is_total_label(unit: Any) -> bool:
