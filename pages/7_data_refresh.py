@@ -308,7 +308,8 @@ if staged is not None:
             st.success(t("refresh.all_valid", valid=_number(len(plan.rows))), icon=":material/check_circle:")
 
         if len(plan.rejections):
-            st.markdown(f"##### {t('refresh.rejections_title')}")
+            title = "refresh.rejections_title" if len(plan.errors) else "refresh.warnings_title"
+            st.markdown(f"##### {t(title)}")
             shown = _rejection_table(plan.rejections)
             st.dataframe(shown, hide_index=True, width="stretch")
             ui.table_downloads(shown, f"{Path(plan.file_name).stem}.rejections", lang, key="dx_refresh_rej")

@@ -249,6 +249,7 @@ def test_dossier_export_dry_run_speaks_vietnamese(app_env):
     assert set(partial[vi("refresh.col.problem")]) == {vi("refresh.reason.partial_province")}
     assert set(partial[vi("refresh.col.severity")]) == {vi("refresh.severity_warning")}
     assert not button(at, "refresh.confirm").disabled  # a warning does not stop the load
+    assert "##### " + vi("refresh.warnings_title") in texts(at.markdown)
 
 
 def test_invalid_file_shows_the_rejection_report_and_loads_nothing(app_env):
@@ -261,6 +262,7 @@ def test_invalid_file_shows_the_rejection_report_and_loads_nothing(app_env):
     button(at, "refresh.dry_run").click()
     at.run()
     assert not at.exception, at.exception
+    assert "##### " + vi("refresh.rejections_title") in texts(at.markdown)
     rejections = frame(at, "refresh.col.suggestion")
     assert set(rejections[vi("refresh.col.code")]) >= {"non_numeric", "unknown_unit"}
     bad_value = rejections[rejections[vi("refresh.col.code")] == "non_numeric"].iloc[0]
