@@ -187,6 +187,8 @@ def test_staff_loads_a_valid_report_and_undoes_it(app_env):
     value, is_demo, load_id = observation(db)
     assert (value, is_demo, load_id) == (12345, False, 1)
     assert dashboard_value() == (12345, False)  # the next query sees the new warehouse
+    from dashboard import queries
+    assert queries.source_names()["load:1"] == "phu_tho_2025-09.csv (#1)"  # the dashboards' "Source:" caption
     assert controls(at)["uploaders"] == 1 and not at.file_uploader[0].value  # uploader emptied
     # History: the load with its uploader (the logged-in user), size and checksum; the raw file kept.
     history = frame(at, "refresh.col.load_id")

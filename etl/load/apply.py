@@ -377,14 +377,16 @@ def summarise(plan: LoadPlan, changes: pd.DataFrame | None) -> dict:
 # --------------------------------------------------------------------------- writing
 
 def _source_rows(plan: LoadPlan, load_id: int) -> tuple[pd.Series, list[dict]]:
-    """source_id per observation and the ref.source rows: one per distinct 'source' text."""
+    """source_id per observation and the ref.source rows: one per distinct 'source' text. Values
+    without one are credited to the file and its load number, which is what a reader can look
+    up in the load history (the uploader is in the description)."""
     base = f"load:{load_id}"
     sources = plan.rows.source if "source" in plan.rows else pd.Series(dtype=object)
     distinct = [s for s in dict.fromkeys(sources.dropna().tolist()) if s]
     ids = {s: f"{base}:{i + 1}" for i, s in enumerate(distinct)}
     source_id = sources.map(lambda s: ids.get(s, base) if isinstance(s, str) else base)
     desc = f"{plan.file_name} ({plan.kind}, load {load_id}, uploaded by {plan.uploader})"
-    rows = [{"id": base, "producer": plan.uploader, "description": desc}]
+    rows = [{"id": base, "producer": f"{plan.file_name} (#{load_id})", "description": desc}]
     rows += [{"id": i, "producer": s, "description": desc} for s, i in ids.items()]
     return source_id, rows
 
