@@ -100,7 +100,8 @@ def caption(
     source_ids: Iterable[str], lang: str, *, period: str | None = None,
     start: str | None = None, end: str | None = None, demo: Any = False,
 ) -> None:
-    """'Nguồn: … · Kỳ: Tháng 9/2025' under a chart or table."""
+    """'Nguồn: … · Kỳ: Tháng 9/2025' under a chart or table, marked demo when ``demo`` is true,
+    or partly demo when it is a column of flags of which only some are true."""
     source = source_text(source_ids, lang)
     if period:
         text = i18n.t("caption.source_period", lang, source=source, period=fmt.month(period, lang))
@@ -109,10 +110,12 @@ def caption(
             "caption.source_range", lang, source=source,
             start=fmt.month(start, lang), end=fmt.month(end, lang),
         )
+    suffix = "caption.demo_suffix" if demo is True else None
     if isinstance(demo, (pd.Series, list, tuple)):
-        demo = bool(pd.Series(demo, dtype="boolean").fillna(False).any())
-    if demo:
-        text += i18n.t("caption.demo_suffix", lang)
+        flags = pd.Series(demo, dtype="boolean").fillna(False)
+        suffix = None if not flags.any() else "caption.demo_suffix" if flags.all() else "caption.partly_demo_suffix"
+    if suffix:
+        text += i18n.t(suffix, lang)
     st.caption(text)
 
 

@@ -79,7 +79,7 @@ st.dataframe(
     column_config={trend_col: st.column_config.LineChartColumn(trend_col, width="medium", color=theme.CATEGORICAL[0])},
 )
 st.caption(t("profile.indicators_help"))
-ui.caption(profile["source_id"].unique(), lang, period=period, demo=bool(profile["is_demo"].any()))
+ui.caption(profile["source_id"].unique(), lang, period=period, demo=profile["is_demo"])
 ui.table_downloads(tables.for_download(table), downloads.file_stem(prov["name"], period), lang, key="profile.table")
 
 # ---- Decision 766: five groups, and which one drove the change
@@ -116,7 +116,7 @@ if not groups.empty and groups["value"].notna().all() and not fmt.is_missing(tot
     })
     st.dataframe(group_table, hide_index=True, width="stretch", key="profile.i766_table")
     i766_rows = profile[profile["code"].str.startswith("index766")]
-    ui.caption(i766_rows["source_id"].unique(), lang, period=period, demo=bool(i766_rows["is_demo"].any()))
+    ui.caption(i766_rows["source_id"].unique(), lang, period=period, demo=i766_rows["is_demo"])
 
 
 # ---- the province's communes: map and ranks within the province
@@ -144,7 +144,7 @@ def communes_section(code: str, prov_name: str, period: str, lang: str) -> None:
         )
         ui.chart(fig, key="profile.map", filename=f"communes_{code}_{ind_code}_{period}")
         st.caption(t("profile.map_note"))
-        ui.caption(communes["source_id"].unique(), lang, period=period, demo=bool(communes["is_demo"].any()))
+        ui.caption(communes["source_id"].unique(), lang, period=period, demo=communes["is_demo"])
     with table_col:
         st.markdown(f"**{t('profile.communes_table', name=prov_name, indicator=ind_name, period=fmt.month(period, lang))}**")
         table = tables.commune_table(communes, ind, lang, with_province=False, with_criteria=False)

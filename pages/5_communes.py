@@ -76,7 +76,7 @@ else:
     table = tables.commune_table(shown, ind, lang)
     st.dataframe(table, hide_index=True, width="stretch", height=min(420, 35 * (len(table) + 1) + 3),
                  key="communes.table")
-    ui.caption(shown["source_id"].unique(), lang, period=period, demo=bool(shown["is_demo"].any()))
+    ui.caption(shown["source_id"].unique(), lang, period=period, demo=shown["is_demo"])
     ui.table_downloads(
         table, downloads.file_stem(ind_names[ind_code], period, prov_names.get(province or "", ""), query),
         lang, key="communes.table_dl",
@@ -86,7 +86,7 @@ else:
         height=300,
     )
     ui.chart(fig, key="communes.criteria", filename=f"criteria_{period}")
-    ui.caption(shown["source_id"].unique(), lang, period=period, demo=bool(shown["is_demo"].any()))
+    ui.caption(shown["source_id"].unique(), lang, period=period, demo=shown["is_demo"])
 
 
 # ---- drill-down: one commune
@@ -136,7 +136,7 @@ def drill_down(ind: dict, period: str, candidates: list[str], everyone, lang: st
         table, hide_index=True, width="stretch", key="communes.detail", height=35 * (len(table) + 1) + 3,
         column_config={trend_col: st.column_config.LineChartColumn(trend_col, width="medium", color=theme.CATEGORICAL[0])},
     )
-    ui.caption(profile["source_id"].unique(), lang, period=shown_period, demo=bool(profile["is_demo"].any()))
+    ui.caption(profile["source_id"].unique(), lang, period=shown_period, demo=profile["is_demo"])
     ind_code = ind["code"]
     series = profile[profile["indicator"] == ind_code]
     province_series = None
@@ -150,7 +150,7 @@ def drill_down(ind: dict, period: str, candidates: list[str], everyone, lang: st
     ui.chart(fig, key="communes.trend", filename=f"commune_{code}_{ind_code}")
     if len(series):
         ui.caption(series["source_id"].unique(), lang, start=series["period"].min(), end=series["period"].max(),
-                   demo=bool(series["is_demo"].any()))
+                   demo=series["is_demo"])
     long = profile.assign(
         _name=profile["name_en" if lang == "en" else "name_vi"],
         _rank_p=tables.ranks_text(profile["rank_in_province"], profile["n_in_province"]).to_numpy(),

@@ -83,6 +83,19 @@ def test_profile_of_phu_tho_shows_9th_of_34_and_88_01_percent(warehouse, sql):
     assert at.query_params["province"] == "25" and at.query_params["period"] == "2025-09"
 
 
+def test_a_profile_mixing_real_and_demo_values_says_partly_demo(warehouse_copy, tmp_path):
+    from etl.load import apply_load, plan_load
+
+    report = tmp_path / "phu_tho_bts.csv"
+    report.write_text("period,unit,indicator,value\n2025-09,Phú Thọ,bts_stations,10250\n", encoding="utf-8")
+    assert apply_load(plan_load(report, db=warehouse_copy), db=warehouse_copy).status == "loaded"
+    at = run(PROFILE, province="25", period="2025-09")
+    caption = next(c.value for c in at.caption if c.value.startswith("Nguồn") and "phu_tho_bts.csv (#1)" in c.value)
+    assert caption.endswith(" · một phần là số liệu minh họa")
+    row = table(at, "Xu hướng 12 tháng").set_index("Chỉ tiêu").loc["Trạm phát sóng BTS"]
+    assert row["Giá trị"] == "10.250"
+
+
 def test_profile_in_english(warehouse):
     at = run(PROFILE, province="25", period="2025-09", lang="en")
     df = table(at, "12-month trend")
