@@ -63,6 +63,22 @@ def test_counts_rates_months_and_duplicates(tmp_path, fmt):
     assert len(dup) == 1 and dup.iloc[0].value == "D4" and dup.iloc[0].severity == "warning"
 
 
+@pytest.mark.parametrize("row_by_row", [False, True])
+def test_repeated_ids_beyond_the_listing_limit_are_counted_in_one_more_line(tmp_path, monkeypatch, row_by_row):
+    from etl.load import dossier_clean, dossier_rows
+
+    for module in (dossier_clean, dossier_rows):
+        monkeypatch.setattr(module, "DUPLICATE_LIMIT", 2)
+    path = tmp_path / "three_repeats.parquet"
+    dossier_frame(300, duplicates=3).to_parquet(path, index=False)
+    s = summarise_dossiers(duckdb.connect(), path, row_by_row=row_by_row)
+    assert (s.duplicate_ids, s.duplicate_rows) == (3, 3)
+    lines = s.rejections.code.value_counts().to_dict()
+    assert lines["duplicate_dossier"] == 2 and lines["duplicates_not_listed"] == 1
+    more = s.rejections[s.rejections.code == "duplicates_not_listed"].iloc[0]
+    assert more.reason.startswith("repeated ids beyond the 2 listed: 1 (3 in all)") and more.severity == "warning"
+
+
 def test_an_export_covering_part_of_a_province_is_flagged_but_loads(tmp_path):
     """Province values of a dossier export are the sums of its communes: right for a province's
     complete export, wrong for one commune's, so the clerk is warned (not stopped)."""

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from etl.load.readers import FileRejected, header_key
 
-DUPLICATE_LIMIT = 10_000  # duplicate ids listed individually
+DUPLICATE_LIMIT = 100_000  # duplicate ids listed individually (a national year has ~100 k); the rest are counted
 
 DOSSIER_COLUMNS = {
     "dossier_id": {"dossier_id", "dossier", "id", "ma_ho_so", "so_ho_so", "ma_hs", "ho_so"},

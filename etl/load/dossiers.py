@@ -129,7 +129,7 @@ def summarise_dossiers(con: duckdb.DuckDBPyConnection, source: Any, *, province:
     finally:
         con.execute("; ".join(f"DROP TABLE IF EXISTS {table}" for table in _TEMP_TABLES))
     observations = indicator_frame(counts)
-    rejections = pd.concat([frame for frame in (_rejected_rows(counts.lines), _duplicate_warnings(counts.duplicates),
+    rejections = pd.concat([frame for frame in (_rejected_rows(counts.lines), _duplicate_warnings(counts.duplicates, counts.duplicate_ids),
                                                 _partial_province_warnings(observations))
                             if len(frame)] or [VAL.empty_rejections()], ignore_index=True)
     notes = [VAL.Note("dossiers_counted", {"n": counts.dossiers})]
@@ -145,9 +145,10 @@ def _rejected_rows(lines: list[dict]) -> pd.DataFrame:
     return rows
 
 
-def _duplicate_warnings(duplicates: list[tuple[str, int]]) -> pd.DataFrame:
-    """One warning per repeated id, built as columns (a national export has ~10 k of them)."""
-    return pd.DataFrame({
+def _duplicate_warnings(duplicates: list[tuple[str, int]], duplicate_ids: int) -> pd.DataFrame:
+    """One warning per repeated id, built as columns (a national year has ~100 k of them), and
+    one line for the ids beyond the listing limit, so that no count is silently understated."""
+    listed = pd.DataFrame({
         "row": pd.array([pd.NA] * len(duplicates), dtype="Int64"),
         "column": "dossier_id",
         "value": [V.display(dossier_id) for dossier_id, _ in duplicates],
@@ -156,6 +157,13 @@ def _duplicate_warnings(duplicates: list[tuple[str, int]]) -> pd.DataFrame:
         "suggestion": "remove the repeated rows from the export",
         "severity": "warning",
     }, columns=VAL.REJECTION_COLUMNS)
+    if duplicate_ids <= len(duplicates):
+        return listed
+    more = VAL.rejection(None, "dossier_id", "", "duplicates_not_listed",
+                         f"repeated ids beyond the {len(duplicates):,} listed: {duplicate_ids - len(duplicates):,} "
+                         f"({duplicate_ids:,} in all); each is counted once like the listed ones",
+                         "remove the repeated rows from the export", severity="warning")
+    return pd.concat([listed, pd.DataFrame([more], columns=VAL.REJECTION_COLUMNS)], ignore_index=True)
 
 
 def _partial_province_warnings(observations: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import pandas as pd
 from etl.load.validate import REASONS, REJECTION_COLUMNS
 
 CONSOLE_LINES = 25
-ROWLESS_PLACE = {"duplicate_dossier": "dossier", "partial_province": "province"}  # what a line without a row is about
+ROWLESS_PLACE = {"duplicate_dossier": "dossier", "duplicates_not_listed": "dossiers", "partial_province": "province"}  # what a line without a row is about
 
 
 def _num(n) -> str:

@@ -63,6 +63,7 @@ REASONS = {
     "missing_id": "missing dossier id",
     "total_mismatch": "total row disagrees with the sum of the rows",
     "duplicate_dossier": "duplicate dossier id (counted once)",
+    "duplicates_not_listed": "more duplicate dossier ids (not listed one by one)",
     "partial_province": "export covers part of a province's communes",
     "bad_time": "malformed time",
     "future_time": "time in the future",
