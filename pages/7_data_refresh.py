@@ -39,9 +39,9 @@ def t(key: str, **values: Any) -> str:
 
 S = "_dx.refresh."  # session-state prefix of this page
 ss = st.session_state
-EXTENSIONS = {".csv": ".csv", ".txt": ".csv", ".xlsx": ".xlsx", ".xlsm": ".xlsx", ".parquet": ".parquet",
-              ".pq": ".parquet"}
-UPLOAD_TYPES = ["csv", "xlsx", "xlsm", "parquet"]
+EXTENSIONS = {".csv": ".csv", ".txt": ".csv", ".xlsx": ".xlsx", ".xlsm": ".xlsx", ".xls": ".xls",
+              ".parquet": ".parquet", ".pq": ".parquet"}
+UPLOAD_TYPES = ["csv", "xlsx", "xlsm", "xls", "parquet"]
 HISTORY_UNDO_ROWS = 15
 CHANGES_SHOWN = 500
 UPLOAD_DIR_PREFIX = "dx-upload-"
@@ -116,7 +116,7 @@ def _stage(uploaded) -> dict:
     with open(target, "wb") as handle:
         shutil.copyfileobj(uploaded, handle, 1 << 22)
     sheets: list[str] = []
-    if extension == ".xlsx":
+    if extension in (".xlsx", ".xls"):
         try:
             sheets = [name for name, _visible in readers.excel_sheets(target)]
         except Exception:  # noqa: BLE001 - an unreadable workbook is reported by the dry run

@@ -254,6 +254,25 @@ def test_dossier_export_dry_run_speaks_vietnamese(app_env):
     assert "##### " + vi("refresh.warnings_title") in texts(at.markdown)
 
 
+def test_an_old_excel_xls_report_is_checked_and_loaded(app_env):
+    at = open_page()
+    login(at, STAFF, STAFF_PW)
+    xls = ROOT / "tests" / "fixtures" / "phu_tho_report_2025-09.xls"
+    at.file_uploader[0].upload(xls.name, xls.read_bytes(), "application/vnd.ms-excel")
+    at.run()
+    at.text_input(key="dx_refresh_period").input("2025-09")
+    at.run()
+    button(at, "refresh.dry_run").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert vi("refresh.all_valid", valid="6") in texts(at.success)
+    button(at, "refresh.confirm").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert "phu_tho_report_2025-09.xls" in texts(at.success)
+    assert frame(at, "refresh.col.load_id").iloc[0][vi("refresh.col.load_id")] == 1
+
+
 def test_invalid_file_shows_the_rejection_report_and_loads_nothing(app_env):
     db = app_env
     before = observation(db)

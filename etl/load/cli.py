@@ -143,7 +143,7 @@ def _db(parser: argparse.ArgumentParser) -> None:
 def _configure_load(p: argparse.ArgumentParser) -> None:
     p.description = ("Validate a file and load it (all-or-nothing unless --accept-valid). "
                      "Exit codes: 0 loaded or already loaded, 1 rejected (nothing loaded), 2 usage error.")
-    p.add_argument("file", help="CSV, .xlsx or Parquet file")
+    p.add_argument("file", help="CSV, Excel (.xlsx, .xls) or Parquet file")
     p.add_argument("--kind", choices=["report", "legacy", "dossiers"],
                    help="report (34 provinces / communes), legacy (63 old provinces, re-based), "
                         "dossiers (raw export); default: dossiers if the header looks like one, else report")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from etl.load.readers import FileRejected, header_key
+from etl.load.readers import XLS_MAGIC, XLSX_MAGIC, FileRejected, header_key
 
 DUPLICATE_LIMIT = 100_000  # duplicate ids listed individually (a national year has ~100 k); the rest are counted
 
@@ -58,7 +58,7 @@ def source_sql(con: duckdb.DuckDBPyConnection, source: Any, sheet: str | None = 
     literal = "'" + str(path).replace("'", "''") + "'"
     if head.startswith(b"PAR1"):
         return f"read_parquet({literal})", 0
-    if head.startswith(b"PK\x03\x04"):
+    if head.startswith((XLSX_MAGIC, XLS_MAGIC)):
         from etl.load.readers import choose_sheet, read_excel_grid
 
         grid = read_excel_grid(path, choose_sheet(path, sheet))

@@ -1,4 +1,4 @@
-"""Reading report files (CSV, .xlsx, Parquet) into one canonical long table of raw cells.
+"""Reading report files (CSV, .xlsx, .xls, Parquet) into one canonical long table of raw cells.
 
 What arrives in practice and is handled here:
 - CSV in UTF-8 (with or without BOM) or UTF-16 with BOM, comma / semicolon / tab separated;
@@ -87,19 +87,29 @@ def check_size(path: Path, kind: str) -> int:
 
 # --------------------------------------------------------------------------- formats
 
+XLSX_MAGIC, XLS_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"  # zip (.xlsx) / OLE compound file (.xls)
+EXCEL_FORMATS = ("xlsx", "xls")
+
+
 def sniff_format(path: Path) -> str:
-    """'csv' | 'xlsx' | 'parquet' from the file's first bytes (then its extension)."""
+    """'csv' | 'xlsx' | 'xls' | 'parquet' from the file's first bytes (then its extension).
+    Excel 97–2003 workbooks (.xls) are still common in provincial offices: read directly."""
     with open(path, "rb") as handle:
         head = handle.read(8)
-    if head.startswith(b"PK\x03\x04"):
+    if head.startswith(XLSX_MAGIC):
         return "xlsx"
     if head.startswith(b"PAR1"):
         return "parquet"
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise FileRejected(
-            "bad_format", "this is an old Excel 97–2003 (.xls) workbook",
-            "open it in Excel and save as “Excel Workbook (.xlsx)” or “CSV UTF-8”",
-        )
+    if head.startswith(XLS_MAGIC):
+        try:
+            excel_sheets(path)
+        except Exception:  # noqa: BLE001 - a Word file, an encrypted workbook…: say what to do
+            raise FileRejected(
+                "bad_format", "this Office 97–2003 file cannot be read as an Excel workbook "
+                "(another kind of document, or password-protected)",
+                "open it in Excel, remove any password and save as “Excel Workbook (.xlsx)”",
+            ) from None
+        return "xls"
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         raise FileRejected("bad_format", "the file is named .xlsx but is not an Excel workbook",
@@ -295,6 +305,8 @@ def read_excel_grid(path: Path, sheet: str) -> Grid:
 
 
 def _read_excel_grid(path: Path, sheet: str) -> Grid:
+    with open(path, "rb") as handle:
+        fmt = "xls" if handle.read(4) == XLS_MAGIC else "xlsx"
     try:
         from python_calamine import CalamineWorkbook
     except ImportError:  # pragma: no cover - slower fallback
@@ -315,7 +327,7 @@ def _read_excel_grid(path: Path, sheet: str) -> Grid:
         wb.close()
     rows = [list(r) for r in rows]
     _fill_merged(rows, merged)
-    return Grid(rows, list(range(1, len(rows) + 1)), sheet, "xlsx")
+    return Grid(rows, list(range(1, len(rows) + 1)), sheet, fmt)
 
 
 def choose_sheet(path: Path, sheet: str | None) -> str:
@@ -437,7 +449,7 @@ def read_csv_table(text: str) -> Table:
 
 def read_table(path: Path, sheet: str | None = None) -> Table:
     fmt = sniff_format(path)
-    if fmt == "xlsx":
+    if fmt in EXCEL_FORMATS:
         name = choose_sheet(path, sheet)
         table = table_from_grid(read_excel_grid(path, name))
     elif fmt == "csv":
