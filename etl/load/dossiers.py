@@ -129,9 +129,9 @@ def summarise_dossiers(con: duckdb.DuckDBPyConnection, source: Any, *, province:
     finally:
         con.execute("; ".join(f"DROP TABLE IF EXISTS {table}" for table in _TEMP_TABLES))
     observations = indicator_frame(counts)
-    rejections = pd.concat([frame for frame in (_rejected_rows(counts.lines), _duplicate_warnings(counts.duplicates, counts.duplicate_ids),
-                                                _partial_province_warnings(observations))
-                            if len(frame)] or [VAL.empty_rejections()], ignore_index=True)
+    frames = (_rejected_rows(counts.lines), _duplicate_warnings(counts.duplicates, counts.duplicate_ids),
+              _partial_province_warnings(observations))
+    rejections = pd.concat([frame for frame in frames if len(frame)] or [VAL.empty_rejections()], ignore_index=True)
     notes = [VAL.Note("dossiers_counted", {"n": counts.dossiers})]
     if counts.duplicate_rows:
         notes.append(VAL.Note("duplicates_counted_once", {"rows": counts.duplicate_rows, "ids": counts.duplicate_ids}))

@@ -11,7 +11,8 @@ import pandas as pd
 from etl.load.validate import REASONS, REJECTION_COLUMNS
 
 CONSOLE_LINES = 25
-ROWLESS_PLACE = {"duplicate_dossier": "dossier", "duplicates_not_listed": "dossiers", "partial_province": "province"}  # what a line without a row is about
+# What a report line without a row number is about (any other such line is about the file).
+ROWLESS_PLACE = {"duplicate_dossier": "dossier", "duplicates_not_listed": "dossiers", "partial_province": "province"}
 
 
 def _num(n) -> str:

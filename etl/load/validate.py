@@ -59,9 +59,9 @@ REASONS = {
     "rebase_rate_without_counts": "rate cannot be re-based without its counts",
     "rebase_not_additive": "indicator cannot be re-based",
     "rebase_incomplete": "not every old province of the new province is in the file",
+    "total_mismatch": "total row disagrees with the sum of the rows",
     # dossier exports
     "missing_id": "missing dossier id",
-    "total_mismatch": "total row disagrees with the sum of the rows",
     "duplicate_dossier": "duplicate dossier id (counted once)",
     "duplicates_not_listed": "more duplicate dossier ids (not listed one by one)",
     "partial_province": "export covers part of a province's communes",
