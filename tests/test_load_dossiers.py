@@ -140,6 +140,19 @@ def test_province_column_resolves_commune_names(tmp_path):
     assert set(o[o.level == "province"].unit_code) == {"80"}
 
 
+def test_an_unknown_province_is_reported_on_the_province_column(tmp_path):
+    frame = export([["X1", "1", "Xã Ba Vì", "online", f"{A}-03 09:00:00", f"{A}-10 17:00:00", "", "false"],
+                    ["X2", "1", "Phường Hoàn Kiếm", "online", f"{A}-03 09:00:00", f"{A}-10 17:00:00", "", "false"]])
+    frame["province"] = ["Hà Tây", "Hà Nội"]  # Hà Tây joined Hà Nội in 2008: not one of the 63 either
+    path = tmp_path / "old_province.csv"
+    frame.to_csv(path, index=False)
+    p = plan_load(path)
+    line = p.errors.iloc[0]
+    assert len(p.errors) == 1 and (line.row, line.column, line.value, line.code) == (2, "province", "Hà Tây",
+                                                                                       "unknown_province")
+    assert line.reason == "unknown province 'Hà Tây'" and line.suggestion.startswith("closest: ")
+
+
 def test_vietnamese_day_first_times_and_headers(tmp_path):
     path = tmp_path / "vi.csv"
     path.write_text(

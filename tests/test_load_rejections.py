@@ -68,6 +68,16 @@ def test_commune_not_in_the_stated_province(tmp_path, fmt):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_unknown_province_of_a_commune_names_the_closest_once(tmp_path, fmt):
+    header = ["period", "province", "commune", "indicator", "value"]
+    lines = only(plan(tmp_path, [[P, "Hà Tây", "Xã Ba Vì", "applications_received", 5]], fmt, header=header),
+                 "unknown_province")
+    line = lines.iloc[0]
+    assert (line.column, line.value, line.reason) == ("province", "Hà Tây", "unknown province 'Hà Tây'")
+    assert line.suggestion.startswith("closest: Hà Nam") and "closest" not in line.reason
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_unknown_indicator(tmp_path, fmt):
     lines = only(plan(tmp_path, [[P, "Huế", "bts_station", 5, "", ""]], fmt), "unknown_indicator")
     assert "bts_stations" in lines.iloc[0].suggestion

@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from etl.load import validate as VAL
+from etl.load import values as V
 from etl.load.dossier_sql import (
     DUPLICATE_LIMIT, Counts, MonthCounts, advancement_sql, bool_sql, channel_sql, column_types, create_from_arrow,
     id_hash_sql, id_hashes, id_sql, is_typed_time, month_index, now_literal, numbered_parquet, quote,
@@ -246,9 +247,15 @@ def row_by_row_counts(con: duckdb.DuckDBPyConnection, from_sql: str, offset: int
             res = resolver.commune(commune, prov)
             known.append((commune, None if prov is province else prov, res.code, res.province_code))
         except ResolveError as err:
-            code, reason, suggestion = VAL.UnitLookup._commune_error(
-                commune, err, _maybe_province(resolver, prov))[1:]
-            bad_pairs[(commune, None if prov is province else prov)] = (code, reason, suggestion)
+            named = _maybe_province(resolver, prov)
+            if prov is not None and named is None:  # the province column is at fault, not the commune
+                closest = _province_candidates(resolver, prov)
+                problem = ("province", prov, "unknown_province", f"unknown province {V.display(prov)!r}",
+                           f"closest: {', '.join(closest)}" if closest else
+                           "use one of the 34 current province names or codes")
+            else:
+                problem = ("commune", commune, *VAL.UnitLookup._commune_error(commune, err, named)[1:])
+            bad_pairs[(commune, None if prov is province else prov)] = problem
     create_from_arrow(con, "_dossier_codes", pa.table({
         "_u": pa.array(range(len(known)), pa.int64()),
         "commune_raw": pa.array([r[0] for r in known], pa.string()),
@@ -280,6 +287,14 @@ def row_by_row_counts(con: duckdb.DuckDBPyConnection, from_sql: str, offset: int
                   np.array([r[3] for r in known], dtype=object), received, resolved)
 
 
+def _province_candidates(resolver: UnitResolver, prov: Any) -> list[str]:
+    try:
+        resolver.province(prov, allow_legacy=True)
+    except ResolveError as err:
+        return err.candidates
+    return []
+
+
 def _maybe_province(resolver: UnitResolver, prov: Any):
     if prov is None:
         return None
@@ -305,13 +320,13 @@ def _details(con: duckdb.DuckDBPyConnection, numbered: str, offset: int, bad_pai
     for CSV, header = line 1) and the value at fault."""
     lines = []
     bad = pd.DataFrame([(c, p, *v) for (c, p), v in bad_pairs.items()],
-                       columns=["commune_raw", "province_raw", "code", "reason", "suggestion"])
+                       columns=["commune_raw", "province_raw", "column", "value", "code", "reason", "suggestion"])
     con.register("_bad_pairs", bad.astype(object))
     try:
         rows = con.execute(f"""
             WITH n AS ({numbered})
             SELECT n._row, n.problem, n.id, n.commune_raw, n.channel_raw, n.received_raw, n.due_raw,
-                   n.resolved_raw, n.paid_raw, b.code, b.reason, b.suggestion
+                   n.resolved_raw, n.paid_raw, b.code, b.reason, b.suggestion, b.column, b.value
             FROM n
             LEFT JOIN _bad_pairs b ON n.problem IS NULL AND b.commune_raw = n.commune_raw
                  AND b.province_raw IS NOT DISTINCT FROM n.province_raw
@@ -324,7 +339,7 @@ def _details(con: duckdb.DuckDBPyConnection, numbered: str, offset: int, bad_pai
               "resolved_at": 7, "paid_online": 8}
     for r in rows:
         if r[1] is None:
-            lines.append(VAL.rejection(r[0] + offset, "commune", r[3], r[9], r[10], r[11]))
+            lines.append(VAL.rejection(r[0] + offset, r[12], r[13], r[9], r[10], r[11]))
             continue
         code, _, column = r[1].partition(":")
         default_col, reason, suggestion = _PROBLEM_TEXT[code]

@@ -298,7 +298,7 @@ class UnitLookup:
             try:
                 prov_res = self.r.province(province, allow_legacy=True)
             except ResolveError as err:
-                return None, None, None, ("province", "unknown_province", str(err),
+                return None, None, None, ("province", "unknown_province", f"unknown province {V.display(province)!r}",
                                           f"closest: {_closest(err)}" if err.candidates else
                                           "use one of the 34 current province names or codes")
         lvl = explicit or hint
