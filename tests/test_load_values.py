@@ -29,12 +29,19 @@ def test_non_numbers_are_refused(text):
 def test_periods_in_the_usual_spellings():
     now = dt.datetime(2026, 3, 15)
     for text in ["2025-07", "2025-7", "07/2025", "7/2025", "2025/07", "T7/2025", "Tháng 7/2025",
-                 "tháng 07 năm 2025", "2025-07-01", "202507", dt.date(2025, 7, 1), dt.datetime(2025, 7, 9, 10)]:
+                 "tháng 07 năm 2025", "2025-07-01", "202507", dt.date(2025, 7, 1), dt.datetime(2025, 7, 9, 10),
+                 "Jul 2025", "July 2025", "jul-2025"]:
         assert parse_period(text, now)[0] == "2025-07", text
     assert parse_period("2026-03", now)[0] == "2026-03"
     assert parse_period("2026-04", now)[1] == "future_period"
     for bad in ["2025-13", "July", "1999-01", "25-07", ""]:
         assert parse_period(bad, now)[1] == "bad_period", bad
+    # A quarter, a year or "9 months" is not a month: the message says why, not just "malformed".
+    for span, texts in {"a quarter": ["Quý III/2025", "Quý 3/2025", "Q3 2025"], "a year": ["Năm 2025", "2025"],
+                        "several months": ["9 tháng đầu năm 2025", "6 tháng 2025"]}.items():
+        for text in texts:
+            period, code, message = parse_period(text, now)
+            assert (period, code) == (None, "bad_period") and message.startswith(f"{span}, not a month"), text
 
 
 def test_yes_no_values():

@@ -113,6 +113,13 @@ _PERIOD_PATTERNS = [
 ]
 
 FIRST_YEAR = 2000
+_ENGLISH_MONTH = re.compile(r"^(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?[\s,/-]*(\d{4})$")
+ENGLISH_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+# Quarters and years: Vietnamese reports are often quarterly ("Quý III/2025"), but the
+# warehouse holds months and a quarter's figure cannot be split among them.
+_NOT_A_MONTH = [(re.compile(r"^(quy|q)\.?\s*([1-4]|i{1,3}|iv)\b"), "a quarter"),
+                (re.compile(r"^(nam|year)\s*\d{4}$|^\d{4}$"), "a year"),
+                (re.compile(r"^(6|06|9|09)\s*thang\b"), "several months")]
 
 
 def current_period(now: dt.datetime | None = None) -> str:
@@ -136,7 +143,14 @@ def parse_period(value: Any, now: dt.datetime | None = None) -> tuple[str | None
                 parts = dict(zip(order, (int(g) for g in match.groups())))
                 year, month = parts["y"], parts["m"]
                 break
+        english = _ENGLISH_MONTH.match(text) if year is None else None
+        if english:
+            year, month = int(english.group(2)), ENGLISH_MONTHS.index(english.group(1)) + 1
         if year is None:
+            span = next((what for pattern, what in _NOT_A_MONTH if pattern.match(text)), None)
+            if span:
+                return None, "bad_period", (f"{span}, not a month: the dashboard holds monthly figures; give each "
+                                            "month its own row (YYYY-MM), or the last month for a cumulative figure")
             return None, "bad_period", "not a month: write it as YYYY-MM (e.g. 2025-07)"
     if not 1 <= month <= 12:
         return None, "bad_period", f"month {month} does not exist"
