@@ -110,10 +110,11 @@ def caption(
             "caption.source_range", lang, source=source,
             start=fmt.month(start, lang), end=fmt.month(end, lang),
         )
-    suffix = "caption.demo_suffix" if demo is True else None
     if isinstance(demo, (pd.Series, list, tuple)):
         flags = pd.Series(demo, dtype="boolean").fillna(False)
         suffix = None if not flags.any() else "caption.demo_suffix" if flags.all() else "caption.partly_demo_suffix"
+    else:
+        suffix = "caption.demo_suffix" if demo else None
     if suffix:
         text += i18n.t(suffix, lang)
     st.caption(text)

@@ -46,3 +46,11 @@ def test_an_office_file_that_is_no_workbook_is_rejected_with_what_to_do(tmp_path
     assert p.fatal and list(p.errors.code) == ["bad_format"]
     assert "cannot be read as an Excel workbook" in p.errors.iloc[0].reason
     assert "save as" in p.errors.iloc[0].suggestion
+
+
+def test_a_damaged_xlsx_is_rejected_not_a_traceback(tmp_path):
+    damaged = tmp_path / "report.xlsx"
+    damaged.write_bytes(b"PK\x03\x04" + b"not a zip archive" * 100)
+    p = plan_load(damaged, period="2025-09")
+    assert p.fatal and list(p.errors.code) == ["bad_format"]
+    assert "cannot be read as an Excel workbook" in p.errors.iloc[0].reason

@@ -12,7 +12,6 @@ import pandas as pd
 import pyarrow as pa
 
 from etl.load import validate as VAL
-from etl.load import values as V
 from etl.load.dossier_sql import (
     DUPLICATE_LIMIT, Counts, MonthCounts, advancement_sql, bool_sql, channel_sql, column_types, create_from_arrow,
     id_hash_sql, id_hashes, id_sql, is_typed_time, month_index, now_literal, numbered_parquet, quote,
@@ -247,15 +246,13 @@ def row_by_row_counts(con: duckdb.DuckDBPyConnection, from_sql: str, offset: int
             res = resolver.commune(commune, prov)
             known.append((commune, None if prov is province else prov, res.code, res.province_code))
         except ResolveError as err:
-            named = _maybe_province(resolver, prov)
-            if prov is not None and named is None:  # the province column is at fault, not the commune
-                closest = _province_candidates(resolver, prov)
-                problem = ("province", prov, "unknown_province", f"unknown province {V.display(prov)!r}",
-                           f"closest: {', '.join(closest)}" if closest else
-                           "use one of the 34 current province names or codes")
-            else:
-                problem = ("commune", commune, *VAL.UnitLookup._commune_error(commune, err, named)[1:])
-            bad_pairs[(commune, None if prov is province else prov)] = problem
+            key = (commune, None if prov is province else prov)
+            try:
+                named = resolver.province(prov, allow_legacy=True) if prov is not None else None
+            except ResolveError as province_err:  # the province column is at fault, not the commune
+                bad_pairs[key] = ("province", prov, *VAL.unknown_province(prov, province_err))
+                continue
+            bad_pairs[key] = ("commune", commune, *VAL.UnitLookup._commune_error(commune, err, named)[1:])
     create_from_arrow(con, "_dossier_codes", pa.table({
         "_u": pa.array(range(len(known)), pa.int64()),
         "commune_raw": pa.array([r[0] for r in known], pa.string()),
@@ -286,22 +283,6 @@ def row_by_row_counts(con: duckdb.DuckDBPyConnection, from_sql: str, offset: int
                   duplicates, lines, np.array([r[2] for r in known], dtype=object),
                   np.array([r[3] for r in known], dtype=object), received, resolved)
 
-
-def _province_candidates(resolver: UnitResolver, prov: Any) -> list[str]:
-    try:
-        resolver.province(prov, allow_legacy=True)
-    except ResolveError as err:
-        return err.candidates
-    return []
-
-
-def _maybe_province(resolver: UnitResolver, prov: Any):
-    if prov is None:
-        return None
-    try:
-        return resolver.province(prov, allow_legacy=True)
-    except ResolveError:
-        return None
 
 _PROBLEM_TEXT = {
     "missing_id": ("dossier_id", "the dossier id is empty", "every row needs its dossier id"),

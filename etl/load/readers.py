@@ -100,15 +100,7 @@ def sniff_format(path: Path) -> str:
         return "xlsx"
     if head.startswith(b"PAR1"):
         return "parquet"
-    if head.startswith(XLS_MAGIC):
-        try:
-            excel_sheets(path)
-        except Exception:  # noqa: BLE001 - a Word file, an encrypted workbook…: say what to do
-            raise FileRejected(
-                "bad_format", "this Office 97–2003 file cannot be read as an Excel workbook "
-                "(another kind of document, or password-protected)",
-                "open it in Excel, remove any password and save as “Excel Workbook (.xlsx)”",
-            ) from None
+    if head.startswith(XLS_MAGIC):  # or another Office 97–2003 document: excel_sheets() tells
         return "xls"
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
@@ -270,23 +262,23 @@ def _fill_merged(rows: list[list[Any]], merged: list[tuple[tuple[int, int], tupl
 
 
 def excel_sheets(path: Path) -> list[tuple[str, bool]]:
-    """(name, visible) of every worksheet."""
+    """(name, visible) of every worksheet. This is where a workbook is first opened, so a file
+    that is no readable workbook (damaged, password-protected, a Word file) is rejected here."""
+    from python_calamine import CalamineWorkbook
+
     try:
-        from python_calamine import CalamineWorkbook
-
         wb = CalamineWorkbook.from_path(str(path))
-        out = []
-        for meta in wb.sheets_metadata:
-            visible = "Visible" in str(meta.visible) and "Hidden" not in str(meta.visible)
-            if "WorkSheet" in str(meta.typ):
-                out.append((meta.name, visible))
+    except Exception:  # noqa: BLE001 - calamine raises a different type per format and fault
+        raise FileRejected(
+            "bad_format", "the file cannot be read as an Excel workbook (damaged, password-protected, "
+            "or another kind of document)",
+            "open it in Excel, remove any password and save as “Excel Workbook (.xlsx)”",
+        ) from None
+    try:
+        return [(meta.name, "Visible" in str(meta.visible) and "Hidden" not in str(meta.visible))
+                for meta in wb.sheets_metadata if "WorkSheet" in str(meta.typ)]
+    finally:
         wb.close()
-        return out
-    except ImportError:  # pragma: no cover - fallback without python-calamine
-        import openpyxl
-
-        wb = openpyxl.load_workbook(path, read_only=True)
-        return [(ws.title, ws.sheet_state == "visible") for ws in wb.worksheets]
 
 
 _GRID_CACHE: dict[tuple, Grid] = {}
@@ -305,19 +297,8 @@ def read_excel_grid(path: Path, sheet: str) -> Grid:
 
 
 def _read_excel_grid(path: Path, sheet: str) -> Grid:
-    with open(path, "rb") as handle:
-        fmt = "xls" if handle.read(4) == XLS_MAGIC else "xlsx"
-    try:
-        from python_calamine import CalamineWorkbook
-    except ImportError:  # pragma: no cover - slower fallback
-        import openpyxl
+    from python_calamine import CalamineWorkbook
 
-        wb = openpyxl.load_workbook(path, data_only=True)
-        ws = wb[sheet]
-        rows = [["" if v is None else v for v in row] for row in ws.iter_rows(values_only=True)]
-        merged = [((r.min_row - 1, r.min_col - 1), (r.max_row - 1, r.max_col - 1)) for r in ws.merged_cells.ranges]
-        _fill_merged(rows, merged)
-        return Grid(rows, list(range(1, len(rows) + 1)), sheet, "xlsx")
     wb = CalamineWorkbook.from_path(str(path))
     try:
         ws = wb.get_sheet_by_name(sheet)
@@ -327,7 +308,7 @@ def _read_excel_grid(path: Path, sheet: str) -> Grid:
         wb.close()
     rows = [list(r) for r in rows]
     _fill_merged(rows, merged)
-    return Grid(rows, list(range(1, len(rows) + 1)), sheet, fmt)
+    return Grid(rows, list(range(1, len(rows) + 1)), sheet, sniff_format(path))
 
 
 def choose_sheet(path: Path, sheet: str | None) -> str:

@@ -258,6 +258,12 @@ def _closest(err: ResolveError) -> str:
     return ", ".join(err.candidates) if err.candidates else ""
 
 
+def unknown_province(province: Any, err: ResolveError) -> tuple[str, str, str]:
+    """(code, reason, suggestion) for a province cell that names no province."""
+    return ("unknown_province", f"unknown province {V.display(province)!r}",
+            f"closest: {_closest(err)}" if err.candidates else "use one of the 34 current province names or codes")
+
+
 class UnitLookup:
     """Resolve (unit, province, level) triples of a report, each distinct triple once."""
 
@@ -298,9 +304,7 @@ class UnitLookup:
             try:
                 prov_res = self.r.province(province, allow_legacy=True)
             except ResolveError as err:
-                return None, None, None, ("province", "unknown_province", f"unknown province {V.display(province)!r}",
-                                          f"closest: {_closest(err)}" if err.candidates else
-                                          "use one of the 34 current province names or codes")
+                return None, None, None, ("province", *unknown_province(province, err))
         lvl = explicit or hint
         if lvl is None:
             digits = _looks_like_code(unit)
@@ -396,7 +400,7 @@ def check_report(table: Table, kind: str, period: str | None = None, province: s
     """Validate a report (kind 'report' or 'legacy'); legacy rows are re-based onto the 34."""
     resolver = resolver or UnitResolver.default()
     cells = to_cells(table, period, province, kind)
-    is_total = cells.frame.unit.map(is_total_label).to_numpy(dtype=bool)
+    is_total = _cached(cells.frame.unit, is_total_label).to_numpy(dtype=bool)
     totals, c = cells.frame[is_total], cells.frame[~is_total].reset_index(drop=True)
     rej: list[dict] = list(cells.rejections)
     bad = np.zeros(len(c), dtype=bool)

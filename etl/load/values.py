@@ -12,6 +12,7 @@ import math
 import re
 from typing import Any
 
+from dashboard.fmt import MONTHS_EN
 from etl.names import nfc, strip_diacritics
 
 # Cells that mean "no figure" in Vietnamese reports.
@@ -113,8 +114,8 @@ _PERIOD_PATTERNS = [
 ]
 
 FIRST_YEAR = 2000
-_ENGLISH_MONTH = re.compile(r"^(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?[\s,/-]*(\d{4})$")
-ENGLISH_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+_MONTHS_EN = [m.lower() for m in MONTHS_EN]  # "Sep 2025", as the English pages write it
+_ENGLISH_MONTH = re.compile(rf"^({'|'.join(_MONTHS_EN)})[a-z]*\.?[\s,/-]*(\d{{4}})$")
 # Quarters and years: Vietnamese reports are often quarterly ("Quý III/2025"), but the
 # warehouse holds months and a quarter's figure cannot be split among them.
 _NOT_A_MONTH = [(re.compile(r"^(quy|q)\.?\s*([1-4]|i{1,3}|iv)\b"), "a quarter"),
@@ -145,7 +146,7 @@ def parse_period(value: Any, now: dt.datetime | None = None) -> tuple[str | None
                 break
         english = _ENGLISH_MONTH.match(text) if year is None else None
         if english:
-            year, month = int(english.group(2)), ENGLISH_MONTHS.index(english.group(1)) + 1
+            year, month = int(english.group(2)), _MONTHS_EN.index(english.group(1)) + 1
         if year is None:
             span = next((what for pattern, what in _NOT_A_MONTH if pattern.match(text)), None)
             if span:
