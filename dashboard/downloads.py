@@ -20,26 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+from core.safety import neutralise
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def neutralise_cell(value: Any) -> Any:
-    """'=HYPERLINK(...)' -> "'=HYPERLINK(...)"; numbers and other text unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def neutralise(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` safe to open in a spreadsheet (text cells and column names)."""
-    out = df.copy()
-    out.columns = [neutralise_cell(str(c)) for c in out.columns]
-    for column in out.columns:
-        series = out[column]
-        if series.dtype == object or pd.api.types.is_string_dtype(series):
-            out[column] = series.map(neutralise_cell).astype(object)
-    return out
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:

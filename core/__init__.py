@@ -1,0 +1,1 @@
+"""What every layer shares (etl, dashboard, charts import it; it imports none of them)."""
