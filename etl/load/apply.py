@@ -656,7 +656,11 @@ def _replay_one(entry: dict, directory: Path) -> Replay:
     found = next((p for p in (expected, recorded) if p.is_file()), None)
     if found is None:
         raise _NotReplayable(f"archived file missing, expected at {expected}")
-    if archive.sha256_of(found)[0] != sha:
+    try:
+        actual = archive.sha256_of(found)[0]
+    except OSError as exc:
+        raise _NotReplayable(f"archived file {found} cannot be read ({exc.strerror})") from exc
+    if actual != sha:
         raise _NotReplayable(f"archived file {found} was altered (its checksum is not {sha})")
     if found != expected:
         found = archive.store(found, sha, expected.suffix.lstrip("."), directory)

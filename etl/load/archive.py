@@ -73,7 +73,7 @@ def store(path: Path, sha256: str, ext: str, directory: Path) -> Path:
         os.replace(temp, target)
         _fsync_dir(directory)
     except OSError as exc:
-        raise warehouse.write_failed("the file into the raw archive", exc, "nothing was loaded") from exc
+        raise warehouse.write_failed("the file into the raw archive", exc) from exc
     finally:
         if temp is not None:
             Path(temp).unlink(missing_ok=True)
