@@ -491,7 +491,8 @@ RECORD_TIMES = ("received_at", "started_at", "finished_at", "undone_at")
 def recorded_loads(con: duckdb.DuckDBPyConnection, schema: str = "") -> list[dict]:
     """The load record: every load after the demo data (load id > 0), oldest first, with the
     file it came from. This is what a rebuild replays and what the recovery manifest holds;
-    JSON-ready (times as ISO text, options as a dict)."""
+    JSON-ready (times as ISO text, options as a dict). A rebuild runs it on the warehouse it
+    replaces, so it must keep working on every older schema version."""
     prefix = f"{schema}." if schema else ""
     cursor = con.execute(f"""
         SELECT l.load_id, l.kind, l.file_name, l.sha256, l.status, l.options,
