@@ -1,22 +1,54 @@
-"""Command line: `python -m etl COMMAND` (see README, "ETL commands")."""
+"""Command line: `python -m etl COMMAND` (see README, "ETL commands").
+
+`build` and `ensure` exit 0 when done (or nothing to do), 1 when they refused and changed
+nothing (an unreadable warehouse, a recorded load that cannot be re-applied, a full disk:
+one line says why and what to do; docs/operations.md), 2 for a usage error.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from etl import warehouse
+from etl.load.cli import register as register_load_commands
+from etl.users import register as register_user_commands
+
 
 def _build(args: argparse.Namespace) -> int:
     from etl import build as build_module  # imported here: `load`/`users` start faster without it
 
-    build_module.build()
+    try:
+        build_module.build(from_manifest=args.from_manifest, force_new=args.force_new,
+                           drop_loads=tuple(args.drop_load))
+    except warehouse.WarehouseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _configure_build(parser: argparse.ArgumentParser) -> None:
+    parser.description = ("Rebuild the warehouse, re-applying the loads it records from the raw archive. "
+                          "Refuses (exit 1, nothing changed) rather than lose a load; docs/operations.md.")
+    parser.add_argument("--drop-load", type=int, action="append", default=[], metavar="N",
+                        help="rebuild without load N (e.g. its archived file is lost); it stays in the "
+                             "history as 'dropped'. Repeat for several loads")
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--from-manifest", action="store_true",
+                       help="no warehouse file (lost, or moved aside): rebuild the loads listed in its "
+                            "recovery manifest in the raw archive")
+    start.add_argument("--force-new", action="store_true",
+                       help="no warehouse file: build a new one without the loads its recovery manifest lists")
 
 
 def _ensure(args: argparse.Namespace) -> int:
     from etl import build as build_module
 
-    build_module.ensure()
+    try:
+        build_module.ensure()
+    except warehouse.WarehouseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -28,31 +60,16 @@ def _boundaries(args: argparse.Namespace) -> int:
 
 # Commands contributed by other modules register here: name -> (help, configure(parser) -> handler).
 COMMANDS = {
-    "build": ("rebuild the warehouse from reference packages, catalog, facts and demo data", None, _build),
+    "build": ("rebuild the warehouse from reference packages, catalog, facts and demo data, "
+              "re-applying its recorded loads", _configure_build, _build),
     "ensure": ("build the warehouse only if it is missing or from an older schema", None, _ensure),
     "boundaries": ("rebuild data/geo/provinces_34.geojson from a boundary file", "rest", _boundaries),
 }
 
 
-def _register_optional() -> None:
-    """Data-staff commands (load, history, undo, users) live in etl.load when installed."""
-    try:
-        from etl.load.cli import register
-    except ImportError:
-        return
-    register(COMMANDS)
-
-
-def _register_users() -> None:
-    """`users` (dashboard logins for the Data refresh page) lives in etl.users."""
-    from etl.users import register
-
-    register(COMMANDS)
-
-
 def main(argv: list[str] | None = None) -> int:
-    _register_optional()
-    _register_users()
+    register_load_commands(COMMANDS)  # load, history, undo: etl/load/cli.py
+    register_user_commands(COMMANDS)  # users: dashboard logins, etl/users.py
     parser = argparse.ArgumentParser(prog="python -m etl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, configure, _handler) in COMMANDS.items():

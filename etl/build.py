@@ -1,8 +1,14 @@
 """`python -m etl build`: reference geography, catalog, facts, demo data -> warehouse.
 
 The whole warehouse is written to a temporary file and moved over the published one, so
-an app reading it never sees a half-built state. Loaded report files are re-applied from
-the raw archive afterwards, so a rebuild never loses real data.
+an app reading it never sees a half-built state. The existing warehouse is the record of
+what was loaded: its loads are re-applied from the raw archive, and a build that cannot
+re-apply one of them refuses (nothing changes) rather than quietly dropping it. The ways
+out are explicit (docs/operations.md, "Backups and recovery"):
+
+- ``--drop-load N``    rebuild without load N (kept in the record as ``dropped``);
+- ``--from-manifest``  no warehouse file: rebuild its loads from the recovery manifest;
+- ``--force-new``      no warehouse file: start afresh, without the loads the manifest lists.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from etl import catalog, demo, facts, reference, sources, warehouse
+from etl import catalog, demo, facts, paths, reference, sources, warehouse
+from etl.load.apply import apply_replay, plan_replay
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
@@ -54,22 +61,26 @@ def load_demo(con: duckdb.DuckDBPyConnection, loaded_at: datetime) -> demo.DemoD
     return data
 
 
-def build(path: Path | None = None, verbose: bool = True) -> dict:
-    """Build the warehouse at ``path`` (default data/warehouse.duckdb or $DX_DB)."""
+def build(path: Path | None = None, verbose: bool = True, *, from_manifest: bool = False,
+          force_new: bool = False, drop_loads: tuple[int, ...] = ()) -> dict:
+    """Build the warehouse at ``path`` (default data/warehouse.duckdb or $DX_DB), keeping its
+    recorded loads. Raises :class:`etl.warehouse.WarehouseError` (nothing changed) when the
+    existing warehouse cannot be read or a recorded load cannot be re-applied."""
     path = path or warehouse.default_path()
     started = time.perf_counter()
     loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
     stats: dict = {}
-    with warehouse.creating(path) as con:
+    with warehouse.creating(path) as con:  # holds the writer lock: no load slips in meanwhile
+        recorded, stats["record"] = _record_to_keep(path, from_manifest, force_new)
+        replays = plan_replay(recorded, paths.raw_archive_dir(path), drop_loads)
         load_reference(con, loaded_at)
         data = load_demo(con, loaded_at)
         stats["demo_rows"] = len(data.observations)
         stats["legacy_rows_not_rebased"] = len(data.not_rebased)
         suspicious = reference.suspicious_areas()
         stats["suspicious_areas"] = [f"{r.code} {r.name}: {r.area_km2} km²" for r in suspicious.itertuples()]
-        replay = _replay_hook()
-        if replay is not None:
-            stats["replayed_loads"] = replay(con)
+        stats["replayed_loads"] = apply_replay(con, replays)
+        stats["dropped_now"] = [r.entry["load_id"] for r in replays if r.drop_now]
     stats["seconds"] = round(time.perf_counter() - started, 2)
     stats["path"] = str(path)
     if verbose:
@@ -77,13 +88,32 @@ def build(path: Path | None = None, verbose: bool = True) -> dict:
     return stats
 
 
-def _replay_hook():
-    """Re-apply archived report loads (etl.load), when that package is present."""
-    try:
-        from etl.load.archive import replay_archive
-    except ImportError:
-        return None
-    return replay_archive
+def _record_to_keep(path: Path, from_manifest: bool, force_new: bool) -> tuple[list[dict], str]:
+    """The loads the new warehouse must keep, and where they were read from."""
+    if path.exists():
+        if from_manifest or force_new:
+            raise warehouse.RebuildRefused(
+                f"{path} exists: --from-manifest and --force-new only build where there is no warehouse "
+                "(move it aside first; docs/operations.md)")
+        try:
+            with warehouse.reading(path) as con:
+                return warehouse.recorded_loads(con, "wh"), "the warehouse"
+        except warehouse.WarehouseUnreadable as exc:
+            raise warehouse.WarehouseUnreadable(
+                f"{exc}. It is the record of what was loaded, so it was not replaced: restore it from a "
+                "backup, or move it aside and run `python -m etl build --from-manifest` (docs/operations.md)"
+            ) from exc
+    if force_new:
+        return [], "nothing (--force-new)"
+    if from_manifest:
+        return warehouse.read_manifest(path), "the recovery manifest"
+    manifest = paths.manifest_path(path)
+    if manifest.exists() and manifest.read_text(encoding="utf-8").strip():
+        raise warehouse.RebuildRefused(
+            f"there is no warehouse at {path}, but its recovery manifest lists loads: rebuild them with "
+            "`python -m etl build --from-manifest`, or start without them with `python -m etl build --force-new` "
+            "(docs/operations.md)")
+    return [], "nothing (new warehouse)"
 
 
 def _report(stats: dict) -> None:
@@ -92,7 +122,9 @@ def _report(stats: dict) -> None:
     print(f"  legacy rows the re-basing rules refused (indices of merged provinces): "
           f"{stats['legacy_rows_not_rebased']:,}")
     if stats.get("replayed_loads"):
-        print(f"  report loads re-applied from the raw archive: {stats['replayed_loads']}")
+        print(f"  loads re-applied from the raw archive (as recorded in {stats['record']}): {stats['replayed_loads']}")
+    if stats.get("dropped_now"):
+        print(f"  loads dropped now (kept in the history as dropped): {', '.join(map(str, stats['dropped_now']))}")
     if stats["suspicious_areas"]:
         print("  suspicious commune areas in vietnamadminunits (kept, reported):")
         for line in stats["suspicious_areas"]:
@@ -100,10 +132,16 @@ def _report(stats: dict) -> None:
 
 
 def ensure(path: Path | None = None) -> bool:
-    """Build only if the warehouse is missing or has an older schema. Returns True if built."""
+    """Build only if the warehouse is missing or has an older schema. Returns True if built.
+    A file that cannot be read is never built over: :func:`build` refuses it."""
     path = path or warehouse.default_path()
-    if warehouse.schema_version(path) == warehouse.SCHEMA_VERSION:
-        print(f"Warehouse {path} is up to date (schema {warehouse.SCHEMA_VERSION}).")
-        return False
+    if path.exists():
+        try:
+            version = warehouse.schema_version(path)
+        except warehouse.WarehouseUnreadable:
+            version = None
+        if version == warehouse.SCHEMA_VERSION:
+            print(f"Warehouse {path} is up to date (schema {warehouse.SCHEMA_VERSION}).")
+            return False
     build(path)
     return True

@@ -16,6 +16,22 @@ def warehouse_path() -> Path:
     return Path(os.environ.get("DX_DB", DATA / "warehouse.duckdb")).resolve()
 
 
-def raw_archive_dir() -> Path:
-    """Raw files kept exactly as received, next to the warehouse they were loaded into."""
-    return Path(os.environ.get("DX_RAW", warehouse_path().parent / "raw")).resolve()
+def raw_archive_dir(warehouse: str | Path | None = None) -> Path:
+    """Raw files kept exactly as received, in ``raw/`` next to the warehouse they were loaded
+    into (``warehouse``, default the configured one).
+
+    ``DX_RAW`` moves the archive of the configured warehouse (``DX_DB`` or the default) only:
+    a warehouse named explicitly (``--db OTHER``) keeps its archive next to itself, so a load
+    into OTHER never writes into the configured warehouse's archive.
+    """
+    target = Path(warehouse).resolve() if warehouse is not None else warehouse_path()
+    if os.environ.get("DX_RAW") and target == warehouse_path():
+        return Path(os.environ["DX_RAW"]).resolve()
+    return target.parent / "raw"
+
+
+def manifest_path(warehouse: str | Path | None = None) -> Path:
+    """The recovery copy of a warehouse's load record, in its raw archive and named after it
+    (two warehouses in one folder share the archived files, never the manifest)."""
+    target = Path(warehouse).resolve() if warehouse is not None else warehouse_path()
+    return raw_archive_dir(target) / f"{target.name}.manifest.jsonl"

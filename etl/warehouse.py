@@ -13,13 +13,21 @@ Views in ``main`` are the documented contract analysts query by name.
 
 Readers never see a half-built state: every change is written to a temporary copy in the
 same folder and moved over the published file with ``os.replace`` (see :func:`updating`).
+
+The warehouse is the record of what was loaded (``meta.load`` and ``raw.file``): a rebuild
+replays those loads from the raw archive. Every change also rewrites the recovery manifest
+(``paths.manifest_path``), a copy of that record kept in the raw archive for the day the
+warehouse file itself is lost (docs/operations.md, "Backups and recovery").
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -165,6 +173,69 @@ CREATE OR REPLACE VIEW source AS
 CREATE OR REPLACE VIEW load_history AS
     SELECT * FROM meta.load ORDER BY load_id;
 """
+
+
+class WarehouseError(Exception):
+    """The warehouse cannot be read or written as asked. The message is one line for the user
+    (commands print it without a traceback) and says what, if anything, changed."""
+
+
+class WarehouseUnreadable(WarehouseError):
+    """The file exists but is not a readable DX warehouse (truncated, overwritten, damaged)."""
+
+
+class WriteFailed(WarehouseError):
+    """Writing the warehouse copy, the raw archive or the manifest failed (disk full...)."""
+
+
+class RebuildRefused(WarehouseError):
+    """A rebuild would lose or change a recorded load, or was asked for something unsafe."""
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a read or write failed, in a few words and without the server's paths."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    for pattern, reason in (
+        ("not a valid DuckDB database file", "not a DuckDB database file"),
+        ("Could not read enough bytes", "the file is truncated"),
+        ("Corrupt database file", "the file is damaged (a block fails its checksum)"),
+        ("does not exist", "not a DX warehouse (it has no load record)"),
+    ):
+        if pattern in message:
+            return reason
+    found = re.search(r"(No space left on device|File too large|Disk quota exceeded|Read-only file system"
+                      r"|Permission denied|Input/output error)", message)
+    if found:
+        return found.group(1)
+    return re.sub(r'"[^"]*"', "a file", message.removeprefix("IO Error: "))
+
+
+def _is_damage(exc: BaseException) -> bool:
+    """A DuckDB error that means the file cannot be read (rather than a bug in a query)."""
+    return isinstance(exc, duckdb.Error) and any(
+        marker in str(exc) for marker in ("Corrupt database file", "Could not read", "not a valid DuckDB database"))
+
+
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO}
+STORAGE_MESSAGES = ("Could not write", "No space left on device", "File too large", "Disk quota exceeded",
+                    "Read-only file system", "Could not fsync", "Could not truncate")
+
+
+def _is_storage_failure(exc: BaseException) -> bool:
+    """The disk refused a write (full, too large, read-only), whoever was writing."""
+    if isinstance(exc, OSError):
+        return exc.errno in STORAGE_ERRNOS
+    return isinstance(exc, duckdb.Error) and any(marker in str(exc) for marker in STORAGE_MESSAGES)
+
+
+def unreadable(path: Path, exc: BaseException) -> WarehouseUnreadable:
+    return WarehouseUnreadable(f"cannot read the warehouse {path}: {_reason(exc)}")
+
+
+def write_failed(what: str, exc: BaseException, outcome: str = "nothing was changed") -> WriteFailed:
+    return WriteFailed(f"could not write {what} ({_reason(exc)}); {outcome}")
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -373,18 +444,100 @@ def _publish_ranks(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def schema_version(path: Path) -> int | None:
-    """The schema version of an existing warehouse file, or None if absent/unreadable."""
+def _probe(con: duckdb.DuckDBPyConnection, schema: str = "") -> None:
+    """Fail now, not half-way, if this is not a DX warehouse or its record cannot be read."""
+    prefix = f"{schema}." if schema else ""
+    for table in ("meta.build_info", "meta.load", "raw.file"):
+        con.execute(f"SELECT count(*) FROM {prefix}{table}").fetchall()
+
+
+@contextlib.contextmanager
+def reading(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only view of the published warehouse, attached as ``wh``; a fresh connection
+    each time, so never a cached old snapshot. Raises FileNotFoundError when there is no
+    file and :class:`WarehouseUnreadable` when it cannot be read, also when a damaged block
+    is only met by a later query."""
     if not path.exists():
-        return None
+        raise FileNotFoundError(f"no warehouse at {path}: run `python -m etl build` first")
+    con = duckdb.connect(config=DUCKDB_CONFIG)
     try:
-        with contextlib.closing(connect(path, read_only=True)) as con:
-            row = con.execute(
-                "SELECT value FROM meta.build_info WHERE key = 'schema_version'"
-            ).fetchone()
-            return int(row[0]) if row else None
-    except duckdb.Error:
-        return None
+        literal = str(path).replace("'", "''")
+        try:
+            con.execute(f"ATTACH '{literal}' AS wh (READ_ONLY)")
+            _probe(con, "wh")
+        except duckdb.Error as exc:
+            raise unreadable(path, exc) from exc
+        try:
+            yield con
+        except duckdb.Error as exc:
+            if _is_damage(exc):
+                raise unreadable(path, exc) from exc
+            raise
+    finally:
+        con.close()
+
+
+def schema_version(path: Path) -> int | None:
+    """The schema version of an existing warehouse file (None if it records none).
+    Raises :class:`WarehouseUnreadable` for a file that cannot be read."""
+    with reading(path) as con:
+        row = con.execute("SELECT value FROM wh.meta.build_info WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else None
+
+
+RECORD_TIMES = ("received_at", "started_at", "finished_at", "undone_at")
+
+
+def recorded_loads(con: duckdb.DuckDBPyConnection, schema: str = "") -> list[dict]:
+    """The load record: every load after the demo data (load id > 0), oldest first, with the
+    file it came from. This is what a rebuild replays and what the recovery manifest holds;
+    JSON-ready (times as ISO text, options as a dict). A rebuild runs it on the warehouse it
+    replaces, so it must keep working on every older schema version."""
+    prefix = f"{schema}." if schema else ""
+    cursor = con.execute(f"""
+        SELECT l.load_id, l.kind, l.file_name, l.sha256, l.status, l.options,
+               coalesce(f.uploader, l.uploader) AS uploader, f.received_at, l.started_at,
+               l.finished_at, l.undone_at, l.rows_read, l.rows_loaded, l.rows_rejected,
+               f.size_bytes, f.archived_path
+        FROM {prefix}meta.load l LEFT JOIN {prefix}raw.file f USING (load_id)
+        WHERE l.load_id > 0 ORDER BY l.load_id
+    """)
+    keys = [column[0] for column in cursor.description]
+    loads = []
+    for row in cursor.fetchall():
+        entry = dict(zip(keys, row))
+        entry["options"] = json.loads(entry["options"] or "{}")
+        for key in RECORD_TIMES:
+            if entry[key] is not None:
+                entry[key] = entry[key].isoformat(sep=" ")
+        loads.append(entry)
+    return loads
+
+
+def read_manifest(path: Path) -> list[dict]:
+    """The recovery copy of ``path``'s load record, for rebuilding a lost warehouse."""
+    manifest = paths.manifest_path(path)
+    if not manifest.exists():
+        raise RebuildRefused(f"there is no recovery manifest {manifest}: nothing to recover {path.name} from")
+    loads = []
+    for number, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            loads.append(json.loads(line))
+        except json.JSONDecodeError:
+            raise RebuildRefused(f"the recovery manifest {manifest} is damaged (line {number})") from None
+    return sorted(loads, key=lambda entry: entry["load_id"])
+
+
+def _write_manifest(con: duckdb.DuckDBPyConnection, target: Path) -> None:
+    """The new state's load record, to ``target`` (a temporary name; fsynced)."""
+    text = "".join(json.dumps(entry, ensure_ascii=False) + "\n" for entry in recorded_loads(con))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "w", encoding="utf-8") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
 
 
 @contextlib.contextmanager
@@ -408,42 +561,91 @@ def _discard(temp: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
+def _fsync_dir(directory: Path) -> None:
+    handle = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
 def _commit_file(con: duckdb.DuckDBPyConnection, temp: Path, path: Path) -> None:
     con.execute("CHECKPOINT")
     con.close()
     with open(temp, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(temp, path)
-    directory = os.open(path.parent, os.O_RDONLY)
+    _fsync_dir(path.parent)
+
+
+def _open_temp(path: Path, temp: Path, copy_existing: bool) -> duckdb.DuckDBPyConnection:
+    """The temporary file to change: a copy of ``path`` or a new file (removed on failure)."""
     try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+        if copy_existing:
+            shutil.copyfile(path, temp)
+        con = connect(temp)
+    except (OSError, duckdb.Error) as exc:
+        _discard(temp)
+        if copy_existing and _is_damage(exc):
+            raise unreadable(path, exc) from exc
+        raise write_failed(f"a working copy beside {path}", exc) from exc
+    if copy_existing:
+        try:
+            _probe(con)
+        except duckdb.Error as exc:
+            con.close()
+            _discard(temp)
+            raise unreadable(path, exc) from exc
+    return con
 
 
 @contextlib.contextmanager
 def _replacing(path: Path, copy_existing: bool) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to a temporary file beside ``path`` that replaces it only on success.
 
-    A crash or kill at any point leaves the published file untouched (at worst a stale
-    ``*.tmp-PID`` file, removed by the next writer).
+    Under the writer lock, the new state's recovery manifest is written to a temporary file
+    before the warehouse is replaced and moved into place right after. A failure (disk full,
+    a damaged file, an error of the caller) removes both temporary files and changes nothing.
+    A kill leaves the published file untouched or, between the two moves, published beside
+    the previous manifest (and stale ``*.tmp-PID`` files, removed by the next writer); the
+    warehouse is the record a rebuild replays, so a stale manifest never drops a load.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    manifest = paths.manifest_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_failed(f"the warehouse folder {path.parent}", exc) from exc
     with writer_lock(path):
-        for stale in path.parent.glob(path.name + ".tmp-*"):
+        for stale in [*path.parent.glob(path.name + ".tmp-*"), *manifest.parent.glob(manifest.name + ".tmp-*")]:
             stale.unlink(missing_ok=True)
-        temp = _temp_path(path)
-        if copy_existing:
-            shutil.copyfile(path, temp)
-        con = connect(temp)
+        temp, manifest_temp = _temp_path(path), _temp_path(manifest)
+        con = _open_temp(path, temp, copy_existing)
         try:
             yield con
-            _commit_file(con, temp, path)
-        except BaseException:
+            try:
+                _write_manifest(con, manifest_temp)
+            except OSError as exc:
+                raise write_failed(f"the recovery manifest {manifest.name} in the raw archive", exc) from exc
+            try:
+                _commit_file(con, temp, path)
+            except (OSError, duckdb.Error) as exc:
+                raise write_failed(f"the new warehouse beside {path}", exc) from exc
+        except BaseException as exc:
             with contextlib.suppress(Exception):
                 con.close()
             _discard(temp)
+            manifest_temp.unlink(missing_ok=True)
+            if copy_existing and _is_damage(exc):
+                raise unreadable(path, exc) from exc
+            if _is_storage_failure(exc):
+                raise write_failed(f"the new warehouse beside {path}", exc) from exc
             raise
+        try:
+            os.replace(manifest_temp, manifest)
+            _fsync_dir(manifest.parent)
+        except OSError as exc:
+            raise write_failed(f"the recovery manifest {manifest.name} in the raw archive", exc,
+                               f"{path} was updated; the next load, undo or build rewrites the manifest") from exc
 
 
 @contextlib.contextmanager

@@ -1,5 +1,5 @@
 """Writing loads: all-or-nothing, quarantine, idempotent reload, supersede, undo, history,
-the raw archive, demo data superseded, and rebuilds that keep loaded data."""
+the raw archive, demo data superseded (rebuilds that keep loaded data: test_durability.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import json
 import duckdb
 import pytest
 
-from etl import build
+from etl import warehouse as wh
 from etl.load import UndoError, apply_load, history, plan_load, quarantine, undo
-from etl.load.archive import read_manifest
 from load_support import past, sha256, write_csv
 
 H = ["period", "unit", "indicator", "value", "numerator", "denominator"]
@@ -116,26 +115,13 @@ def test_every_file_is_archived_with_checksum_size_uploader_and_time(tmp_path, w
                           "WHERE load_id = ?", [result.load_id]).fetchall()[0]
     assert row[:3] == (sha256(path), path.stat().st_size, "lan") and row[3] is not None
     assert row[4] == str(stored) and row[5] == "a.csv"
-    entry = read_manifest(raw)[0]
+    entry = wh.read_manifest(db)[0]  # the recovery copy of the load record, in the archive
     assert entry["load_id"] == result.load_id and entry["uploader"] == "lan" and entry["status"] == "loaded"
     # A refused file is archived too, and logged.
     bad = write_csv(tmp_path / "bad.csv", H, [[P, "Huế", "bts_stations", -5, "", ""]])
     load(bad, db)
     assert (raw / f"{sha256(bad)}.csv").exists()
     assert json.loads((raw / "rejected.jsonl").read_text().splitlines()[-1])["file_name"] == "bad.csv"
-
-
-def test_a_rebuild_replays_the_archived_loads(tmp_path, warehouse_copy):
-    db = warehouse_copy
-    kept = load(write_csv(tmp_path / "a.csv", H, [[P, "Huế", "bts_stations", 111, "", ""]]), db)
-    gone = load(write_csv(tmp_path / "b.csv", H, [[P, "Huế", "stations_5g", 7, "", ""]]), db)
-    undo(gone.load_id, db)
-    build.build(db, verbose=False)
-    assert value(db, "bts_stations", "46") == (111, False, kept.load_id)
-    assert value(db, "stations_5g", "46")[1] is True  # the undone load stays undone
-    assert list(history(db).status) == ["loaded", "loaded", "undone"]
-    # and loading the same file after the rebuild is still recognised
-    assert load(tmp_path / "a.csv", db).status == "already_loaded"
 
 
 def test_a_legacy_load_and_a_commune_load_reach_the_published_views(tmp_path, warehouse_copy):

@@ -9,7 +9,7 @@ Public API (used by ``python -m etl load|history|undo`` and the upload page)::
     history()                                         # DataFrame of loads
     undo(load_id)                                     # UndoResult
 
-    from etl.load import aggregate_dossiers, replay_archive
+    from etl.load import aggregate_dossiers, plan_replay, apply_replay   # rebuilds (etl.build)
 """
 
 from etl.load.apply import (
@@ -18,10 +18,11 @@ from etl.load.apply import (
     UndoError,
     UndoResult,
     apply_load,
+    apply_replay,
     history,
     plan_load,
+    plan_replay,
     quarantine,
-    replay_archive,
     undo,
 )
 from etl.load.dossiers import aggregate_dossiers, summarise_dossiers
@@ -30,6 +31,6 @@ from etl.load.validate import REASONS, REJECTION_COLUMNS
 
 __all__ = [
     "LoadPlan", "LoadResult", "UndoError", "UndoResult", "apply_load", "history", "plan_load", "quarantine",
-    "replay_archive", "undo", "aggregate_dossiers", "summarise_dossiers", "FileRejected", "UsageError",
+    "plan_replay", "apply_replay", "undo", "aggregate_dossiers", "summarise_dossiers", "FileRejected", "UsageError",
     "excel_sheets", "REASONS", "REJECTION_COLUMNS",
 ]

@@ -13,24 +13,23 @@ Safety:
 - the warehouse is changed through ``warehouse.updating`` (copy, modify, publish, fsync,
   ``os.replace``): readers keep the old file until the new one is complete, and a crash or
   kill at any point leaves the last good warehouse intact;
-- every received file is archived under its checksum (``archive``) and the manifest lets
-  ``python -m etl build`` replay the loads (:func:`replay_archive`).
+- every received file is archived under its checksum (``archive``), in the raw archive of
+  the warehouse written to; the warehouse records the load, and ``python -m etl build``
+  replays the recorded loads from the archive (:func:`plan_replay`, :func:`apply_replay`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import getpass
 import json
 import os
 import re
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 import duckdb
 import pandas as pd
@@ -267,16 +266,10 @@ def _db_path(db: str | Path | None) -> Path:
     return Path(db).resolve() if db is not None else paths.warehouse_path()
 
 
-@contextlib.contextmanager
 def _reader(db: Path):
-    """A read-only view of the published file that never returns a cached old snapshot."""
-    con = duckdb.connect(config=warehouse.DUCKDB_CONFIG)
-    try:
-        literal = str(db).replace("'", "''")
-        con.execute(f"ATTACH '{literal}' AS wh (READ_ONLY)")
-        yield con
-    finally:
-        con.close()
+    """A read-only view of the published file (``wh``) that never returns a cached old
+    snapshot; a damaged file raises :class:`etl.warehouse.WarehouseUnreadable`."""
+    return warehouse.reading(db)
 
 
 def _find_loaded(con: duckdb.DuckDBPyConnection, plan: LoadPlan, schema: str = "") -> int | None:
@@ -475,18 +468,18 @@ class _AlreadyLoaded(Exception):
         self.load_id = load_id
 
 
-def _reject(plan: LoadPlan, message: str) -> LoadResult:
+def _reject(plan: LoadPlan, message: str, directory: Path) -> LoadResult:
     try:
         ext = archive.extension(plan.path, plan.fmt)
-        stored = archive.store(plan.path, plan.sha256, ext) if plan.path.exists() else None
+        stored = archive.store(plan.path, plan.sha256, ext, directory) if plan.path.exists() else None
         archive.log_rejected({
             "sha256": plan.sha256, "file_name": plan.file_name, "kind": plan.kind, "options": plan.options,
             "uploader": plan.uploader, "received_at": plan.received_at.isoformat(sep=" "),
             "size_bytes": plan.size_bytes, "archived_name": stored.name if stored else None,
             "rejections": int(len(plan.errors)),
             "reasons": {k: int(v) for k, v in plan.errors.code.value_counts().items()},
-        })
-    except (OSError, FileRejected):  # the archive is best effort for refused files
+        }, directory)
+    except (OSError, FileRejected, warehouse.WriteFailed):  # the archive is best effort for refused files
         pass
     return LoadResult("rejected", plan, message=message)
 
@@ -499,17 +492,22 @@ def apply_load(plan: LoadPlan, accept_valid: bool = False, db: str | Path | None
     - any error and not ``accept_valid`` (or an unusable file, or no valid value) ->
       'rejected', the warehouse stays byte-for-byte as it was;
     - otherwise a new load id; rejected rows go to ``clean.quarantine``.
+
+    The file is archived next to the warehouse written to (``db``), never next to another.
+    Raises :class:`etl.warehouse.WarehouseError` when the warehouse cannot be read or the
+    warehouse, archive or manifest cannot be written; nothing is loaded then.
     """
     path = _db_path(db)
     if not path.exists():
         raise UsageError(f"no warehouse at {path}: run `python -m etl build` first")
+    directory = paths.raw_archive_dir(path)
     if plan.fatal:
-        return _reject(plan, "the file cannot be loaded")
+        return _reject(plan, "the file cannot be loaded", directory)
     if len(plan.errors) and not accept_valid:
         return _reject(plan, f"{plan.rows_rejected:,} row(s) rejected, nothing loaded "
-                             "(fix them, or load the valid rows with --accept-valid)")
+                             "(fix them, or load the valid rows with --accept-valid)", directory)
     if plan.rows.empty:
-        return _reject(plan, "no valid values to load")
+        return _reject(plan, "no valid values to load", directory)
     with _reader(path) as con:
         existing = _find_loaded(con, plan, "wh")
     if existing is not None:
@@ -518,7 +516,7 @@ def apply_load(plan: LoadPlan, accept_valid: bool = False, db: str | Path | None
                           message=f"already loaded as load {existing}; nothing changed")
 
     ext = archive.extension(plan.path, plan.fmt)
-    stored = archive.store(plan.path, plan.sha256, ext)
+    stored = archive.store(plan.path, plan.sha256, ext, directory)
     started = dt.datetime.now()
     if progress:
         progress("writing")
@@ -537,16 +535,9 @@ def apply_load(plan: LoadPlan, accept_valid: bool = False, db: str | Path | None
         plan.already_loaded = exc.load_id
         return LoadResult("already_loaded", plan, load_id=exc.load_id,
                           message=f"already loaded as load {exc.load_id}; nothing changed")
-    sync_manifest(path)
     plan.changes = changes
     return LoadResult("loaded", plan, load_id=load_id, rows_loaded=written, changes=changes,
                       message=f"loaded as load {load_id}")
-
-
-def sync_manifest(db: str | Path | None = None) -> None:
-    """Rewrite the archive manifest from the published warehouse (after load and undo)."""
-    with _reader(_db_path(db)) as con:
-        archive.write_manifest(con, schema="wh")
 
 
 # --------------------------------------------------------------------------- history and undo
@@ -602,68 +593,123 @@ def undo(load_id: int, db: str | Path | None = None, user: str | None = None) ->
             FROM _before b LEFT JOIN wh.pub.observation o USING (indicator, period, level, unit_code)
             ORDER BY b.level, b.indicator, b.period, b.unit_code
         """).df()
-    sync_manifest(path)
     return UndoResult(load_id, changes, row[1])
 
 
 # --------------------------------------------------------------------------- replay
 
-class ReplayCount(int):
-    """Number of loads replayed; ``warnings`` lists what could not be replayed as before."""
+@dataclass
+class Replay:
+    """One recorded load, checked and re-read for a rebuild: ``plan`` is None when the load is
+    (or is now being) dropped, which keeps its record but none of its values."""
 
-    warnings: list[str]
+    entry: dict
+    plan: LoadPlan | None = None
+    stored: Path | None = None
+    drop_now: bool = False
 
 
-def replay_archive(con: duckdb.DuckDBPyConnection, directory: str | Path | None = None,
-                   log: Callable[[str], None] | None = None) -> ReplayCount:
-    """Re-apply every archived load (manifest order, same load ids, same status) into a
-    warehouse being built (``con``; the caller publishes). Loads already present are
-    skipped. Returns the number replayed, with ``.warnings`` (missing or altered archive
-    files, rows now rejected), which are also passed to ``log`` (default: stderr)."""
-    directory = Path(directory) if directory else archive.archive_dir()
-    log = log or (lambda message: print(message, file=sys.stderr))
-    warnings: list[str] = []
-    replayed = 0
-    present = {r[0] for r in con.execute("SELECT load_id FROM meta.load").fetchall()}
-    for entry in archive.read_manifest(directory):
+def plan_replay(loads: list[dict], directory: Path, drop: Collection[int] = ()) -> list[Replay]:
+    """Check and re-read every recorded load (``warehouse.recorded_loads`` or the recovery
+    manifest) before a rebuild writes anything.
+
+    Each load's archived file must be in ``directory`` (or at its recorded path, then copied
+    into ``directory``), unaltered, and must give the same number of values as when it was
+    loaded. Otherwise :class:`etl.warehouse.RebuildRefused` names every such load, its file
+    and the expected path: a rebuild never quietly reverts a load. The loads in ``drop`` (and
+    those dropped before) are kept in the record as ``dropped``, without their values."""
+    known = {int(entry["load_id"]) for entry in loads}
+    unknown = sorted(set(drop) - known)
+    if unknown:
+        raise warehouse.RebuildRefused(
+            f"--drop-load {unknown[0]}: there is no load {unknown[0]} in the record (see `python -m etl history`)")
+    problems: dict[int, str] = {}
+    replays = []
+    for entry in loads:
         load_id = int(entry["load_id"])
-        if load_id in present:
+        if entry["status"] == "dropped" or load_id in drop:
+            replays.append(Replay(entry, drop_now=entry["status"] != "dropped"))
             continue
-        name = entry.get("archived_name") or f"{entry['sha256']}.csv"
-        stored = directory / name
-        if not stored.exists():
-            warnings.append(f"load {load_id} ({entry['file_name']}): archived file {name} is missing; not replayed")
-            continue
-        sha, _ = archive.sha256_of(stored)
-        if sha != entry["sha256"]:
-            warnings.append(f"load {load_id} ({entry['file_name']}): archived file {name} was altered; not replayed")
-            continue
-        opts = entry.get("options") or {}
         try:
-            plan = plan_load(stored, kind=entry["kind"], period=opts.get("period"), sheet=opts.get("sheet"),
-                             province=opts.get("province"), uploader=entry.get("uploader"),
-                             file_name=entry["file_name"], compare=False,
-                             now=_parse_time(entry.get("received_at")) or dt.datetime.now())
-        except UsageError as exc:
-            warnings.append(f"load {load_id} ({entry['file_name']}): cannot be re-read: {exc}; not replayed")
+            replays.append(_replay_one(entry, directory))
+        except _NotReplayable as exc:
+            problems[load_id] = f"load {load_id} ({entry['file_name']}): {exc}"
+    if problems:
+        options = " ".join(f"--drop-load {load_id}" for load_id in problems)
+        raise warehouse.RebuildRefused(
+            "the rebuild would lose recorded loads, so nothing was changed:\n  " + "\n  ".join(problems.values())
+            + f"\nRestore the archived files, or rebuild without those loads: python -m etl build {options}"
+            " (docs/operations.md)")
+    return replays
+
+
+class _NotReplayable(Exception):
+    pass
+
+
+def _replay_one(entry: dict, directory: Path) -> Replay:
+    sha = entry.get("sha256")
+    recorded = Path(entry["archived_path"]) if entry.get("archived_path") else None
+    if not sha or recorded is None:
+        raise _NotReplayable("no archived file is recorded for it")
+    expected = directory / recorded.name
+    found = next((p for p in (expected, recorded) if p.is_file()), None)
+    if found is None:
+        raise _NotReplayable(f"archived file missing, expected at {expected}")
+    try:
+        actual = archive.sha256_of(found)[0]
+    except OSError as exc:
+        raise _NotReplayable(f"archived file {found} cannot be read ({exc.strerror})") from exc
+    if actual != sha:
+        raise _NotReplayable(f"archived file {found} was altered (its checksum is not {sha})")
+    if found != expected:
+        found = archive.store(found, sha, expected.suffix.lstrip("."), directory)
+    options = entry.get("options") or {}
+    received = _parse_time(entry.get("received_at"))
+    try:
+        plan = plan_load(found, kind=entry["kind"], period=options.get("period"), sheet=options.get("sheet"),
+                         province=options.get("province"), uploader=entry.get("uploader"),
+                         file_name=entry["file_name"], compare=False, now=received or dt.datetime.now())
+    except UsageError as exc:
+        raise _NotReplayable(f"{found.name} cannot be re-read ({exc})") from exc
+    plan.received_at = received or plan.received_at
+    accepted = len(plan.rows) if (plan.errors.empty or options.get("accept_valid")) and not plan.fatal else 0
+    if accepted != entry.get("rows_loaded"):
+        raise _NotReplayable(f"re-reading {found.name} now gives {accepted:,} values, not the "
+                             f"{entry.get('rows_loaded') or 0:,} it loaded (the reference data or the rules changed)")
+    return Replay(entry, plan, found)
+
+
+def apply_replay(con: duckdb.DuckDBPyConnection, replays: list[Replay]) -> int:
+    """Write the checked loads into a warehouse being built (same load ids, status and times;
+    the caller publishes). Returns how many loads were replayed with their values."""
+    replayed = 0
+    for r in replays:
+        entry = r.entry
+        times = {key: _parse_time(entry.get(key)) for key in ("started_at", "finished_at", "undone_at")}
+        if r.plan is None:
+            _record_dropped(con, entry, times, r.drop_now)
             continue
-        plan.received_at = _parse_time(entry.get("received_at")) or plan.received_at
-        if plan.fatal or plan.rows.empty:
-            warnings.append(f"load {load_id} ({entry['file_name']}): no longer loads; not replayed")
-            continue
-        if len(plan.errors) > (entry.get("rows_rejected") or 0) and not opts.get("accept_valid"):
-            warnings.append(f"load {load_id} ({entry['file_name']}): {plan.rows_rejected} rows are now rejected "
-                            "(reference data changed?); the valid rows were replayed")
-        write_load(con, plan, load_id, status=entry.get("status", "loaded"),
-                   accept_valid=bool(opts.get("accept_valid")),
-                   started_at=_parse_time(entry.get("started_at")), finished_at=_parse_time(entry.get("finished_at")),
-                   undone_at=_parse_time(entry.get("undone_at")), archived=str(stored))
+        options = entry.get("options") or {}
+        write_load(con, r.plan, int(entry["load_id"]), status=entry["status"],
+                   accept_valid=bool(options.get("accept_valid")), archived=str(r.stored), **times)
         replayed += 1
-    for message in warnings:
-        log(message)
-    result = ReplayCount(replayed)
-    result.warnings = warnings
-    return result
+    return replayed
+
+
+def _record_dropped(con: duckdb.DuckDBPyConnection, entry: dict, times: dict, drop_now: bool) -> None:
+    """Keep a dropped load in the record (history shows it; its id is never reused)."""
+    options = dict(entry.get("options") or {})
+    if drop_now:
+        options["dropped_at"] = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+    con.execute(
+        "INSERT INTO meta.load VALUES (?, ?, ?, ?, 'dropped', ?, ?, ?, ?, ?, ?, ?, ?)",
+        [entry["load_id"], entry["kind"], entry["file_name"], entry.get("sha256"), entry.get("rows_read"),
+         entry.get("rows_loaded"), entry.get("rows_rejected"), entry.get("uploader"),
+         json.dumps(options, ensure_ascii=False), times["started_at"], times["finished_at"], times["undone_at"]])
+    con.execute("INSERT INTO raw.file VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [entry["load_id"], entry["file_name"], entry["kind"], entry.get("sha256"), entry.get("size_bytes"),
+                 entry.get("uploader"), _parse_time(entry.get("received_at")), entry.get("archived_path")])
 
 
 def _parse_time(value: Any) -> dt.datetime | None:

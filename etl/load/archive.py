@@ -1,13 +1,15 @@
-"""The raw archive: every file as received, under its checksum, plus a manifest.
+"""The raw archive: every file as received, under its checksum.
 
-Layout of ``paths.raw_archive_dir()`` (default ``<warehouse dir>/raw``):
+Layout of ``paths.raw_archive_dir(warehouse)`` (default ``raw/`` next to the warehouse):
 
-- ``<sha256>.<ext>``   the bytes exactly as received (written once, atomically);
-- ``manifest.jsonl``   one line per load of the warehouse (load id, checksum, original file
-                       name, kind, options, uploader, received time, status...). It is
-                       rewritten from the warehouse after every load and undo, so that
-                       ``python -m etl build`` can replay the loads (:func:`etl.load.replay_archive`);
-- ``rejected.jsonl``   files that were refused (nothing loaded), for the audit trail.
+- ``<sha256>.<ext>``                the bytes exactly as received (written once, atomically);
+- ``<warehouse>.manifest.jsonl``    the recovery copy of that warehouse's load record, one line
+                                    per load, rewritten with every change under the writer lock
+                                    (:func:`etl.warehouse.read_manifest`; docs/operations.md);
+- ``rejected.jsonl``                files that were refused (nothing loaded), for the audit trail.
+
+A rebuild replays the loads recorded in the warehouse itself from these files
+(:func:`etl.load.apply.plan_replay`).
 """
 
 from __future__ import annotations
@@ -18,18 +20,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
-import duckdb
+from etl import warehouse
 
-from etl import paths
-
-MANIFEST = "manifest.jsonl"
 REJECTED = "rejected.jsonl"
-
-
-def archive_dir() -> Path:
-    return paths.raw_archive_dir()
 
 
 def sha256_of(path: Path, progress=None) -> tuple[str, int]:
@@ -48,8 +42,8 @@ def extension(path: Path, fmt: str) -> str:
     return {"xlsx": "xlsx", "xls": "xls", "parquet": "parquet"}.get(fmt, "csv")
 
 
-def archived_path(sha256: str, ext: str, directory: Path | None = None) -> Path:
-    return (directory or archive_dir()) / f"{sha256}.{ext}"
+def archived_path(sha256: str, ext: str, directory: Path) -> Path:
+    return directory / f"{sha256}.{ext}"
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -60,15 +54,17 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def store(path: Path, sha256: str, ext: str, directory: Path | None = None) -> Path:
-    """Copy the file into the archive under its checksum (no-op when already there)."""
-    directory = directory or archive_dir()
-    directory.mkdir(parents=True, exist_ok=True)
+def store(path: Path, sha256: str, ext: str, directory: Path) -> Path:
+    """Copy the file into the archive under its checksum (no-op when already there).
+    Raises :class:`etl.warehouse.WriteFailed` (and leaves no partial file) when the archive
+    cannot be written, e.g. its disk is full."""
     target = archived_path(sha256, ext, directory)
     if target.exists() and target.stat().st_size == path.stat().st_size:
         return target
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=".incoming-")
+    temp = None
     try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=directory, prefix=".incoming-")
         with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
             shutil.copyfileobj(src, out, 1 << 22)
             out.flush()
@@ -76,86 +72,17 @@ def store(path: Path, sha256: str, ext: str, directory: Path | None = None) -> P
         os.chmod(temp, 0o444)
         os.replace(temp, target)
         _fsync_dir(directory)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        raise warehouse.write_failed("the file into the raw archive", exc) from exc
+    finally:
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
     return target
 
 
-def _atomic_write(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, target)
-        _fsync_dir(target.parent)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat(sep=" ") if value is not None and hasattr(value, "isoformat") else value
-
-
-def manifest_entries(con: duckdb.DuckDBPyConnection, schema: str = "") -> list[dict]:
-    """The loads of a warehouse (load id > 0) as manifest entries."""
-    prefix = f"{schema}." if schema else ""
-    rows = con.execute(f"""
-        SELECT l.load_id, f.sha256, l.file_name, l.kind, l.options, f.uploader, f.received_at,
-               l.status, l.started_at, l.finished_at, l.undone_at, l.rows_read, l.rows_loaded,
-               l.rows_rejected, f.size_bytes, f.archived_path
-        FROM {prefix}meta.load l JOIN {prefix}raw.file f USING (load_id)
-        WHERE l.load_id > 0 ORDER BY l.load_id
-    """).fetchall()
-    keys = ["load_id", "sha256", "file_name", "kind", "options", "uploader", "received_at", "status",
-            "started_at", "finished_at", "undone_at", "rows_read", "rows_loaded", "rows_rejected",
-            "size_bytes", "archived_name"]
-    out = []
-    for row in rows:
-        entry = dict(zip(keys, row))
-        entry["options"] = json.loads(entry["options"] or "{}")
-        entry["archived_name"] = Path(entry["archived_name"]).name if entry["archived_name"] else None
-        for key in ("received_at", "started_at", "finished_at", "undone_at"):
-            entry[key] = _iso(entry[key])
-        out.append(entry)
-    return out
-
-
-def write_manifest(con: duckdb.DuckDBPyConnection, directory: Path | None = None, schema: str = "") -> Path:
-    directory = directory or archive_dir()
-    target = directory / MANIFEST
-    entries = manifest_entries(con, schema)
-    _atomic_write(target, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
-    return target
-
-
-def read_manifest(directory: Path | None = None) -> list[dict]:
-    target = (directory or archive_dir()) / MANIFEST
-    if not target.exists():
-        return []
-    entries = []
-    for line in target.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            entries.append(json.loads(line))
-    return sorted(entries, key=lambda e: e["load_id"])
-
-
-def log_rejected(entry: dict, directory: Path | None = None) -> None:
-    directory = directory or archive_dir()
+def log_rejected(entry: dict, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / REJECTED, "a", encoding="utf-8") as out:
         out.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
         out.flush()
         os.fsync(out.fileno())
-
-
-def replay_archive(con: duckdb.DuckDBPyConnection, directory: Path | None = None, log=None) -> int:
-    """Re-apply the archived loads into a warehouse being built (see
-    :func:`etl.load.apply.replay_archive`); returns how many loads were replayed."""
-    from etl.load.apply import replay_archive as _replay
-
-    return _replay(con, directory, log)

@@ -4,6 +4,9 @@ Exit codes (README "Loading data"):
   0  loaded (or already loaded: nothing to do; or a dry run that found no problem)
   1  rejected: nothing was loaded (or a dry run found problems; or undo refused)
   2  usage error: bad option, missing file, several sheets and no --sheet, no warehouse
+  3  the warehouse cannot be read (truncated, overwritten, damaged) or the warehouse, raw
+     archive or manifest cannot be written (disk full): nothing was loaded or undone
+     (one line says why; docs/operations.md)
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import sys
 from pathlib import Path
 
+from etl import paths, warehouse
 from etl.load.readers import UsageError
 
 LARGE_FILE_BYTES = 5 * 1024 * 1024
@@ -61,6 +65,20 @@ def _report_path(args, file: Path) -> Path:
     return Path.cwd() / candidate.name
 
 
+def _warehouse_failure(exc: warehouse.WarehouseError) -> int:
+    print(f"error: {exc}", file=sys.stderr)
+    return 3
+
+
+def _check_readable(db: str | None) -> None:
+    """Refuse a damaged warehouse before reading a possibly large file (a missing one is
+    fine for a dry run, and reported by the load itself)."""
+    path = Path(db).resolve() if db else paths.warehouse_path()
+    if path.exists():
+        with warehouse.reading(path):
+            pass
+
+
 def cmd_load(args: argparse.Namespace) -> int:
     from etl.load import apply as A
     from etl.load import report as R
@@ -69,6 +87,10 @@ def cmd_load(args: argparse.Namespace) -> int:
     if not file.is_file():
         print(f"error: no such file: {file}", file=sys.stderr)
         return 2
+    try:
+        _check_readable(args.db)
+    except warehouse.WarehouseError as exc:
+        return _warehouse_failure(exc)
     show = args.progress or (sys.stderr.isatty() and file.stat().st_size >= LARGE_FILE_BYTES)
     progress = _Progress(bool(show) and not args.no_progress, file.stat().st_size)
     try:
@@ -82,6 +104,9 @@ def cmd_load(args: argparse.Namespace) -> int:
         progress.close()
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except warehouse.WarehouseError as exc:
+        progress.close()
+        return _warehouse_failure(exc)
     progress.close()
     summary = result.summary
     report_file = None
@@ -108,9 +133,11 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     try:
         frame = A.history(args.db)
-    except Exception as exc:  # noqa: BLE001 - a missing warehouse is a usage problem here
+    except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except warehouse.WarehouseError as exc:
+        return _warehouse_failure(exc)
     if args.limit:
         frame = frame.tail(args.limit)
     if args.json:
@@ -132,6 +159,8 @@ def cmd_undo(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except warehouse.WarehouseError as exc:
+        return _warehouse_failure(exc)
     print(R.undo_text(result))
     return 0
 
@@ -142,7 +171,8 @@ def _db(parser: argparse.ArgumentParser) -> None:
 
 def _configure_load(p: argparse.ArgumentParser) -> None:
     p.description = ("Validate a file and load it (all-or-nothing unless --accept-valid). "
-                     "Exit codes: 0 loaded or already loaded, 1 rejected (nothing loaded), 2 usage error.")
+                     "Exit codes: 0 loaded or already loaded, 1 rejected (nothing loaded), 2 usage error, "
+                     "3 warehouse unreadable or disk full (nothing loaded).")
     p.add_argument("file", help="CSV, Excel (.xlsx, .xls) or Parquet file")
     p.add_argument("--kind", choices=["report", "legacy", "dossiers"],
                    help="report (34 provinces / communes), legacy (63 old provinces, re-based), "
@@ -174,7 +204,8 @@ def _configure_undo(u: argparse.ArgumentParser) -> None:
 
 
 COMMANDS = {
-    "load": ("load a report or dossier export into the warehouse (exit 0 loaded, 1 rejected, 2 usage)",
+    "load": ("load a report or dossier export into the warehouse (exit 0 loaded, 1 rejected, 2 usage, "
+             "3 warehouse unreadable or disk full)",
              _configure_load, cmd_load),
     "history": ("list loads (newest last)", _configure_history, cmd_history),
     "undo": ("revert one load (its history is kept)", _configure_undo, cmd_undo),
