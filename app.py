@@ -14,6 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.safety import plain
 from dashboard import i18n, state, ui
 
 ROOT = Path(__file__).resolve().parent
@@ -82,11 +83,12 @@ if admin:
 page = st.navigation(sections, position="sidebar", expanded=True)
 
 if bad_page := st.session_state.pop("_dx.bad_page", None):
-    st.warning(i18n.t("warn.unknown_page", lang, value=bad_page), icon=":material/warning:")
+    st.warning(i18n.t("warn.unknown_page", lang, value=plain(bad_page)), icon=":material/warning:")
 
 with st.sidebar:
     state.language_toggle()
     st.caption(t("app.subtitle"))
 
 ui.guard_warehouse(lang)
-page.run()
+with ui.stop_if_unreadable(lang):
+    page.run()
