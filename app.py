@@ -81,6 +81,10 @@ if detail:
 if admin:
     sections[t("nav.section_admin")] = admin
 page = st.navigation(sections, position="sidebar", expanded=True)
+if page is home:
+    # Switch before drawing anything: the switch drops this run's elements, and the page's
+    # run would not warn again about a URL value (e.g. ?lang=) that this run already read.
+    page.run()
 
 if bad_page := st.session_state.pop("_dx.bad_page", None):
     st.warning(i18n.t("warn.unknown_page", lang, value=plain(bad_page)), icon=":material/warning:")
