@@ -287,7 +287,7 @@ if staged is not None:
         m4.metric(t("refresh.m.values_changed"), _number(summary.get("values_changed", 0)))
         if summary["values_valid"]:
             st.caption(t(
-                "refresh.scope", periods=summary.get("period_range", "–"),
+                "refresh.scope", periods=plain(summary.get("period_range", "–")),
                 indicators=plain(", ".join(_indicator_name(code) for code in summary.get("indicators", []))),
                 units=", ".join(f"{_number(n)} {t('refresh.level_' + lv)}" for lv, n in summary.get("units", {}).items()),
                 new=_number(summary.get("values_new", 0)), unchanged=_number(summary.get("values_unchanged", 0)),
