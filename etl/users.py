@@ -168,7 +168,7 @@ _DUMMY_SALT = b"dx-no-such-user!"
 
 def _burn_time(password: str, rounds: int) -> None:
     """Spend the time of one verification (unknown user names must not answer faster)."""
-    hashlib.pbkdf2_hmac("sha256", _password_bytes(password), _DUMMY_SALT, int(rounds))
+    hashlib.pbkdf2_hmac("sha256", _password_bytes(password), _DUMMY_SALT, rounds)
 
 
 def check_password_strength(password: str) -> None:
