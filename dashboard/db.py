@@ -56,7 +56,7 @@ def _is_damage(exc: duckdb.Error) -> bool:
     return isinstance(exc, duckdb.IOException) or "corrupt database file" in str(exc).lower()
 
 
-def unreadable(exc: BaseException) -> WarehouseUnreadable:
+def _unreadable(exc: BaseException) -> WarehouseUnreadable:
     """The WarehouseUnreadable for ``exc``, logged with its details for the operator."""
     _log.error("warehouse %s cannot be read: %s: %s", path(), type(exc).__name__, exc)
     return WarehouseUnreadable(str(exc))
@@ -81,7 +81,7 @@ def signature() -> tuple:
             f"No warehouse at {p}. Build it with `python -m etl build` (or `make warehouse`)."
         ) from None
     except OSError as exc:  # e.g. a folder on the way that may not be read
-        raise unreadable(exc) from exc
+        raise _unreadable(exc) from exc
     return (str(p), st.st_ino, st.st_mtime_ns, st.st_size)
 
 
@@ -95,7 +95,7 @@ def _open(p: str) -> duckdb.DuckDBPyConnection:
         con.execute("SELECT count(*) FROM wh.meta.build_info").fetchall()
     except duckdb.Error as exc:
         con.close()
-        raise unreadable(exc) from exc
+        raise _unreadable(exc) from exc
     return con
 
 
@@ -121,7 +121,7 @@ def cursor() -> Iterator[duckdb.DuckDBPyConnection]:
         yield cur
     except duckdb.Error as exc:
         if _is_damage(exc):
-            raise unreadable(exc) from exc
+            raise _unreadable(exc) from exc
         raise
     finally:
         cur.close()
