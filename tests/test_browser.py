@@ -263,6 +263,9 @@ def payload(name: str) -> str:
     return f"[Phiên hết hạn {name}](http://evil.example/{name}) ![p](http://evil.example/{name}.png)"
 
 
+# Everything else Streamlit's markdown turns into markup, even escaped (core.safety.plain):
+# autolinks, icons, its logo, typographic arrows. Shown literally, each is plain text.
+REWRITTEN = "http://evil.example/auto www.evil.example x@evil.example :material/warning: :streamlit: a -> b -- c"
 EVIL_ELEMENTS = """
 () => [...document.querySelectorAll('a[href*="evil.example"], img[src*="evil.example"]')].map(e => e.outerHTML)
 """
@@ -329,10 +332,10 @@ STORED_ON = ("overview", "rankings", "trends", "province")  # captions under cha
 
 
 def test_links_and_images_from_urls_and_loaded_files_are_shown_as_text(payload_server, context):
-    """The tester's payload in ?indicator=, ?period=, ?province=, ?lang= on every page and in
-    ?page= on the root URL, and in a loaded file's source column (the captions under the
-    charts): no link or image to evil.example in the DOM, nothing requested from it, the text
-    itself on screen."""
+    """The tester's payload in ?indicator=, ?period=, ?province=, ?lang= on every page, in
+    ?page= on the root URL (with every other pattern Streamlit rewrites), and in a loaded
+    file's source column (the captions under the charts): no link or image to evil.example
+    in the DOM, nothing requested from it, the text itself on screen."""
     params = "&".join(f"{name}={quote(payload(name))}" for name in ("indicator", "period", "province", "lang"))
     for path, warned in WARNED.items():
         page = _open(context, f"{payload_server}/{path}?{params}", charts=0, shot=f"payload_{path}")
@@ -347,10 +350,11 @@ def test_links_and_images_from_urls_and_loaded_files_are_shown_as_text(payload_s
             assert any(payload("source") in _visible_text(c) for c in captions), (path, captions)
         page.close()
 
-    page = _open(context, f"{payload_server}/?page={quote(payload('page'))}", charts=0, shot="payload_page")
+    wanted = f"{payload('page')} {REWRITTEN}"
+    page = _open(context, f"{payload_server}/?page={quote(wanted)}", charts=0, shot="payload_page")
     _drawn(page)
     assert page.evaluate(EVIL_ELEMENTS) == []
-    assert payload("page") in _visible_text(page.inner_text("body"))
+    assert wanted in _visible_text(page.inner_text("body"))
     page.close()
     assert context.external == []
 
