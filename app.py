@@ -14,6 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.safety import plain
 from dashboard import i18n, state, ui
 
 ROOT = Path(__file__).resolve().parent
@@ -80,13 +81,18 @@ if detail:
 if admin:
     sections[t("nav.section_admin")] = admin
 page = st.navigation(sections, position="sidebar", expanded=True)
+if page is home:
+    # Switch before drawing anything: the switch drops this run's elements, and the page's
+    # run would not warn again about a URL value (e.g. ?lang=) that this run already read.
+    page.run()
 
 if bad_page := st.session_state.pop("_dx.bad_page", None):
-    st.warning(i18n.t("warn.unknown_page", lang, value=bad_page), icon=":material/warning:")
+    st.warning(i18n.t("warn.unknown_page", lang, value=plain(bad_page)), icon=":material/warning:")
 
 with st.sidebar:
     state.language_toggle()
     st.caption(t("app.subtitle"))
 
 ui.guard_warehouse(lang)
-page.run()
+with ui.stop_if_unreadable(lang):
+    page.run()

@@ -13,16 +13,26 @@ from typing import Any
 
 import pandas as pd
 
-# CommonMark's escapable punctuation, plus ':' (Streamlit's :colour[…] and :material/…: and
-# GFM's autolinked http://…), '~' and '$' (strikethrough, LaTeX).
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&\"'=])")
+# Every ASCII punctuation character: CommonMark lets each be escaped with a backslash, and
+# each escaped one is shown as itself (links, images, emphasis, code, HTML, headings, lists,
+# :colour[…] directives, $maths$, tables).
+_ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# Streamlit's markdown also rewrites the *text* it has parsed, after escapes are resolved, so
+# escaping alone does not stop: GFM autolinks (http://…, https://…, www.…, name@host.tld,
+# mailto:…), :material_icon: / :material/icon:, :streamlit: (an image), :emoji: shortcodes,
+# and the typographic arrows and dashes ("->", "<-", "<->", "--", ">=", "<=", "~=" between
+# spaces). An invisible WORD JOINER (U+2060) after every ':', before every '.' and between the
+# two characters of those arrows breaks each pattern without changing what a reader sees.
+WORD_JOINER = "\u2060"
+_REWRITTEN = re.compile(r"(?<=:)|(?=\.)|(?<=[-<>~])(?=[-<>=])")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def plain(text: Any) -> str:
-    """``text`` escaped so that Streamlit markdown shows it literally, on one line."""
+    """``text`` made inert inside Streamlit markdown (warnings, captions, headings, labels):
+    shown literally, on one line (measured in Chromium: tests/test_browser.py)."""
     flat = " ".join(str(text).split())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+    return _ASCII_PUNCTUATION.sub(r"\\\1", _REWRITTEN.sub(WORD_JOINER, flat))
 
 
 def neutralise_cell(value: Any) -> Any:

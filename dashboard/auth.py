@@ -4,21 +4,25 @@ A login lives in ``st.session_state`` (this browser tab's session) as the user n
 stamp of the password hash. Every run re-reads the users file, so removing a user, changing
 their role or password (``python -m etl users ...``) takes effect on their next click. A
 session also ends after ``DX_SESSION_HOURS`` (default 12) hours.
+
+A failed login says the same for every user name, known or not, locked or not (no count of
+attempts left, no "locked"), and keeps the typed name in its box; the password box is emptied.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 from typing import Any
 
 import streamlit as st
 
+from core.safety import plain
 from dashboard import i18n
 from etl import users
 
 _KEY = "_dx.auth"
+_OUTCOME = "_dx.auth.outcome"  # the last failed attempt's message, shown once
 DEFAULT_SESSION_HOURS = 12
 
 
@@ -46,52 +50,55 @@ def logout() -> None:
     st.session_state.pop(_KEY, None)
 
 
-def _lock_text(until: float, lang: str) -> str:
-    minutes = max(1, int((until - time.time() + 59) // 60))
-    clock = dt.datetime.fromtimestamp(until).strftime("%H:%M")
-    return i18n.t("auth.locked", lang, minutes=minutes, time=clock)
+def _submit() -> None:
+    """The form's callback (runs before the next script run, so it may empty the password
+    box while the user name stays as typed)."""
+    ss = st.session_state
+    name, password = ss.get("dx_login_name", ""), ss.get("dx_login_password", "")
+    ss["dx_login_password"] = ""
+    if not name.strip() or not password:
+        ss[_OUTCOME] = "missing"
+        return
+    result = users.authenticate(name, password)
+    if result.ok:
+        ss[_KEY] = {"name": result.user.name, "stamp": result.user.stamp, "login_at": time.time()}
+        ss.pop(_OUTCOME, None)
+        return
+    # 'invalid' and 'locked' look the same: neither says whether the name exists (etl/users.py).
+    ss[_OUTCOME] = "no_users" if result.status == "no_users" else "invalid"
 
 
-def login_form(lang: str) -> users.User | None:
-    """The user name / password form; returns the user when this run logged them in."""
+def _invalid_text(lang: str) -> str:
+    return i18n.t("auth.invalid", lang, n=users.max_failures(), minutes=max(1, round(users.lock_seconds() / 60)))
+
+
+def login_form(lang: str) -> None:
+    """The user name / password form and the outcome of the last attempt. A login takes
+    effect in the callback: the page's next ``current_user()`` returns the user."""
     if not users.has_users():
-        st.info(i18n.t("auth.no_users", lang, path=str(users.users_path())), icon=":material/key:")
-        return None
-    with st.form("dx_login", clear_on_submit=True, border=True):
+        st.info(i18n.t("auth.no_users", lang), icon=":material/key:")
+        return
+    with st.form("dx_login", border=True):
         st.subheader(i18n.t("auth.title", lang))
-        name = st.text_input(i18n.t("auth.username", lang), key="dx_login_name", autocomplete="username")
-        password = st.text_input(
+        st.text_input(i18n.t("auth.username", lang), key="dx_login_name", autocomplete="username")
+        st.text_input(
             i18n.t("auth.password", lang), type="password", key="dx_login_password",
             autocomplete="current-password",
         )
-        submitted = st.form_submit_button(i18n.t("auth.submit", lang), type="primary")
-    if not submitted:
-        return None
-    if not name.strip() or not password:
+        st.form_submit_button(i18n.t("auth.submit", lang), type="primary", on_click=_submit)
+    outcome = st.session_state.pop(_OUTCOME, None)
+    if outcome == "missing":
         st.error(i18n.t("auth.missing", lang), icon=":material/warning:")
-        return None
-    result = users.authenticate(name, password)
-    if result.ok:
-        st.session_state[_KEY] = {
-            "name": result.user.name, "stamp": result.user.stamp, "login_at": time.time(),
-        }
-        return result.user
-    if result.status == "locked":
-        st.error(_lock_text(result.locked_until, lang), icon=":material/lock:")
-    elif result.status == "no_users":
-        st.info(i18n.t("auth.no_users", lang, path=str(users.users_path())), icon=":material/key:")
-    else:
-        text = i18n.t("auth.invalid", lang)
-        if result.attempts_left is not None and result.attempts_left <= 2:
-            text += " " + i18n.t("auth.attempts_left", lang, n=result.attempts_left)
-        st.error(text, icon=":material/warning:")
-    return None
+    elif outcome == "no_users":
+        st.info(i18n.t("auth.no_users", lang), icon=":material/key:")
+    elif outcome == "invalid":
+        st.error(_invalid_text(lang), icon=":material/warning:")
 
 
 def user_bar(user: users.User, lang: str) -> None:
     """'Logged in as NAME (role)' and the logout button."""
     left, right = st.columns([5, 1], vertical_alignment="center")
-    left.caption(i18n.t("auth.logged_in_as", lang, name=user.name, role=i18n.t(f"auth.role_{user.role}", lang)))
+    left.caption(i18n.t("auth.logged_in_as", lang, name=plain(user.name), role=i18n.t(f"auth.role_{user.role}", lang)))
     if right.button(i18n.t("auth.logout", lang), key="dx_logout", icon=":material/logout:"):
         logout()
         st.rerun()

@@ -16,12 +16,14 @@ measure the app with and without caching in the same run).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import duckdb
 import pandas as pd
@@ -36,6 +38,28 @@ _cached: tuple[tuple, duckdb.DuckDBPyConnection] | None = None
 
 class WarehouseMissing(RuntimeError):
     """No warehouse file at the configured path."""
+
+
+class WarehouseUnreadable(RuntimeError):
+    """A file (or folder) is at the warehouse path but DuckDB cannot read it: truncated,
+    overwritten, a checksum that does not match. Readers get one plain message; the cause,
+    with the path, goes to the server log only."""
+
+
+_log = logging.getLogger(__name__)
+
+
+def _is_damage(exc: duckdb.Error) -> bool:
+    """A read error of the file itself, not a mistake in a query. DuckDB raises a truncated
+    or unreadable file as IOException and a failed block checksum as a plain duckdb.Error
+    ('Corrupt database file: computed checksum …')."""
+    return isinstance(exc, duckdb.IOException) or "corrupt database file" in str(exc).lower()
+
+
+def _unreadable(exc: BaseException) -> WarehouseUnreadable:
+    """The WarehouseUnreadable for ``exc``, logged with its details for the operator."""
+    _log.error("warehouse %s cannot be read: %s: %s", path(), type(exc).__name__, exc)
+    return WarehouseUnreadable(str(exc))
 
 
 def caching_disabled() -> bool:
@@ -56,13 +80,22 @@ def signature() -> tuple:
         raise WarehouseMissing(
             f"No warehouse at {p}. Build it with `python -m etl build` (or `make warehouse`)."
         ) from None
+    except OSError as exc:  # e.g. a folder on the way that may not be read
+        raise _unreadable(exc) from exc
     return (str(p), st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def _open(p: str) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:", config=DUCKDB_CONFIG)
     # ATTACH takes no parameters; the path comes from configuration, never from a reader.
-    con.execute(f"ATTACH '{p.replace(chr(39), chr(39) * 2)}' AS wh (READ_ONLY)")
+    try:
+        con.execute(f"ATTACH '{p.replace(chr(39), chr(39) * 2)}' AS wh (READ_ONLY)")
+        # The catalog and one small table: a file cut short or overwritten fails here, once
+        # per warehouse file, before any page draws anything.
+        con.execute("SELECT count(*) FROM wh.meta.build_info").fetchall()
+    except duckdb.Error as exc:
+        con.close()
+        raise _unreadable(exc) from exc
     return con
 
 
@@ -80,13 +113,24 @@ def connection() -> duckdb.DuckDBPyConnection:
         return _cached[1]
 
 
-def query(sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-    """Run parameterised SQL on a fresh cursor and return a DataFrame."""
+@contextlib.contextmanager
+def cursor() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A fresh cursor on the shared connection; a damaged file raises WarehouseUnreadable."""
     cur = connection().cursor()
     try:
-        return cur.execute(sql, list(params or [])).df()
+        yield cur
+    except duckdb.Error as exc:
+        if _is_damage(exc):
+            raise _unreadable(exc) from exc
+        raise
     finally:
         cur.close()
+
+
+def query(sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+    """Run parameterised SQL on a fresh cursor and return a DataFrame."""
+    with cursor() as cur:
+        return cur.execute(sql, list(params or [])).df()
 
 
 def reset() -> None:

@@ -1,4 +1,7 @@
-"""Auto-written sentences (vi/en) for the Overview page. Pure functions: no Streamlit."""
+"""Auto-written sentences (vi/en) for the Overview page. Pure functions: no Streamlit.
+
+The sentences are markdown; the names in them (provinces, indicators: from data files) are
+inserted as plain text (``core.safety.plain``)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.safety import plain
 from dashboard import fmt, i18n
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "=": operator.eq}
@@ -34,9 +38,9 @@ def count_meeting(values: pd.Series, target: dict | None) -> int | None:
 
 def province_sentence(row: dict, indicator: dict, lang: str, *, period: str) -> str:
     """'Phú Thọ xếp thứ 9/34 về tỷ lệ hồ sơ trực tuyến (88,01 %), tăng 2 bậc so với tháng trước.'"""
-    ind_name = in_sentence(indicator["name_en"] if lang == "en" else indicator["name_vi"])
+    ind_name = plain(in_sentence(indicator["name_en"] if lang == "en" else indicator["name_vi"]))
     if fmt.is_missing(row.get("value")) or fmt.is_missing(row.get("rank")):
-        return i18n.t("overview.not_reported", lang, name=row["name"], indicator=ind_name,
+        return i18n.t("overview.not_reported", lang, name=plain(row["name"]), indicator=ind_name,
                       period=fmt.month(period, lang))
     change = row.get("rank_change")
     if fmt.is_missing(change):
@@ -48,7 +52,7 @@ def province_sentence(row: dict, indicator: dict, lang: str, *, period: str) -> 
     else:
         movement = i18n.t("overview.movement_same", lang)
     return i18n.t(
-        "overview.sentence_rank", lang, name=row["name"], rank=int(row["rank"]), total=int(row["n_ranked"]),
+        "overview.sentence_rank", lang, name=plain(row["name"]), rank=int(row["rank"]), total=int(row["n_ranked"]),
         indicator=ind_name, value=fmt.value(row["value"], indicator["unit"], int(indicator["decimals"]), lang),
         movement=movement,
     )
@@ -86,7 +90,7 @@ def national_sentence(indicator: dict, lang: str, *, period: str, national: dict
     if not national or fmt.is_missing(national.get("value")):
         return ""
     unit, decimals = indicator["unit"], int(indicator["decimals"])
-    ind_name = in_sentence(indicator["name_en"] if lang == "en" else indicator["name_vi"])
+    ind_name = plain(in_sentence(indicator["name_en"] if lang == "en" else indicator["name_vi"]))
     change = ""
     if previous and not fmt.is_missing(previous.get("value")):
         change = i18n.t("overview.change_clause", lang,

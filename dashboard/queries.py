@@ -490,11 +490,8 @@ def fact_checks() -> pd.DataFrame:
     (``etl.facts.check_facts`` on the app's read-only connection)."""
     from etl import facts
 
-    cur = db.connection().cursor()
-    try:
+    with db.cursor() as cur:
         return facts.check_facts(cur, schema="wh.")
-    finally:
-        cur.close()
 
 
 @cached

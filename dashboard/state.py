@@ -29,6 +29,7 @@ from typing import Any, Callable, Sequence
 
 import streamlit as st
 
+from core.safety import plain
 from dashboard import i18n
 
 _PERSIST = "_dx.p."  # remembered value per parameter (not a widget key, so never cleared)
@@ -45,8 +46,10 @@ def _dump(value: Any, multi: bool) -> str:
 
 
 def _warn_text(name: str, raw: str, fallback_label: str, lang: str, warn_key: str | None) -> str:
+    """The warning for an unknown URL value, as markdown: the value (anyone can put anything
+    in a link) and the fallback's label are shown as plain text."""
     key = warn_key or "warn.unknown_value"
-    return i18n.t(key, lang, value=raw, name=name, fallback=fallback_label)
+    return i18n.t(key, lang, value=plain(raw), name=plain(name), fallback=plain(fallback_label))
 
 
 def resolve(

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.safety import plain
 from dashboard import fmt, i18n
 
 INDEX766_TOTAL = "index766_total"
@@ -134,7 +135,9 @@ def driver(groups: pd.DataFrame) -> dict | None:
 def index766_sentence(groups: pd.DataFrame, *, total: float | None, prev_total: float | None,
                       name: str, period: str, lang: str) -> str:
     """'Chỉ số 766 của Phú Thọ giảm 0,63 điểm so với Tháng 8/2025 (73,78 → 73,15); nhóm tác
-    động nhiều nhất: Dịch vụ trực tuyến và thanh toán (−0,41 điểm).'"""
+    động nhiều nhất: Dịch vụ trực tuyến và thanh toán (−0,41 điểm).' As markdown: the names
+    (from the data files) are plain text."""
+    name = plain(name)
     prev_month = fmt.month(fmt.add_months(period, -1), lang)
     if fmt.is_missing(total):
         return i18n.t("profile.i766_none", lang, name=name, period=fmt.month(period, lang))
@@ -150,7 +153,7 @@ def index766_sentence(groups: pd.DataFrame, *, total: float | None, prev_total: 
         before=fmt.number(prev_total, 2, lang), after=fmt.number(total, 2, lang),
     )
     if main is not None and direction != 0:
-        group_name = short_group_name(main["name_en" if lang == "en" else "name_vi"])
+        group_name = plain(short_group_name(main["name_en" if lang == "en" else "name_vi"]))
         text += " " + i18n.t("profile.i766_driver", lang, group=group_name,
                              delta=fmt.number(main["delta"], 2, lang, sign=True))
     return text

@@ -1,17 +1,22 @@
 """Page parts shared by every page: header, demo banner, chart rendering with offline
-config, "Source · Period" captions, table downloads, the warehouse guard."""
+config, "Source · Period" captions, table downloads, the warehouse guard.
+
+Text from outside (names from data files, producer names a load stored, values from a URL)
+goes into markdown only through ``core.safety.plain``: it is shown, never rendered."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import pandas as pd
 import streamlit as st
 
+from core.safety import plain
 from dashboard import db, downloads, fmt, i18n, queries, state
 
 TOPOJSON_URL = "/app/static/topojson/"
@@ -67,12 +72,42 @@ def chart(fig, *, key: str, filename: str = "chart", height: int | None = None) 
 
 
 def guard_warehouse(lang: str) -> None:
-    """Stop the page with a clear message when no warehouse has been built."""
+    """Stop the page with one clear message when no warehouse has been built or the file at
+    its path cannot be read (no path, no traceback: the details go to the server log)."""
     try:
-        db.signature()
+        db.connection()
     except db.WarehouseMissing:
         st.error(i18n.t("app.no_warehouse", lang), icon=":material/database:")
         st.stop()
+    except db.WarehouseUnreadable:
+        st.error(i18n.t("app.bad_warehouse", lang), icon=":material/database:")
+        st.stop()
+
+
+@contextlib.contextmanager
+def stop_if_unreadable(lang: str) -> Iterator[None]:
+    """Around a page run: a warehouse found damaged part-way (a table the guard's probe did
+    not read) stops the page with the same message as :func:`guard_warehouse`."""
+    try:
+        yield
+    except db.WarehouseUnreadable:
+        st.error(i18n.t("app.bad_warehouse", lang), icon=":material/database:")
+        st.stop()
+
+
+Fn = TypeVar("Fn", bound=Callable[..., Any])
+
+
+def fragment(fn: Fn) -> Fn:
+    """``st.fragment`` for page sections. Streamlit shows any exception raised in a fragment
+    itself (as a traceback), so the damaged-warehouse message is given inside it."""
+
+    @functools.wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        with stop_if_unreadable(state.current_lang()):
+            return fn(*args, **kwargs)
+
+    return st.fragment(guarded)  # type: ignore[return-value]
 
 
 def demo_banner(is_demo: Any, lang: str) -> None:
@@ -86,12 +121,14 @@ def demo_banner(is_demo: Any, lang: str) -> None:
 
 
 def source_text(source_ids: Iterable[str], lang: str) -> str:
+    """The sources' names for a caption, as markdown: a producer name comes from a loaded
+    file's source column or its file name and is shown as plain text."""
     ids = sorted({s for s in source_ids if isinstance(s, str) and s})
     if not ids:
         return "–"
     known = queries.source_names()
     return "; ".join(dict.fromkeys(
-        i18n.t(f"source_name.{sid}", lang) if i18n.has(f"source_name.{sid}") else known.get(sid, sid)
+        i18n.t(f"source_name.{sid}", lang) if i18n.has(f"source_name.{sid}") else plain(known.get(sid, sid))
         for sid in ids
     ))
 

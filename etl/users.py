@@ -14,8 +14,13 @@ user is locked. Never the password.
 
 Lockout: ``DX_LOGIN_MAX_FAILURES`` (default 5) failed logins in a row lock the user for
 ``DX_LOGIN_LOCK_SECONDS`` (default 900 = 15 minutes); ``users unlock NAME`` lifts it. A
-successful login resets the count. An unknown user name costs the same hashing time as a
-known one and gets the same message as a wrong password.
+successful login resets the count.
+
+A login attempt tells nobody whether a user name exists: an unknown name, a wrong password
+and any password for a locked user each cost one PBKDF2 verification and one rewrite of the
+file, and the app shows all three the same message (``AuthResult.status`` says which it was,
+for the command line and tests). A locked account does not say so even to the right
+password: if it did, the lock would tell a guesser when they had found the password.
 
 Every change is a read-modify-write under an exclusive ``fcntl`` lock on ``<file>.lock``,
 written to a temporary file in the same folder and moved over the original with
@@ -98,10 +103,9 @@ class User:
 
 @dataclass(frozen=True)
 class AuthResult:
-    status: str  # 'ok' | 'invalid' | 'locked' | 'no_users'
+    status: str  # 'ok' | 'invalid' (unknown name or wrong password) | 'locked' | 'no_users'
     user: User | None = None
     locked_until: float = 0.0
-    attempts_left: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -259,14 +263,15 @@ def _write(path: Path, users: dict[str, User]) -> None:
 
 
 @contextlib.contextmanager
-def _transaction(path: Path | None) -> Iterator[dict[str, User]]:
-    """Users as a dict to change in place; written back atomically if the block succeeds."""
+def _transaction(path: Path | None, *, always_write: bool = False) -> Iterator[dict[str, User]]:
+    """Users as a dict to change in place; written back atomically if the block succeeds and
+    changed them (or always, where writing or not would tell something)."""
     path = path or users_path()
     with _locked(path):
         users = _read(path)
         before = _render(users)
         yield users
-        if _render(users) != before:
+        if (always_write and users) or _render(users) != before:
             _write(path, users)
 
 
@@ -355,7 +360,8 @@ def unlock(name: str, path: Path | None = None) -> User:
 
 def authenticate(name: str, password: str, path: Path | None = None, *,
                  now: float | None = None) -> AuthResult:
-    """Check a login; counts failures and locks the user after too many in a row."""
+    """Check a login; counts failures and locks the user after too many in a row. Every
+    outcome but 'no_users' costs one PBKDF2 run and one rewrite of the file (module doc)."""
     now = time.time() if now is None else now
     try:
         key = normalise_name(name)
@@ -364,7 +370,7 @@ def authenticate(name: str, password: str, path: Path | None = None, *,
     path = path or users_path()
     if len(password) > MAX_PASSWORD_LENGTH:
         password = password[:MAX_PASSWORD_LENGTH]
-    with _transaction(path) as users:
+    with _transaction(path, always_write=True) as users:
         if not users:
             return AuthResult("no_users")
         user = users.get(key) if key else None
@@ -372,7 +378,8 @@ def authenticate(name: str, password: str, path: Path | None = None, *,
             _burn_time(password, iterations())
             return AuthResult("invalid")
         if user.is_locked(now):
-            return AuthResult("locked", locked_until=user.locked_until, attempts_left=0)
+            _burn_time(password, user.iterations)  # the right password changes nothing while locked
+            return AuthResult("locked", locked_until=user.locked_until)
         if user.locked_until:  # the lock has run out: start counting afresh
             user.failed, user.locked_until = 0, 0.0
         if user.algorithm == ALGORITHM and verify_password(password, user.salt, user.hash, user.iterations):
@@ -382,11 +389,10 @@ def authenticate(name: str, password: str, path: Path | None = None, *,
                 user.salt, user.hash, user.iterations = hash_password(password)
             return AuthResult("ok", user=User(**asdict(user)))
         user.failed += 1
-        limit = max_failures()
-        if user.failed >= limit:
+        if user.failed >= max_failures():
             user.locked_until = now + lock_seconds()
-            return AuthResult("locked", locked_until=user.locked_until, attempts_left=0)
-        return AuthResult("invalid", attempts_left=limit - user.failed)
+            return AuthResult("locked", locked_until=user.locked_until)
+        return AuthResult("invalid")
 
 
 # --------------------------------------------------------------------------- command line

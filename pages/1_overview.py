@@ -10,6 +10,7 @@ ensure_app_shell()  # before anything renders: see dashboard/shell.py
 import pandas as pd
 import streamlit as st
 
+from core.safety import plain
 from dashboard import figures, fmt, i18n, narrative, queries, state, ui
 
 lang = state.current_lang()
@@ -49,19 +50,19 @@ if target:
     m2.metric(
         t("overview.meeting_target"),
         t("overview.meeting_target_value", n=n_met, total=n_total),
-        help=target.get("basis") or None,
+        help=plain(target["basis"]) if target.get("basis") else None,
     )
 else:
     m2.metric(t("overview.meeting_target"), "–", help=t("overview.no_target"))
 if len(ranked):
     best, worst = ranked.iloc[0], ranked.iloc[-1]
-    m3.metric(t("overview.best"), best["name"], delta=fmt.value(best["value"], unit, decimals, lang),
+    m3.metric(t("overview.best"), plain(best["name"]), delta=fmt.value(best["value"], unit, decimals, lang),
               delta_color="off", delta_arrow="off")
-    m4.metric(t("overview.worst"), worst["name"], delta=fmt.value(worst["value"], unit, decimals, lang),
+    m4.metric(t("overview.worst"), plain(worst["name"]), delta=fmt.value(worst["value"], unit, decimals, lang),
               delta_color="off", delta_arrow="off")
 
 
-@st.fragment
+@ui.fragment
 def summary_and_map(ind_code: str, period: str, lang: str) -> None:
     """Province picker, written summary and map (a province change reruns only this part)."""
     ind = queries.indicator(ind_code)

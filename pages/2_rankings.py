@@ -46,7 +46,7 @@ def ranking_table(df: pd.DataFrame, ind: dict, national: dict | None, target: di
     return out
 
 
-@st.fragment
+@ui.fragment
 def ranking_section(ind_code: str, period: str, lang: str) -> None:
     ind = queries.indicator(ind_code)
     values = queries.province_values(ind_code, period)
@@ -72,7 +72,7 @@ def ranking_section(ind_code: str, period: str, lang: str) -> None:
                        lang, key="rankings.table")
 
 
-@st.fragment
+@ui.fragment
 def movers_section(ind_code: str, period: str, lang: str) -> None:
     st.subheader(t("rankings.movers"))
     available = queries.periods(ind_code)

@@ -21,7 +21,7 @@ provs = queries.provinces()
 names = dict(zip(provs["code"], provs["name"]))
 
 
-@st.fragment
+@ui.fragment
 def trend_section(lang: str) -> None:
     left, right = st.columns([2, 3])
     with left:
@@ -57,7 +57,7 @@ def trend_section(lang: str) -> None:
         st.caption(t("common.rebased_note"))
 
 
-@st.fragment
+@ui.fragment
 def spending_section(lang: str) -> None:
     st.subheader(t("trends.spending"))
     years = queries.spending_years()

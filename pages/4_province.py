@@ -14,6 +14,7 @@ import streamlit as st
 
 from charts import profile as profile_charts
 from charts import theme
+from core.safety import plain
 from dashboard import downloads, fmt, i18n, queries, state, tables, ui
 
 lang = state.current_lang()
@@ -40,10 +41,10 @@ ui.demo_banner(profile["is_demo"], lang)
 by_code = profile.set_index("code")
 
 # ---- who: name, kind, region, size; headline figures
-st.subheader(t("profile.heading", name=prov["name"]))
+st.subheader(t("profile.heading", name=plain(prov["name"])))
 st.caption(t(
     "profile.facts_line", kind=t(f"profile.kind_{prov['kind']}"),
-    region=prov["region_en" if lang == "en" else "region_vi"] or "–",
+    region=plain(prov["region_en" if lang == "en" else "region_vi"] or "–"),
     n=fmt.number(prov["n_communes"], 0, lang), area=fmt.number(prov["area_km2"], 0, lang),
 ))
 
@@ -120,7 +121,7 @@ if not groups.empty and groups["value"].notna().all() and not fmt.is_missing(tot
 
 
 # ---- the province's communes: map and ranks within the province
-@st.fragment
+@ui.fragment
 def communes_section(code: str, prov_name: str, period: str, lang: str) -> None:
     st.subheader(t("profile.map"))
     catalog = queries.commune_indicators()
@@ -146,13 +147,13 @@ def communes_section(code: str, prov_name: str, period: str, lang: str) -> None:
         st.caption(t("profile.map_note"))
         ui.caption(communes["source_id"].unique(), lang, period=period, demo=communes["is_demo"])
     with table_col:
-        st.markdown(f"**{t('profile.communes_table', name=prov_name, indicator=ind_name, period=fmt.month(period, lang))}**")
+        st.markdown(f"**{t('profile.communes_table', name=plain(prov_name), indicator=plain(ind_name), period=fmt.month(period, lang))}**")
         table = tables.commune_table(communes, ind, lang, with_province=False, with_criteria=False)
         st.dataframe(table, hide_index=True, width="stretch", height=560, key="profile.communes",
                      column_config={t("communes.col_code"): None})
     ui.table_downloads(table, downloads.file_stem(prov_name, ind_name, period), lang, key="profile.communes_dl")
     st.page_link(
-        "pages/5_communes.py", label=t("profile.open_communes", name=prov_name), icon=":material/holiday_village:",
+        "pages/5_communes.py", label=t("profile.open_communes", name=plain(prov_name)), icon=":material/holiday_village:",
         query_params={"in_province": code, "indicator": ind_code, "period": period, "lang": lang},
     )
 

@@ -13,6 +13,7 @@ import streamlit as st
 
 from charts import communes as commune_charts
 from charts import theme
+from core.safety import plain
 from dashboard import downloads, fmt, i18n, inputs, queries, state, tables, ui
 
 lang = state.current_lang()
@@ -67,12 +68,12 @@ ui.demo_banner(shown["is_demo"], lang)
 # ---- the ranking table
 st.markdown(t("communes.count", n=fmt.number(len(shown), 0, lang), total=fmt.number(n_total, 0, lang)))
 if shown.empty:
-    st.info(t("communes.no_hits", q=query) if query else t("app.no_data"))
+    st.info(t("communes.no_hits", q=plain(query)) if query else t("app.no_data"))
     if query and len(hits):
-        elsewhere = ", ".join(f"{n} ({p})" for n, p in zip(hits["name"].head(5), hits["province_name"].head(5)))
+        elsewhere = ", ".join(plain(f"{n} ({p})") for n, p in zip(hits["name"].head(5), hits["province_name"].head(5)))
         st.caption(t("communes.hits_elsewhere", n=fmt.number(len(hits), 0, lang), names=elsewhere))
 else:
-    st.markdown(f"**{t('communes.table_title', indicator=ind_names[ind_code], period=fmt.month(period, lang))}**")
+    st.markdown(f"**{t('communes.table_title', indicator=plain(ind_names[ind_code]), period=fmt.month(period, lang))}**")
     table = tables.commune_table(shown, ind, lang)
     st.dataframe(table, hide_index=True, width="stretch", height=min(420, 35 * (len(table) + 1) + 3),
                  key="communes.table")
@@ -90,7 +91,7 @@ else:
 
 
 # ---- drill-down: one commune
-@st.fragment
+@ui.fragment
 def drill_down(ind: dict, period: str, candidates: list[str], everyone, lang: str) -> None:
     st.subheader(t("communes.drill"))
     labels = dict(zip(everyone["code"].tolist(), (everyone["name"] + " · " + everyone["province_name"]).tolist()))
@@ -118,10 +119,10 @@ def drill_down(ind: dict, period: str, candidates: list[str], everyone, lang: st
         help=t("communes.pick_help"), lang=lang,
     )
     row = everyone[everyone["code"] == code].iloc[0].to_dict()
-    st.markdown(f"#### {row['name']}")
+    st.markdown(f"#### {plain(row['name'])}")
     st.caption(t(
-        "communes.detail_line", kind=tables.kind_label(row["kind"], lang), province=row["province_name"],
-        code=code, area=fmt.number(row["area_km2"], 1, lang),
+        "communes.detail_line", kind=tables.kind_label(row["kind"], lang), province=plain(row["province_name"]),
+        code=plain(code), area=fmt.number(row["area_km2"], 1, lang),
     ))
     profile = queries.commune_profile(code)
     if profile.empty:
@@ -129,7 +130,7 @@ def drill_down(ind: dict, period: str, candidates: list[str], everyone, lang: st
         return
     shown_period = period if period in set(profile["period"]) else profile["period"].max()
 
-    st.markdown(f"**{t('communes.indicators_title', name=row['name'], period=fmt.month(shown_period, lang))}**")
+    st.markdown(f"**{t('communes.indicators_title', name=plain(row['name']), period=fmt.month(shown_period, lang))}**")
     table = tables.commune_indicator_table(profile, shown_period, lang)
     trend_col = t("profile.col_trend")
     st.dataframe(
@@ -162,7 +163,7 @@ def drill_down(ind: dict, period: str, candidates: list[str], everyone, lang: st
     ]
     ui.table_downloads(long, downloads.file_stem(row["name"], row["province_name"]), lang, key="communes.detail_dl")
     st.page_link(
-        "pages/4_province.py", label=t("communes.open_profile", name=row["province_name"]),
+        "pages/4_province.py", label=t("communes.open_profile", name=plain(row["province_name"])),
         icon=":material/location_city:",
         query_params={"province": row["province_code"], "period": shown_period, "lang": lang},
     )

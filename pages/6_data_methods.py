@@ -14,6 +14,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
+from core.safety import plain
 from dashboard import db, downloads, fmt, i18n, queries, state, tables, ui, views_doc
 from etl import paths
 
@@ -105,7 +106,7 @@ st.markdown(t(
     "methods.facts_summary", n=len(facts), n_check=len(checks), n_ok=n_ok, n_bad=len(checks) - n_ok,
 ))
 if n_ok < len(checks):
-    st.error(t("methods.facts_bad", n=len(checks) - n_ok, ids=", ".join(checks.loc[~checks["agrees"], "id"])),
+    st.error(t("methods.facts_bad", n=len(checks) - n_ok, ids=plain(", ".join(checks.loc[~checks["agrees"], "id"]))),
              icon=":material/cancel:")
 facts_table = tables.facts_table(facts, checks, lang)
 st.dataframe(

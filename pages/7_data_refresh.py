@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.safety import plain
 from dashboard import auth, fmt, i18n, queries, state, ui
 from etl.load import apply as loader
 from etl.load import readers
@@ -53,8 +54,7 @@ ui.header(t("refresh.title"), lang, t("refresh.subtitle"))
 
 user = auth.current_user()
 if user is None:
-    if auth.login_form(lang) is not None:
-        st.rerun()
+    auth.login_form(lang)
     st.stop()
 
 auth.user_bar(user, lang)
@@ -187,18 +187,18 @@ if result is not None:
     summary = result["summary"]
     if result["status"] == "loaded":
         st.success(t(
-            "refresh.loaded", load_id=result["load_id"], file=summary["file_name"],
+            "refresh.loaded", load_id=result["load_id"], file=plain(summary["file_name"]),
             values=_number(summary.get("values_loaded")), changed=_number(summary.get("values_changed", 0)),
             new=_number(summary.get("values_new", 0)), demo=_number(summary.get("demo_values_replaced", 0)),
         ), icon=":material/check_circle:")
     elif result["status"] == "already_loaded":
         st.info(t("refresh.already_loaded", load_id=result["load_id"]), icon=":material/info:")
     else:
-        st.error(t("refresh.rejected", message=result["message"]), icon=":material/block:")
+        st.error(t("refresh.rejected", message=plain(result["message"])), icon=":material/block:")
 
 undo_done = ss.pop(S + "undo_result", None)
 if undo_done is not None:
-    st.success(t("refresh.undone", load_id=undo_done["load_id"], file=undo_done.get("file_name") or "",
+    st.success(t("refresh.undone", load_id=undo_done["load_id"], file=plain(undo_done.get("file_name") or ""),
                  restored=_number(undo_done["values_restored"]), removed=_number(undo_done["values_removed"])),
                icon=":material/undo:")
 
@@ -277,9 +277,9 @@ if staged is not None:
         summary = plan.summary
         st.markdown(f"#### {t('refresh.report_title')}")
         st.caption(t(
-            "refresh.file_facts", file=plan.file_name, size=_size(plan.size_bytes), fmt=plan.fmt,
-            kind=t(f"refresh.kind_{plan.kind}"), sha=plan.sha256[:16], uploader=plan.uploader,
-        ) + (t("refresh.sheet_fact", sheet=summary["sheet"]) if summary.get("sheet") else ""))
+            "refresh.file_facts", file=plain(plan.file_name), size=_size(plan.size_bytes), fmt=plan.fmt,
+            kind=t(f"refresh.kind_{plan.kind}"), sha=plan.sha256[:16], uploader=plain(plan.uploader),
+        ) + (t("refresh.sheet_fact", sheet=plain(summary["sheet"])) if summary.get("sheet") else ""))
         m1, m2, m3, m4 = st.columns(4)
         m1.metric(t("refresh.m.rows_read"), _number(summary["rows_read"]))
         m2.metric(t("refresh.m.values_valid"), _number(summary["values_valid"]))
@@ -287,8 +287,8 @@ if staged is not None:
         m4.metric(t("refresh.m.values_changed"), _number(summary.get("values_changed", 0)))
         if summary["values_valid"]:
             st.caption(t(
-                "refresh.scope", periods=summary.get("period_range", "–"),
-                indicators=", ".join(_indicator_name(code) for code in summary.get("indicators", [])),
+                "refresh.scope", periods=plain(summary.get("period_range", "–")),
+                indicators=plain(", ".join(_indicator_name(code) for code in summary.get("indicators", []))),
                 units=", ".join(f"{_number(n)} {t('refresh.level_' + lv)}" for lv, n in summary.get("units", {}).items()),
                 new=_number(summary.get("values_new", 0)), unchanged=_number(summary.get("values_unchanged", 0)),
                 demo=_number(summary.get("demo_values_replaced", 0)),
@@ -325,10 +325,10 @@ if staged is not None:
                 try:
                     outcome = loader.apply_load(plan, accept_valid=accept_valid)
                 except UsageError as exc:
-                    st.error(t("refresh.usage_error", message=str(exc)), icon=":material/warning:")
+                    st.error(t("refresh.usage_error", message=plain(exc)), icon=":material/warning:")
                     st.stop()
                 except Exception as exc:  # noqa: BLE001 - the warehouse is unchanged (atomic load)
-                    st.error(t("refresh.unexpected", message=f"{type(exc).__name__}: {exc}"), icon=":material/block:")
+                    st.error(t("refresh.unexpected", message=plain(f"{type(exc).__name__}: {exc}")), icon=":material/block:")
                     st.stop()
             ss[S + "result"] = {"status": outcome.status, "load_id": outcome.load_id,
                                 "summary": outcome.summary, "message": outcome.message}
@@ -347,7 +347,7 @@ st.subheader(t("refresh.history_title"))
 try:
     hist = loader.history()
 except Exception as exc:  # noqa: BLE001 - an unreadable warehouse is shown, not raised
-    st.error(t("refresh.history_error", message=str(exc)), icon=":material/warning:")
+    st.error(t("refresh.history_error", message=plain(exc)), icon=":material/warning:")
     st.stop()
 
 hist = hist.sort_values("load_id", ascending=False).reset_index(drop=True)
@@ -383,7 +383,7 @@ else:
         load_id = int(row.load_id)
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.markdown(t(
-            "refresh.undo_row", load_id=load_id, file=row.file_name or "–", uploader=row.uploader or "–",
+            "refresh.undo_row", load_id=load_id, file=plain(row.file_name or "–"), uploader=plain(row.uploader or "–"),
             time=_time(row.finished_at), values=_number(row.rows_loaded),
         ))
         if right.button(t("refresh.undo"), key=f"dx_refresh_undo_{load_id}", icon=":material/undo:",
@@ -392,7 +392,7 @@ else:
             st.rerun()
         if pending == load_id:
             with st.container(border=True):
-                st.warning(t("refresh.undo_confirm_text", load_id=load_id, file=row.file_name or "–"),
+                st.warning(t("refresh.undo_confirm_text", load_id=load_id, file=plain(row.file_name or "–")),
                            icon=":material/undo:")
                 yes, no, _ = st.columns([1, 1, 3])
                 if yes.button(t("refresh.undo_confirm"), key="dx_refresh_undo_yes", type="primary"):
@@ -400,7 +400,7 @@ else:
                     try:
                         done = loader.undo(load_id, user=user.name)
                     except (loader.UndoError, FileNotFoundError) as exc:
-                        st.error(t("refresh.undo_refused", message=str(exc)), icon=":material/block:")
+                        st.error(t("refresh.undo_refused", message=plain(exc)), icon=":material/block:")
                     else:
                         ss[S + "undo_result"] = done.summary
                         st.rerun()

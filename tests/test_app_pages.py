@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from markdown_support import shown
+
 ROOT = Path(__file__).resolve().parent.parent
 OVERVIEW, RANKINGS, TRENDS = "pages/1_overview.py", "pages/2_rankings.py", "pages/3_trends.py"
 
@@ -147,7 +149,7 @@ def test_indices_show_the_median_not_a_total(warehouse):
 
 def test_bad_link_warns_and_falls_back_without_an_exception(warehouse):
     at = run(OVERVIEW, indicator="nope", province="99", period="1999-01")
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = shown(" ".join(w.value for w in at.warning))
     assert "nope" in warnings and "99" in warnings and "1999-01" in warnings
     assert at.selectbox(key="w.indicator").value == "online_application_rate"
     assert at.query_params["indicator"] == "online_application_rate"  # the URL is repaired

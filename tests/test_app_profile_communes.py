@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import views_doc
+from markdown_support import shown
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE, COMMUNES, METHODS = "province", "communes", "data_methods"  # url paths
@@ -90,7 +91,8 @@ def test_a_profile_mixing_real_and_demo_values_says_partly_demo(warehouse_copy, 
     report.write_text("period,unit,indicator,value\n2025-09,Phú Thọ,bts_stations,10250\n", encoding="utf-8")
     assert apply_load(plan_load(report, db=warehouse_copy), db=warehouse_copy).status == "loaded"
     at = run(PROFILE, province="25", period="2025-09")
-    caption = next(c.value for c in at.caption if c.value.startswith("Nguồn") and "phu_tho_bts.csv (#1)" in c.value)
+    caption = next(shown(c.value) for c in at.caption
+                   if c.value.startswith("Nguồn") and "phu_tho_bts.csv (#1)" in shown(c.value))
     assert caption.endswith(" · một phần là số liệu minh họa")
     row = table(at, "Xu hướng 12 tháng").set_index("Chỉ tiêu").loc["Trạm phát sóng BTS"]
     assert row["Giá trị"] == "10.250"
@@ -241,7 +243,7 @@ def test_drill_down_from_a_permalink_shows_series_and_ranks(warehouse):
 
 def test_unknown_commune_and_indicator_in_the_link_warn(warehouse):
     at = run(COMMUNES, commune="99999", indicator="bts_stations", q="zzzzqqq")
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = shown(" ".join(w.value for w in at.warning))
     assert "99999" in warnings and "bts_stations" in warnings
     assert any("zzzzqqq" in i.value for i in at.info)
 

@@ -3,8 +3,9 @@
 
 Every page of the navigation is opened; the browser may load nothing from outside the
 server (each non-localhost request is aborted and recorded), no page may show a Streamlit
-exception, and the Overview map must fill its 34 provinces. Screenshots are written to
-tests/artifacts/ (git-ignored) for a person to look at.
+exception, and the Overview map must fill its 34 provinces. Links and images sent in a URL or
+stored by a loaded file are shown as text. Screenshots are written to tests/artifacts/
+(git-ignored) for a person to look at.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import pytest
 
@@ -253,3 +254,141 @@ def test_server_side_png_export_of_the_map_with_kaleido():
     png = downloads.figure_image(maps.choropleth(df, indicator=indicator), width=500, height=700)
     assert png.startswith(b"\x89PNG") and len(png) > 20_000  # a drawn map, not a blank page
     (ARTIFACTS / "kaleido_map.png").write_bytes(png)
+
+
+# ----------------------------------------------------------------------------- outside text is text
+
+def payload(name: str) -> str:
+    """A link and an external image, as the tester sent them (one per parameter)."""
+    return f"[Phiên hết hạn {name}](http://evil.example/{name}) ![p](http://evil.example/{name}.png)"
+
+
+# Everything else Streamlit's markdown turns into markup, even escaped (core.safety.plain):
+# autolinks, icons, its logo, typographic arrows. Shown literally, each is plain text.
+REWRITTEN = "http://evil.example/auto www.evil.example x@evil.example :material/warning: :streamlit: a -> b -- c"
+EVIL_ELEMENTS = """
+() => [...document.querySelectorAll('a[href*="evil.example"], img[src*="evil.example"]')].map(e => e.outerHTML)
+"""
+# The parameters each page warns about when they are unknown.
+WARNED = {
+    "overview": ("indicator", "period", "province", "lang"),
+    "rankings": ("indicator", "period", "province", "lang"),
+    "trends": ("indicator", "lang"),
+    "province": ("province", "period", "lang"),
+    "communes": ("indicator", "period", "lang"),
+    "data_methods": ("lang",),
+    "data_refresh": ("lang",),
+}
+LOGIN, LOGIN_PW = "lan", "staff password 57"
+
+
+@pytest.fixture(scope="module")
+def payload_server(warehouse, tmp_path_factory):
+    """A server on a warehouse copy with one loaded report whose 'source' column holds the
+    payload (Hà Nội, the latest month: what pages show when a link's values are unknown), and
+    a users file with one staff user."""
+    import duckdb
+
+    from etl import users
+    from etl.load import apply_load, plan_load
+
+    folder = tmp_path_factory.mktemp("payload")
+    path = folder / "warehouse.duckdb"
+    shutil.copyfile(warehouse, path)
+    con = duckdb.connect(str(path), read_only=True)
+    latest = con.execute("SELECT max(period) FROM observation WHERE level = 'province'").fetchone()[0]
+    con.close()
+    report = folder / "nguon.csv"
+    report.write_text(
+        "period,unit,indicator,value,source\n"
+        f"{latest},Hà Nội,online_application_rate,91.5,{payload('source')}\n"
+        f"{latest},Hà Nội,index766_total,80.5,{payload('source')}\n", encoding="utf-8")
+    env = {**os.environ, "DX_DB": str(path), "DX_RAW": str(folder / "raw"), "DX_USERS": str(folder / "users.toml"),
+           "DX_PBKDF2_ITERATIONS": "200000", "DX_LOGIN_MAX_FAILURES": "3"}
+    with pytest.MonkeyPatch.context() as patch:
+        for key in ("DX_DB", "DX_RAW", "DX_USERS", "DX_PBKDF2_ITERATIONS"):
+            patch.setenv(key, env[key])
+        assert apply_load(plan_load(report, db=path), db=path).status == "loaded"
+        users.add_user(LOGIN, LOGIN_PW, "staff")
+    port = _free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(ARTIFACTS / "streamlit_payload.log", "w") as log:
+        proc = _start_server(port, log, env, "--server.address", "127.0.0.1")
+        yield f"http://localhost:{port}"
+        _stop(proc)
+
+
+def _drawn(page, timeout: float = 90_000) -> None:
+    """Wait until no element is still a placeholder (the page is drawn, not only run)."""
+    page.wait_for_function("() => !document.querySelector('[data-testid^=\"stSkeleton\"]')", timeout=timeout)
+
+
+def _visible_text(text: str) -> str:
+    """Text as a reader sees it (without the invisible word joiners of core.safety.plain)."""
+    return text.replace("\u2060", "")
+
+
+STORED_ON = ("overview", "rankings", "trends", "province")  # captions under charts with Hà Nội's values
+
+
+def test_links_and_images_from_urls_and_loaded_files_are_shown_as_text(payload_server, context):
+    """The tester's payload in ?indicator=, ?period=, ?province=, ?lang= on every page, in
+    ?page= on the root URL (with every other pattern Streamlit rewrites), and in a loaded
+    file's source column (the captions under the charts): no link or image to evil.example
+    in the DOM, nothing requested from it, the text itself on screen."""
+    params = "&".join(f"{name}={quote(payload(name))}" for name in ("indicator", "period", "province", "lang"))
+    for path, warned in WARNED.items():
+        page = _open(context, f"{payload_server}/{path}?{params}", charts=0, shot=f"payload_{path}")
+        _drawn(page)
+        page.screenshot(path=str(ARTIFACTS / f"payload_{path}.png"))
+        assert page.evaluate(EVIL_ELEMENTS) == [], path
+        text = _visible_text(page.inner_text("body"))
+        for name in warned:
+            assert payload(name) in text, (path, name)
+        if path in STORED_ON:
+            captions = page.locator("[data-testid='stCaptionContainer']").all_inner_texts()
+            assert any(payload("source") in _visible_text(c) for c in captions), (path, captions)
+        page.close()
+
+    wanted = f"{payload('page')} {REWRITTEN}"
+    page = _open(context, f"{payload_server}/?page={quote(wanted)}", charts=0, shot="payload_page")
+    _drawn(page)
+    assert page.evaluate(EVIL_ELEMENTS) == []
+    assert wanted in _visible_text(page.inner_text("body"))
+    page.close()
+    assert context.external == []
+
+
+def test_tables_offer_no_built_in_csv_download(payload_server, context):
+    """The table's own menu has no 'Download as CSV' (it would carry cells raw); the app's
+    CSV/Excel buttons under the table are there."""
+    page = _open(context, f"{payload_server}/data_methods", charts=0, shot="methods_table_menu")
+    table = page.locator("[data-testid='stDataFrame']").nth(2)  # sources: producers from loaded files
+    table.scroll_into_view_if_needed()
+    table.hover()
+    toolbar = page.locator("[data-testid='stElementToolbar'] button")
+    toolbar.first.wait_for(timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "methods_table_menu.png"))
+    labels = [toolbar.nth(i).get_attribute("aria-label") for i in range(toolbar.count())]
+    assert "Search" in labels and "Download as CSV" not in labels, labels
+    assert page.get_by_role("button", name="Tải CSV").count() >= 3
+    page.close()
+
+
+def test_a_failed_login_keeps_the_name_and_says_nothing_about_it(payload_server, context):
+    page = _open(context, f"{payload_server}/data_refresh", charts=0, shot="login_form")
+    for name in (LOGIN, "lam"):
+        page.get_by_label("Tên đăng nhập").fill(name)
+        page.locator("input[type=password]").fill("wrong password")
+        page.get_by_role("button", name="Đăng nhập").click()
+        page.wait_for_function("() => document.querySelector('input[type=password]').value === ''", timeout=60_000)
+        page.wait_for_selector("[data-testid='stAlertContentError']", timeout=60_000)
+        _settle(page)
+        assert page.get_by_label("Tên đăng nhập").input_value() == name
+        errors = page.locator("[data-testid='stAlertContentError']").all_inner_texts()
+        assert len(errors) == 1 and errors[0].endswith(  # after the icon's name
+            "Sai tên đăng nhập hoặc mật khẩu. Sau 3 lần sai liên tiếp, tài khoản bị khóa 15 phút "
+            "(quản trị viên có thể mở khóa sớm hơn)."), errors
+        page.screenshot(path=str(ARTIFACTS / f"login_failed_{name}.png"))
+        assert "users.toml" not in page.inner_text("body")
+    page.close()

@@ -61,7 +61,8 @@ def test_login_right_and_wrong(users_file):
     assert good.ok and good.user.name == "alice" and good.user.is_staff
     assert users.get_user("alice").last_login_at
     wrong = users.authenticate("alice", PASSWORD + "x")
-    assert wrong.status == "invalid" and wrong.attempts_left == 2
+    assert wrong.status == "invalid" and wrong.user is None
+    assert users.get_user("alice").failed == 1
     unknown = users.authenticate("mallory", PASSWORD)
     assert unknown.status == "invalid" and unknown.user is None
     assert users.authenticate("../etc", PASSWORD).status == "invalid"
@@ -70,8 +71,9 @@ def test_login_right_and_wrong(users_file):
 def test_lockout_after_failures_and_unlock_after_the_window(users_file):
     users.add_user("alice", PASSWORD, "staff")
     t0 = 1_800_000_000.0
-    assert users.authenticate("alice", "nope-1", now=t0).attempts_left == 2
-    assert users.authenticate("alice", "nope-2", now=t0 + 1).attempts_left == 1
+    assert users.authenticate("alice", "nope-1", now=t0).status == "invalid"
+    assert users.authenticate("alice", "nope-2", now=t0 + 1).status == "invalid"
+    assert users.get_user("alice").failed == 2
     third = users.authenticate("alice", "nope-3", now=t0 + 2)
     assert third.status == "locked" and third.locked_until == t0 + 2 + 600
     # Locked: even the right password is refused until the window ends.
