@@ -161,9 +161,7 @@ def _detect_kind(path: Path, fmt: str, sheet: str | None) -> str:
     from etl.load.dossiers import looks_like_dossiers
 
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return "dossiers" if looks_like_dossiers(pq.read_schema(path).names) else "report"
+        return "dossiers" if looks_like_dossiers(readers.parquet_metadata(path).schema.names) else "report"
     if fmt in readers.EXCEL_FORMATS:
         name = readers.choose_sheet(path, sheet)
         head = readers.read_excel_grid(path, name).rows[:readers.HEADER_SCAN_ROWS]

@@ -1,0 +1,99 @@
+"""How big a file may be, and what it may make the loader do (docs/loading.md, "Validation and
+safety"): every limit has a default that fits a real report and an environment variable.
+
+The numbers are read on every call, so a server picks up a changed environment on restart and
+tests can set them per test. A value that is not a number is a usage error, not a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from etl.load.errors import UsageError
+
+MB = 1024 * 1024
+
+# name -> (environment variable, default, what it bounds); docs/loading.md lists the same.
+SETTINGS = {
+    "upload_mb": ("DX_MAX_UPLOAD_MB", 200.0, "a report file, and a workbook once unpacked (MB)"),
+    "dossier_mb": ("DX_MAX_DOSSIER_MB", 4096.0, "a CSV or Parquet dossier export (MB)"),
+    "rows": ("DX_MAX_ROWS", 200_000, "rows of a report or of a workbook sheet"),
+    "columns": ("DX_MAX_COLUMNS", 500, "columns of a report or of a workbook sheet"),
+    "cells": ("DX_MAX_CELLS", 5_000_000, "rows × columns of a report or of a workbook sheet"),
+    "cell_chars": ("DX_MAX_CELL_CHARS", 32_767, "characters in one CSV cell (Excel's own limit)"),
+    "zip_ratio": ("DX_MAX_ZIP_RATIO", 100.0, "how many times a workbook part may inflate (parts over 1 MB)"),
+    "check_memory_mb": ("DX_CHECK_MEMORY_MB", 4096.0, "address space of the process that reads and checks a file (MB)"),
+    "check_seconds": ("DX_CHECK_SECONDS", 600.0, "time to read and check a file (s)"),
+}
+ZIP_RATIO_FROM_BYTES = 1 * MB  # small parts (rels, styles) may compress better than any sheet
+
+
+@dataclass(frozen=True)
+class Limits:
+    upload_mb: float
+    dossier_mb: float
+    rows: int
+    columns: int
+    cells: int
+    cell_chars: int
+    zip_ratio: float
+    check_memory_mb: float
+    check_seconds: float
+
+    @property
+    def upload_bytes(self) -> int:
+        return int(self.upload_mb * MB)
+
+    @property
+    def dossier_bytes(self) -> int:
+        return int(self.dossier_mb * MB)
+
+    @staticmethod
+    def env(name: str) -> str:
+        return SETTINGS[name][0]
+
+
+def current() -> Limits:
+    """The limits in force (environment, else defaults)."""
+    values = {}
+    for name, (variable, default, _) in SETTINGS.items():
+        raw = os.environ.get(variable)
+        if raw is None or not raw.strip():
+            values[name] = default
+            continue
+        try:
+            number = float(raw)
+        except ValueError:
+            raise UsageError(f"{variable} must be a number (got {raw!r})") from None
+        if not number > 0:
+            raise UsageError(f"{variable} must be positive (got {raw!r})")
+        values[name] = type(default)(number)
+    return Limits(**values)
+
+
+def regular_file(path: Path) -> os.stat_result:
+    """The file's status if it is a regular file; otherwise a usage error that says what it is.
+
+    Checked without opening it: opening a FIFO for reading would wait for a writer."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}") from None
+    except NotADirectoryError:
+        raise UsageError(f"no such file: {path} (a part of the path is not a folder)") from None
+    except PermissionError:
+        raise UsageError(f"cannot read {path}: permission denied") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise UsageError(f"{path} is a directory, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode)
+                else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "a special file")
+        raise UsageError(f"{path} is not a regular file ({kind})")
+    if not os.access(path, os.R_OK):
+        raise UsageError(f"cannot read {path}: permission denied")
+    return info
