@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from etl.load.readers import UsageError
+from etl.load.errors import UsageError
 
 LARGE_FILE_BYTES = 5 * 1024 * 1024
 
@@ -62,18 +62,25 @@ def _report_path(args, file: Path) -> Path:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from etl.load import apply as A
-    from etl.load import report as R
+    """The file is read and checked in a child process with a memory and time limit
+    (:mod:`etl.load.sandbox`), as on the upload page: no file can make this command abort.
+    The child starts before this process loads pandas and DuckDB, which it does meanwhile."""
+    from etl.load import limits, sandbox
 
     file = Path(args.file)
-    if not file.is_file():
-        print(f"error: no such file: {file}", file=sys.stderr)
-        return 2
-    show = args.progress or (sys.stderr.isatty() and file.stat().st_size >= LARGE_FILE_BYTES)
-    progress = _Progress(bool(show) and not args.no_progress, file.stat().st_size)
     try:
-        plan = A.plan_load(file, kind=args.kind, period=args.period, sheet=args.sheet, province=args.province,
-                           uploader=args.uploader, db=args.db, progress=progress)
+        info = limits.regular_file(file)
+        report_path = limits.report_target(_report_path(args, file))
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    show = args.progress or (sys.stderr.isatty() and info.st_size >= LARGE_FILE_BYTES)
+    progress = _Progress(bool(show) and not args.no_progress, info.st_size)
+    try:
+        plan = sandbox.plan_load(file, kind=args.kind, period=args.period, sheet=args.sheet, province=args.province,
+                                 uploader=args.uploader, db=args.db, progress=progress)
+        from etl.load import apply as A
+
         if args.dry_run:
             result = A.LoadResult("dry_run", plan)
         else:
@@ -82,12 +89,22 @@ def cmd_load(args: argparse.Namespace) -> int:
         progress.close()
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except sandbox.CheckFailed as exc:
+        progress.close()
+        print(f"error: {exc} (nothing was loaded)", file=sys.stderr)
+        return 1
     progress.close()
+    from etl.load import report as R
+
     summary = result.summary
     report_file = None
     if len(plan.rejections):
-        report_file = R.write_rejections_csv(plan.rejections, _report_path(args, file))
-        summary["report"] = str(report_file)
+        try:
+            report_file = R.write_rejections_csv(plan.rejections, report_path)
+        except (UsageError, OSError) as exc:
+            print(f"error: cannot write the rejection report: {exc}", file=sys.stderr)
+        else:
+            summary["report"] = str(report_file)
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, default=str, indent=2))
     else:
@@ -95,7 +112,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         if len(plan.rejections):
             print()
             print(R.rejections_text(plan.rejections))
-            print(f"\nRejection report: {report_file}")
+            if report_file is not None:
+                print(f"\nRejection report: {report_file}")
         if result.status == "rejected" and not plan.fatal and len(plan.rows):
             print(f"\n{len(plan.rows):,} values were valid; load them with --accept-valid "
                   "(rejected rows are kept in quarantine).")

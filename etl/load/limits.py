@@ -15,6 +15,7 @@ from pathlib import Path
 from etl.load.errors import UsageError
 
 MB = 1024 * 1024
+GB = 1024 * MB
 
 # name -> (environment variable, default, what it bounds); docs/loading.md lists the same.
 SETTINGS = {
@@ -27,6 +28,8 @@ SETTINGS = {
     "zip_ratio": ("DX_MAX_ZIP_RATIO", 100.0, "how many times a workbook part may inflate (parts over 1 MB)"),
     "check_memory_mb": ("DX_CHECK_MEMORY_MB", 4096.0, "address space of the process that reads and checks a file (MB)"),
     "check_seconds": ("DX_CHECK_SECONDS", 600.0, "time to read and check a file (s)"),
+    "refused_archive_mb": ("DX_REFUSED_ARCHIVE_MB", 5.0, "a refused file kept whole in the archive; above, its "
+                           "first MB only (MB)"),
 }
 ZIP_RATIO_FROM_BYTES = 1 * MB  # small parts (rels, styles) may compress better than any sheet
 
@@ -42,6 +45,7 @@ class Limits:
     zip_ratio: float
     check_memory_mb: float
     check_seconds: float
+    refused_archive_mb: float
 
     @property
     def upload_bytes(self) -> int:
@@ -50,6 +54,10 @@ class Limits:
     @property
     def dossier_bytes(self) -> int:
         return int(self.dossier_mb * MB)
+
+    @property
+    def refused_archive_bytes(self) -> int:
+        return int(self.refused_archive_mb * MB)
 
     @staticmethod
     def env(name: str) -> str:
@@ -72,6 +80,12 @@ def current() -> Limits:
             raise UsageError(f"{variable} must be positive (got {raw!r})")
         values[name] = type(default)(number)
     return Limits(**values)
+
+
+def dossier_memory_mb(size: int) -> int:
+    """DuckDB's memory limit for a dossier export of ``size`` bytes: 1.5 GB is ample for 10 M
+    rows; bigger files get more (the aggregation spills to disk beyond it)."""
+    return 1500 if size < GB else 6000
 
 
 def regular_file(path: Path) -> os.stat_result:
@@ -97,3 +111,20 @@ def regular_file(path: Path) -> os.stat_result:
     if not os.access(path, os.R_OK):
         raise UsageError(f"cannot read {path}: permission denied")
     return info
+
+
+def report_target(path: Path) -> Path:
+    """Where the rejection report may be written; a usage error when writing there would write
+    somewhere else or wait: a symbolic link (its target could be any file), a folder, a FIFO."""
+    path = Path(path)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return path
+    if stat.S_ISLNK(info.st_mode):
+        raise UsageError(f"the rejection report path {path} is a symbolic link; not writing through it "
+                         "(remove the link or choose another path with --report)")
+    if not stat.S_ISREG(info.st_mode):
+        what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise UsageError(f"the rejection report path {path} is {what}; choose another path with --report")
+    return path

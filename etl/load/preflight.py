@@ -34,6 +34,8 @@ from etl.load import limits as L
 from etl.load.errors import FileRejected
 
 EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
+XLSX_MAGIC, XLS_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"  # zip (.xlsx) / OLE compound file (.xls)
+EXCEL_FORMATS = ("xlsx", "xls")
 MAX_ZIP_PARTS = 10_000
 INFLATE_STEP = 1 << 20
 
@@ -221,8 +223,8 @@ def _inflate(handle, info: zipfile.ZipInfo, lim: L.Limits) -> bytes:
 
 
 def xlsx(path: Path, lim: L.Limits) -> None:
-    damaged = FileRejected("bad_format", "the file is not a readable Excel workbook (a damaged or "
-                           "incomplete .xlsx, or another kind of zip file)", DAMAGED_SUGGESTION)
+    damaged = FileRejected("bad_format", "the file cannot be read as an Excel workbook (a damaged or incomplete "
+                           ".xlsx, or another kind of zip file)", DAMAGED_SUGGESTION)
     try:
         with zipfile.ZipFile(path) as archive, open(path, "rb") as handle:
             parts = archive.infolist()
@@ -341,8 +343,8 @@ def _compound_stream(data: bytes, lim: L.Limits) -> tuple[str, bytes]:
         if found:
             break
     else:
-        raise FileRejected("bad_format", "the file is an Office document but not an Excel workbook "
-                           "(no workbook stream: a Word or PowerPoint file?)", DAMAGED_SUGGESTION)
+        raise FileRejected("bad_format", "the file cannot be read as an Excel workbook: it is an Office document "
+                           "without a workbook (a Word or PowerPoint file?)", DAMAGED_SUGGESTION)
     name, _, start, length = found[0]
     if length > len(data) or length > lim.upload_bytes:
         raise _Damaged
@@ -416,7 +418,7 @@ def xls(path: Path, lim: L.Limits) -> None:
             where = f"sheet {number} of the workbook"
             check_extent(_sheet_extent(stream, at, where, lim), where, lim)
     except (_Damaged, struct.error):
-        raise FileRejected("bad_format", "the file is not a readable Excel 97–2003 workbook (damaged, or another "
+        raise FileRejected("bad_format", "the file cannot be read as an Excel workbook (a damaged .xls, or another "
                            "kind of Office document)", DAMAGED_SUGGESTION) from None
 
 
@@ -429,11 +431,41 @@ def _globals(stream: bytes):
 
 # --------------------------------------------------------------------------- dispatch
 
+def sniff_format(path: Path) -> str:
+    """'csv' | 'xlsx' | 'xls' | 'parquet' from the file's first bytes (then its extension).
+    Excel 97–2003 workbooks (.xls) are still common in provincial offices: read directly."""
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head.startswith(XLSX_MAGIC):
+        return "xlsx"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(XLS_MAGIC):  # or another Office 97–2003 document: the workbook check tells
+        return "xls"
+    suffix = Path(path).suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        raise FileRejected("bad_format", "the file is named .xlsx but is not an Excel workbook",
+                           "save it again from Excel as .xlsx")
+    if suffix in (".parquet", ".pq"):
+        raise FileRejected("bad_format", "the file is named .parquet but is not a Parquet file",
+                           "export it again")
+    return "csv"
+
+
+def before_reading(path: Path) -> None:
+    """The checks that need no parser (a workbook's): run first in the checking process, so a
+    refused workbook costs no pandas import there."""
+    fmt = sniff_format(path)
+    if fmt in EXCEL_FORMATS:
+        workbook(path, fmt)
+
+
 @lru_cache(maxsize=8)
 def _workbook(path: str, fmt: str, mtime_ns: int, size: int, lim: L.Limits) -> None:
     if size > lim.upload_bytes:
-        raise FileRejected("too_large", f"the workbook is {_mb(size)}; the limit is {_mb(lim.upload_bytes)} "
-                           f"({L.Limits.env('upload_mb')})", "split the file, or send a dossier export as CSV or Parquet")
+        raise FileRejected("too_large", f"the workbook is {_mb(size)}; the limit is {_mb(lim.upload_bytes)}",
+                           "split the file (e.g. one file per year or per province), or ask an administrator to "
+                           f"raise {L.Limits.env('upload_mb')}; send a bigger dossier export as CSV or Parquet")
     (xlsx if fmt == "xlsx" else xls)(Path(path), lim)
 
 

@@ -64,29 +64,8 @@ def check_size(path: Path, kind: str) -> int:
 
 # --------------------------------------------------------------------------- formats
 
-XLSX_MAGIC, XLS_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"  # zip (.xlsx) / OLE compound file (.xls)
-EXCEL_FORMATS = ("xlsx", "xls")
-
-
-def sniff_format(path: Path) -> str:
-    """'csv' | 'xlsx' | 'xls' | 'parquet' from the file's first bytes (then its extension).
-    Excel 97–2003 workbooks (.xls) are still common in provincial offices: read directly."""
-    with open(path, "rb") as handle:
-        head = handle.read(8)
-    if head.startswith(XLSX_MAGIC):
-        return "xlsx"
-    if head.startswith(b"PAR1"):
-        return "parquet"
-    if head.startswith(XLS_MAGIC):  # or another Office 97–2003 document: excel_sheets() tells
-        return "xls"
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        raise FileRejected("bad_format", "the file is named .xlsx but is not an Excel workbook",
-                           "save it again from Excel as .xlsx")
-    if suffix in (".parquet", ".pq"):
-        raise FileRejected("bad_format", "the file is named .parquet but is not a Parquet file",
-                           "export it again")
-    return "csv"
+XLSX_MAGIC, XLS_MAGIC, EXCEL_FORMATS = preflight.XLSX_MAGIC, preflight.XLS_MAGIC, preflight.EXCEL_FORMATS
+sniff_format = preflight.sniff_format
 
 
 def decode_csv_bytes(data: bytes) -> str:
