@@ -206,3 +206,33 @@ def test_every_rejection_reason_has_a_title_in_both_languages():
     from etl.load.validate import REASONS
 
     assert [code for code in REASONS if not i18n.has(f"refresh.reason.{code}")] == []
+
+
+def _small_stream_workbook(tmp_path: Path) -> tuple[Path, bytes]:
+    """The .xls fixture rebuilt as Excel stores a small workbook: its workbook stream (2.6 KB)
+    in the mini stream, beside a summary stream."""
+    from make_hostile import XLS_REPORT, compound_file
+
+    _, stream = preflight._compound_stream(XLS_REPORT.read_bytes(), limits.current())
+    stream = stream[:stream.rfind(b"\x0a\x00\x00\x00") + 4]  # up to the EOF record (xlwt pads to 4 KB)
+    data = compound_file({"Workbook": stream, "\x05SummaryInformation": b"\x01" * 200})
+    path = tmp_path / "small_streams.xls"
+    path.write_bytes(data)
+    return path, data
+
+
+def test_an_xls_with_its_workbook_in_the_mini_stream_passes_the_checks_and_loads(tmp_path):
+    path, _ = _small_stream_workbook(tmp_path)
+    plan = plan_load(path, period="2025-09")
+    assert plan.ok and plan.summary["sheet"] == "Bao cao" and len(plan.rows) == 6
+
+
+def test_an_xls_whose_sector_chain_loops_is_refused_before_the_reader_follows_it(tmp_path):
+    import struct
+
+    path, data = _small_stream_workbook(tmp_path)
+    directory = struct.unpack_from("<I", data, 48)[0]
+    looped = bytearray(data)
+    struct.pack_into("<I", looped, 512 + 4 * directory, directory)  # the directory's next sector: itself
+    path.write_bytes(bytes(looped))
+    assert "cannot be read as an Excel workbook" in only_reason(plan_load(path, period="2025-09"))

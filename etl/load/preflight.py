@@ -39,7 +39,7 @@ EXCEL_FORMATS = ("xlsx", "xls")
 MAX_ZIP_PARTS = 10_000
 INFLATE_STEP = 1 << 20
 
-DAMAGED_SUGGESTION = "open it in Excel and save it again as “Excel Workbook (.xlsx)”"
+DAMAGED_SUGGESTION = "open it in Excel, remove any password and save as “Excel Workbook (.xlsx)”"
 BIG_SUGGESTION = ("delete empty rows and columns and anything typed far from the table (press Ctrl+End in "
                   "Excel to see the last used cell), or split the file")
 
@@ -264,6 +264,7 @@ def xlsx(path: Path, lim: L.Limits) -> None:
 # --------------------------------------------------------------------------- .xls
 
 END_OF_CHAIN, FREE_SECTOR = 0xFFFFFFFE, 0xFFFFFFFF
+MAX_READER_RESERVE = 256 * L.MB
 WORKBOOK_STREAMS = ("Workbook", "Book", "WORKBOOK", "BOOK")  # the reader's order
 XLS_CELLS = {0x0203, 0x0204, 0x00D6, 0x0205, 0x027E, 0x00FD, 0x0006}  # number, label, rstring, bool, rk, sst, formula
 XLS_MULRK, XLS_DIMENSIONS, XLS_BOF, XLS_EOF, XLS_BOUNDSHEET = 0x00BD, 0x0200, 0x0809, 0x000A, 0x0085
@@ -300,8 +301,10 @@ def _compound_stream(data: bytes, lim: L.Limits) -> tuple[str, bytes]:
     fat_count, dir_start = _u32(data, 44), _u32(data, 48)
     mini_start, mini_count = _u32(data, 60), _u32(data, 64)
     difat_start = _u32(data, 68)
-    # The reader sizes a buffer from these four bytes (a misread of the DIFAT count); keep it sane.
-    if fat_count > sectors or mini_count > sectors or _u32(data, 62) > max(sectors, 0xFFFF):
+    # The reader reserves 4 bytes × the u32 at offset 62 (its misread of the DIFAT count: the
+    # high half of the mini FAT start and the low half of the mini FAT count): 65,536 per mini
+    # FAT sector of a real file, up to 16 GB in a forged header.
+    if fat_count > sectors or mini_count > sectors or _u32(data, 62) > MAX_READER_RESERVE // 4:
         raise _Damaged
     difat = [x for x in struct.unpack_from("<109I", data, 76)]
     seen: set[int] = set()
