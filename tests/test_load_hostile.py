@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,22 +40,23 @@ class Run:
     max_rss_kb: int  # the command and the process it checks the file in, whichever peaked higher
 
 
+# Runs the command and reports its exit code and the peak memory of its process tree. A child's
+# ru_maxrss starts at its parent's size at fork (Linux keeps the high-water mark across exec), so
+# a small process in between keeps pytest's own memory out of the measure.
+MEASURE = """
+import json, resource, subprocess, sys
+done = subprocess.run(sys.argv[2:], stdin=subprocess.DEVNULL, timeout=float(sys.argv[1]) - 5)
+print(json.dumps([done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]), file=sys.stderr)
+"""
+
+
 def run_measured(args: list[str], env: dict) -> Run:
-    """``python -m etl load ARGS`` as a program, with its peak memory (wait4)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([*ETL, "load", *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=err)
-        timer = threading.Timer(TIMEOUT_S, proc.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-        out.seek(0)
-        err.seek(0)
-        return Run(proc.returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
-                   usage.ru_maxrss)
+    """``python -m etl load ARGS`` as a program, with the peak memory of it and its children."""
+    done = subprocess.run([sys.executable, "-c", MEASURE, str(TIMEOUT_S), *ETL, "load", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT_S)
+    stderr, _, last = done.stderr.rstrip("\n").rpartition("\n")
+    exit_code, max_rss_kb = json.loads(last)
+    return Run(exit_code, done.stdout, stderr + "\n" if stderr else "", max_rss_kb)
 
 
 def fingerprint(db: Path) -> str:

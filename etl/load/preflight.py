@@ -96,12 +96,12 @@ def check_extent(extent: Extent, where: str, lim: L.Limits) -> None:
 
 _ATTRS = rb"""((?:[^>"']|"[^"]*"|'[^']*')*)"""
 _PREFIX = rb"(?:[A-Za-z_][\w.\-]*:)?"
-_CELL = re.compile(rb"<c[\s/>]")
-_PREFIXED_CELL = re.compile(rb"<[A-Za-z_][\w.\-]*:c[\s/>]")
-# How Excel, LibreOffice and openpyxl write a cell: its address first, in capitals.
-_PLAIN_CELL = re.compile(rb'<c r="[A-Z]{1,3}[1-9][0-9]{0,6}"')
+# How Excel, LibreOffice and openpyxl write a cell: its address first, in capitals. Any other
+# cell tag (another attribute first, no address, a namespace prefix) sends a part to the walk.
+_OTHER_CELL = re.compile(rb'<c(?! r="[A-Z]{1,3}[1-9][0-9]{0,6}")[\s/>]')
+_MAYBE_PREFIXED_CELL = re.compile(rb":c[\s/>]")
 _PLAIN_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})[1-9]')
-_PLAIN_ROW = re.compile(rb'<c r="[A-Z]{1,3}([1-9][0-9]{0,6})"')
+_PLAIN_ROW = {digits: re.compile(rb'<c r="[A-Z]{1,3}([1-9][0-9]{%d})"' % (digits - 1)) for digits in range(1, 8)}
 _TAG = re.compile(rb"<(/?)" + _PREFIX + rb"(row|c)(?=[\s/>])" + _ATTRS + rb">")
 _R = re.compile(rb"""(?:^|\s)r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _REF = re.compile(rb"([A-Za-z]*)([0-9]+)")
@@ -130,18 +130,19 @@ def cell_extent(xml: bytes, where: str) -> Extent:
     """The farthest cell, placed as the reader places cells: by their ``r`` attribute, else
     one column right of the previous cell of the row (empty ones included), rows by ``<row r>``
     or one below the previous row. Cells written the usual way are found by a few regex passes
-    (≈ 2 µs a cell); others are walked tag by tag, empty cells (``<c …/>``) not counted."""
-    cells = len(_CELL.findall(xml)) + len(_PREFIXED_CELL.findall(xml))
+    (≈ 1 µs a cell); others are walked tag by tag, empty cells (``<c …/>``) not counted."""
     extent = Extent()
-    if not cells:
-        return extent
-    if cells == len(_PLAIN_CELL.findall(xml)):  # every cell names its address (empty ones counted too)
-        widest = max(set(_PLAIN_COLUMN.findall(xml)), key=lambda c: (len(c), c))
-        top = max(map(int, set(_PLAIN_ROW.findall(xml))))
-        at_top = re.search(rb'<c r="([A-Z]{1,3})' + str(top).encode() + b'"', xml).group(1)
+    if not _OTHER_CELL.search(xml) and not _MAYBE_PREFIXED_CELL.search(xml):
+        # Every cell names its address (empty ones are counted too: conservative).
+        columns = set(_PLAIN_COLUMN.findall(xml))
+        if not columns:
+            return extent
+        widest = max(columns, key=lambda c: (len(c), c))
+        top = next(max(rows) for rows in (_PLAIN_ROW[d].findall(xml) for d in range(7, 0, -1)) if rows)
+        at_top = re.search(rb'<c r="([A-Z]{1,3})' + top + b'"', xml).group(1)
         at_widest = re.search(rb'<c r="' + widest + rb'([1-9][0-9]{0,6})"', xml).group(1)
         extent.add(*_ref(widest + at_widest, where))
-        extent.add(*_ref(at_top + str(top).encode(), where))
+        extent.add(*_ref(at_top + top, where))
         return extent
     row = column = 0
     for closing, name, attrs in _TAG.findall(xml):
@@ -455,12 +456,29 @@ def sniff_format(path: Path) -> str:
     return "csv"
 
 
+UNREADABLE_PARQUET = ("the file starts like a Parquet file but cannot be read as one (damaged or truncated)",
+                      "export it again as Parquet or CSV")
+
+
+def parquet_metadata(path: Path):
+    """The Parquet footer (row and column counts, sizes), or a rejection if there is none."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_metadata(path)
+    except (pa.ArrowException, OSError, ValueError):
+        raise FileRejected("bad_format", *UNREADABLE_PARQUET) from None
+
+
 def before_reading(path: Path) -> None:
-    """The checks that need no parser (a workbook's): run first in the checking process, so a
-    refused workbook costs no pandas import there."""
+    """The checks that need no parser (a workbook's, a Parquet footer): run first in the
+    checking process, so a refused file costs no pandas import there."""
     fmt = sniff_format(path)
     if fmt in EXCEL_FORMATS:
         workbook(path, fmt)
+    elif fmt == "parquet":
+        parquet_metadata(path)
 
 
 @lru_cache(maxsize=8)

@@ -346,8 +346,8 @@ def csv_grid_head(text: str) -> tuple[list[list[str]], str]:
 
 
 SPLIT_SUGGESTION = "split the file (e.g. one file per year or per province), or ask an administrator to raise the limit"
-UNREADABLE_PARQUET = ("the file starts like a Parquet file but cannot be read as one (damaged or truncated)",
-                      "export it again as Parquet or CSV")
+UNREADABLE_PARQUET = preflight.UNREADABLE_PARQUET
+parquet_metadata = preflight.parquet_metadata
 
 
 def check_shape(rows: int | None, columns: int | None, lim: limits.Limits) -> None:
@@ -361,16 +361,6 @@ def check_shape(rows: int | None, columns: int | None, lim: limits.Limits) -> No
     if rows is not None and columns is not None and rows * columns > lim.cells:
         raise FileRejected("too_large", f"the file has {rows:,} rows × {columns:,} columns = {rows * columns:,} cells; "
                            f"the limit is {lim.cells:,} ({limits.Limits.env('cells')})", SPLIT_SUGGESTION)
-
-
-def parquet_metadata(path: Path):
-    """The Parquet footer (row and column counts, sizes), or a rejection if there is none."""
-    import pyarrow.parquet as pq
-
-    try:
-        return pq.read_metadata(path)
-    except (pa.ArrowException, OSError, ValueError):
-        raise FileRejected("bad_format", *UNREADABLE_PARQUET) from None
 
 
 # --------------------------------------------------------------------------- header + table

@@ -44,7 +44,7 @@ Progress = Callable[..., None]
 
 
 class CheckFailed(RuntimeError):
-    """The child failed for a reason that is not the file's (a bug): its last words are kept."""
+    """The child failed for a reason that is not the file's (a bug), said in one line."""
 
 
 def memory_mb(path: Path | None) -> float:
@@ -77,11 +77,16 @@ class Check:
             pickle.dump((target, args, kwargs, progress is not None), out, protocol=pickle.HIGHEST_PROTOCOL)
         self.errors = open(self.work / "stderr", "wb")
         python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-        self.child = subprocess.Popen(
-            [sys.executable, "-m", "etl.load.sandbox", str(request), str(self.result_file),
-             str(int(self.cap_mb * L.MB))],
-            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.errors,
-            env={**os.environ, "PYTHONPATH": python_path})
+        try:
+            self.child = subprocess.Popen(
+                [sys.executable, "-m", "etl.load.sandbox", str(request), str(self.result_file),
+                 str(int(self.cap_mb * L.MB))],
+                cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.errors,
+                env={**os.environ, "PYTHONPATH": python_path})
+        except BaseException:
+            self.errors.close()
+            shutil.rmtree(self.work, ignore_errors=True)
+            raise
         self.started = time.monotonic()
         self.relay = threading.Thread(target=_relay, args=(self.child.stdout, progress), daemon=True)
         self.relay.start()
@@ -171,7 +176,10 @@ def _relay(stream, progress: Progress | None) -> None:
         if progress is None:
             continue
         stage, _, done = line.decode("utf-8", "replace").rstrip("\n").partition("\t")
-        progress(stage, int(done)) if done.isdigit() else progress(stage)
+        if done.isdigit():
+            progress(stage, int(done))
+        else:
+            progress(stage)
 
 
 def plan_load(path: str | Path, **options: Any):
