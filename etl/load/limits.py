@@ -26,7 +26,7 @@ SETTINGS = {
     "cells": ("DX_MAX_CELLS", 5_000_000, "rows × columns of a report or of a workbook sheet"),
     "cell_chars": ("DX_MAX_CELL_CHARS", 32_767, "characters in one CSV cell (Excel's own limit)"),
     "zip_ratio": ("DX_MAX_ZIP_RATIO", 100.0, "how many times a workbook part may inflate (parts over 1 MB)"),
-    "check_memory_mb": ("DX_CHECK_MEMORY_MB", 4096.0, "address space of the process that reads and checks a file (MB)"),
+    "check_memory_mb": ("DX_CHECK_MEMORY_MB", 4096.0, "memory of the process that reads and checks a file (RLIMIT_DATA, MB)"),
     "check_seconds": ("DX_CHECK_SECONDS", 600.0, "time to read and check a file (s)"),
     "refused_archive_mb": ("DX_REFUSED_ARCHIVE_MB", 5.0, "a refused file kept whole in the archive; above, its "
                            "first MB only (MB)"),

@@ -5,9 +5,13 @@ file declares; :mod:`etl.load.preflight` refuses every trap we know of, but a fi
 defeat it must still not take down the process that reads it — least of all the dashboard's
 server, which every reader shares. So the Data refresh page and ``python -m etl load`` read
 and validate a file (``plan_load``, listing a workbook's sheets) here: in a fresh Python
-process whose address space is capped (``RLIMIT_AS``, ``DX_CHECK_MEMORY_MB``), killed after
-``DX_CHECK_SECONDS``, and killed with its parent. If it runs out of either, or dies, the
-caller gets a clean rejection (code ``too_demanding``), never a dead server, exit 134 or 137.
+process whose memory is capped (``DX_CHECK_MEMORY_MB``), killed after ``DX_CHECK_SECONDS``,
+and killed with its parent. If it runs out of either, or dies, the caller gets a clean
+rejection (code ``too_demanding``), never a dead server, exit 134 or 137.
+
+The cap is ``RLIMIT_DATA`` (heap and private writable mappings) rather than ``RLIMIT_AS``:
+the stacks and arenas DuckDB and pyarrow reserve without using make the address space of a
+2 M-row dossier check 3 GB for 0.5 GB resident; its data segment peaks at 1.9 GB.
 
 The cost is a fresh interpreter per check (≈ 1 s of imports, and the unit resolver is built
 again); the load itself (``apply_load``) stays in the caller: it only writes what the check
@@ -48,7 +52,7 @@ class CheckFailed(RuntimeError):
 
 
 def memory_mb(path: Path | None) -> float:
-    """The child's address-space cap: DX_CHECK_MEMORY_MB; for a file of a gigabyte or more
+    """The child's memory cap: DX_CHECK_MEMORY_MB; for a file of a gigabyte or more
     (only a dossier export may be that big), at least DuckDB's memory limit for it plus room
     for Python."""
     cap = L.current().check_memory_mb
@@ -224,16 +228,16 @@ def _progress(stage: str, done: int | None = None, total: int | None = None) -> 
     sys.stdout.flush()
 
 
-def _confine(address_space: int) -> None:
-    """Cap the address space and die with the parent (Linux)."""
-    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+def _confine(memory: int) -> None:
+    """Cap the memory this process can allocate and die with the parent (Linux)."""
+    resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() == 1:  # the parent died before the line above
         os._exit(1)
 
 
-def _child(request: str, result: str, address_space: int) -> int:
-    _confine(address_space)
+def _child(request: str, result: str, memory: int) -> int:
+    _confine(memory)
     with open(request, "rb") as handle:
         target, args, kwargs, wants_progress = pickle.load(handle)
     if wants_progress:
