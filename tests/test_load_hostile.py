@@ -99,6 +99,7 @@ def test_a_hostile_file_is_refused_in_one_line_and_changes_nothing(outcomes, cas
     shown = f"exit {run.exit_code}\n--- stdout\n{run.stdout[-3000:]}\n--- stderr\n{run.stderr[-3000:]}"
     assert run.exit_code == case.exit_code, shown
     assert "Traceback" not in run.stdout + run.stderr, shown
+    assert "\x1b" not in run.stdout + run.stderr and "\x07" not in run.stdout + run.stderr, shown
     if case.exit_code == 2:
         assert run.stderr.count("\n") == 1 and case.reason in run.stderr and not run.stdout, shown
     else:

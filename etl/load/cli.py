@@ -11,12 +11,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
 from etl.load.errors import UsageError
 
 LARGE_FILE_BYTES = 5 * 1024 * 1024
+# C0 controls but tab and newline, DEL and C1: what a terminal could take as a command (colours,
+# title, clipboard) when a cell, a sheet or a file name carries it.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _say(text: str, err: bool = False) -> None:
+    """Print for a terminal: control characters from the file shown as '?', never obeyed."""
+    print(_CONTROLS.sub("?", str(text)), file=sys.stderr if err else sys.stdout)
 
 
 class _Progress:
@@ -72,7 +81,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         info = limits.regular_file(file)
         report_path = limits.report_target(_report_path(args, file))
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", err=True)
         return 2
     show = args.progress or (sys.stderr.isatty() and info.st_size >= LARGE_FILE_BYTES)
     progress = _Progress(bool(show) and not args.no_progress, info.st_size)
@@ -87,11 +96,11 @@ def cmd_load(args: argparse.Namespace) -> int:
             result = A.apply_load(plan, accept_valid=args.accept_valid, db=args.db, progress=progress)
     except UsageError as exc:
         progress.close()
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", err=True)
         return 2
     except sandbox.CheckFailed as exc:
         progress.close()
-        print(f"error: {exc} (nothing was loaded)", file=sys.stderr)
+        _say(f"error: {exc} (nothing was loaded)", err=True)
         return 1
     progress.close()
     from etl.load import report as R
@@ -102,20 +111,20 @@ def cmd_load(args: argparse.Namespace) -> int:
         try:
             report_file = R.write_rejections_csv(plan.rejections, report_path)
         except (UsageError, OSError) as exc:
-            print(f"error: cannot write the rejection report: {exc}", file=sys.stderr)
+            _say(f"error: cannot write the rejection report: {exc}", err=True)
         else:
             summary["report"] = str(report_file)
     if args.json:
-        print(json.dumps(summary, ensure_ascii=False, default=str, indent=2))
+        _say(json.dumps(summary, ensure_ascii=False, default=str, indent=2))
     else:
-        print(R.summary_text(summary))
+        _say(R.summary_text(summary))
         if len(plan.rejections):
-            print()
-            print(R.rejections_text(plan.rejections))
+            _say("")
+            _say(R.rejections_text(plan.rejections))
             if report_file is not None:
-                print(f"\nRejection report: {report_file}")
+                _say(f"\nRejection report: {report_file}")
         if result.status == "rejected" and not plan.fatal and len(plan.rows):
-            print(f"\n{len(plan.rows):,} values were valid; load them with --accept-valid "
+            _say(f"\n{len(plan.rows):,} values were valid; load them with --accept-valid "
                   "(rejected rows are kept in quarantine).")
     return result.exit_code
 
@@ -127,14 +136,14 @@ def cmd_history(args: argparse.Namespace) -> int:
     try:
         frame = A.history(args.db)
     except Exception as exc:  # noqa: BLE001 - a missing warehouse is a usage problem here
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", err=True)
         return 2
     if args.limit:
         frame = frame.tail(args.limit)
     if args.json:
-        print(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
+        _say(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
     else:
-        print(R.history_text(frame))
+        _say(R.history_text(frame))
     return 0
 
 
@@ -145,12 +154,12 @@ def cmd_undo(args: argparse.Namespace) -> int:
     try:
         result = A.undo(args.load_id, db=args.db, user=args.uploader)
     except A.UndoError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        _say(f"refused: {exc}", err=True)
         return 1
     except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", err=True)
         return 2
-    print(R.undo_text(result))
+    _say(R.undo_text(result))
     return 0
 
 

@@ -175,7 +175,7 @@ def cell_extent(xml: bytes, where: str) -> Extent:
 _LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
-def _inflate(handle, info: zipfile.ZipInfo, lim: L.Limits) -> bytes:
+def _inflate(handle, info: zipfile.ZipInfo) -> bytes:
     """A part's bytes, inflated in bounded steps: never more than it declares, whatever its
     compressed stream would produce."""
     handle.seek(info.header_offset)
@@ -206,7 +206,7 @@ def _inflate(handle, info: zipfile.ZipInfo, lim: L.Limits) -> bytes:
             pending = inflater.unconsumed_tail
             produced += len(piece)
             if produced > info.file_size:
-                raise FileRejected("too_large", f"the workbook part {info.filename} inflates beyond the "
+                raise FileRejected("too_large", f"the workbook part {info.filename!r} inflates beyond the "
                                    f"{info.file_size:,} bytes it declares (a zip bomb or a damaged file)",
                                    DAMAGED_SUGGESTION)
             pieces.append(piece)
@@ -216,7 +216,7 @@ def _inflate(handle, info: zipfile.ZipInfo, lim: L.Limits) -> bytes:
         if not inflater.eof or len(data) != info.file_size:
             raise zipfile.BadZipFile("truncated part")
     else:
-        raise FileRejected("bad_format", f"the workbook part {info.filename} uses a compression Excel does not "
+        raise FileRejected("bad_format", f"the workbook part {info.filename!r} uses a compression Excel does not "
                            "write", DAMAGED_SUGGESTION)
     if zlib.crc32(data) != info.CRC:
         raise zipfile.BadZipFile("bad CRC")
@@ -240,17 +240,17 @@ def xlsx(path: Path, lim: L.Limits) -> None:
                 if part.file_size > L.ZIP_RATIO_FROM_BYTES and \
                         part.file_size > lim.zip_ratio * max(part.compress_size, 1):
                     raise FileRejected(
-                        "too_large", f"the workbook part {part.filename} inflates "
+                        "too_large", f"the workbook part {part.filename!r} inflates "
                         f"{part.file_size / max(part.compress_size, 1):,.0f} times ({_mb(part.compress_size)} → "
                         f"{_mb(part.file_size)}); the limit is {lim.zip_ratio:g} times ({L.Limits.env('zip_ratio')}): "
                         "this is not how Excel writes a sheet (a zip bomb?)", DAMAGED_SUGGESTION)
             for part in parts:
                 if part.is_dir():
                     continue
-                data = _inflate(handle, part, lim)
-                where = f"a sheet of the workbook ({part.filename})"
+                data = _inflate(handle, part)
+                where = f"a sheet of the workbook ({part.filename!r})"
                 check_extent(cell_extent(data, where), where, lim)
-                sst = _SST.search(data, 0, 4096)
+                sst = _SST.search(data)  # the reader reserves room for its uniqueCount strings
                 unique = _UNIQUE.search(sst.group(1)) if sst else None
                 if unique and int(unique.group(1)) > min(lim.cells, len(data)):
                     raise FileRejected("bad_format", f"the shared-string table declares {int(unique.group(1)):,} "
