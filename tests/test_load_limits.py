@@ -40,7 +40,7 @@ def test_every_limit_has_a_default_and_an_environment_variable(monkeypatch):
     with pytest.raises(UsageError, match="DX_MAX_ROWS must be a number"):
         limits.current()
     documented = (ROOT / "docs" / "loading.md").read_text(encoding="utf-8")
-    assert all(f"`{variable}`" in documented for variable, _, _ in limits.SETTINGS.values())
+    assert all(f"`{variable}`" in documented for variable, _ in limits.SETTINGS.values())
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])

@@ -1,8 +1,8 @@
 """How big a file may be, and what it may make the loader do (docs/loading.md, "Validation and
 safety"): every limit has a default that fits a real report and an environment variable.
 
-The numbers are read on every call, so a server picks up a changed environment on restart and
-tests can set them per test. A value that is not a number is a usage error, not a traceback.
+The numbers are read from the environment on every call (tests set them per test). A value that
+is not a positive number is a usage error, not a traceback.
 """
 
 from __future__ import annotations
@@ -17,19 +17,18 @@ from etl.load.errors import UsageError
 MB = 1024 * 1024
 GB = 1024 * MB
 
-# name -> (environment variable, default, what it bounds); docs/loading.md lists the same.
+# name -> (environment variable, default); docs/loading.md has the same table, with what each bounds.
 SETTINGS = {
-    "upload_mb": ("DX_MAX_UPLOAD_MB", 200.0, "a report file, and a workbook once unpacked (MB)"),
-    "dossier_mb": ("DX_MAX_DOSSIER_MB", 4096.0, "a CSV or Parquet dossier export (MB)"),
-    "rows": ("DX_MAX_ROWS", 200_000, "rows of a report or of a workbook sheet"),
-    "columns": ("DX_MAX_COLUMNS", 500, "columns of a report or of a workbook sheet"),
-    "cells": ("DX_MAX_CELLS", 5_000_000, "rows × columns of a report or of a workbook sheet"),
-    "cell_chars": ("DX_MAX_CELL_CHARS", 32_767, "characters in one CSV cell (Excel's own limit)"),
-    "zip_ratio": ("DX_MAX_ZIP_RATIO", 100.0, "how many times a workbook part may inflate (parts over 1 MB)"),
-    "check_memory_mb": ("DX_CHECK_MEMORY_MB", 4096.0, "memory of the process that reads and checks a file (RLIMIT_DATA, MB)"),
-    "check_seconds": ("DX_CHECK_SECONDS", 600.0, "time to read and check a file (s)"),
-    "refused_archive_mb": ("DX_REFUSED_ARCHIVE_MB", 5.0, "a refused file kept whole in the archive; above, its "
-                           "first MB only (MB)"),
+    "upload_mb": ("DX_MAX_UPLOAD_MB", 200.0),  # a report file; a workbook, compressed and unpacked
+    "dossier_mb": ("DX_MAX_DOSSIER_MB", 4096.0),  # a CSV or Parquet dossier export
+    "rows": ("DX_MAX_ROWS", 200_000),  # of a report, or of a workbook sheet
+    "columns": ("DX_MAX_COLUMNS", 500),
+    "cells": ("DX_MAX_CELLS", 5_000_000),  # rows × columns
+    "cell_chars": ("DX_MAX_CELL_CHARS", 32_767),  # one CSV cell (Excel's own limit)
+    "zip_ratio": ("DX_MAX_ZIP_RATIO", 100.0),  # how many times a workbook part over 1 MB may inflate
+    "check_memory_mb": ("DX_CHECK_MEMORY_MB", 4096.0),  # the checking process's data segment (RLIMIT_DATA)
+    "check_seconds": ("DX_CHECK_SECONDS", 600.0),  # time to read and check a file
+    "refused_archive_mb": ("DX_REFUSED_ARCHIVE_MB", 5.0),  # a refused file archived whole; above, its head
 }
 ZIP_RATIO_FROM_BYTES = 1 * MB  # small parts (rels, styles) may compress better than any sheet
 
@@ -67,7 +66,7 @@ class Limits:
 def current() -> Limits:
     """The limits in force (environment, else defaults)."""
     values = {}
-    for name, (variable, default, _) in SETTINGS.items():
+    for name, (variable, default) in SETTINGS.items():
         raw = os.environ.get(variable)
         if raw is None or not raw.strip():
             values[name] = default

@@ -84,7 +84,7 @@ class Check:
         try:
             self.child = subprocess.Popen(
                 [sys.executable, "-m", "etl.load.sandbox", str(request), str(self.result_file),
-                 str(int(self.cap_mb * L.MB))],
+                 str(int(self.cap_mb * L.MB)), str(os.getpid())],
                 cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.errors,
                 env={**os.environ, "PYTHONPATH": python_path})
         except BaseException:
@@ -121,7 +121,6 @@ class Check:
                 self.child.kill()
                 self.child.wait()
                 raise
-            self.errors.flush()
             last_words = _ends(self.work / "stderr")
             if self.result_file.exists():
                 with open(self.result_file, "rb") as handle:
@@ -134,7 +133,7 @@ class Check:
                     raise _out_of_memory(self.cap_mb)
                 raise CheckFailed(f"checking the file failed: {payload}")
             code = self.child.returncode
-            if code == -signal.SIGABRT and "memory allocation" in last_words or code == -signal.SIGKILL:
+            if (code == -signal.SIGABRT and "memory allocation" in last_words) or code == -signal.SIGKILL:
                 raise _out_of_memory(self.cap_mb)  # the reader's allocation failed (Rust aborts), or the OOM killer
             raise FileRejected("bad_format", f"the reader stopped on this file ({_death(code)}); it is damaged or "
                                "not what its name says", "open it in the program that made it and save it again")
@@ -175,15 +174,19 @@ def _death(code: int) -> str:
 
 
 def _relay(stream, progress: Progress | None) -> None:
-    """Progress lines from the child ('stage<TAB>done') to the caller's callback."""
+    """Progress lines from the child ('stage<TAB>done') to the caller's callback. The pipe is
+    read to its end whatever the callback does: a child writing to a full pipe would wait."""
     for line in stream:
         if progress is None:
             continue
         stage, _, done = line.decode("utf-8", "replace").rstrip("\n").partition("\t")
-        if done.isdigit():
-            progress(stage, int(done))
-        else:
-            progress(stage)
+        try:
+            if done.isdigit():
+                progress(stage, int(done))
+            else:
+                progress(stage)
+        except Exception:  # noqa: BLE001 - a display failing stops the display, not the check
+            progress = None
 
 
 def plan_load(path: str | Path, **options: Any):
@@ -228,16 +231,16 @@ def _progress(stage: str, done: int | None = None, total: int | None = None) -> 
     sys.stdout.flush()
 
 
-def _confine(memory: int) -> None:
+def _confine(memory: int, parent: int) -> None:
     """Cap the memory this process can allocate and die with the parent (Linux)."""
     resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() == 1:  # the parent died before the line above
+    if os.getppid() != parent:  # the parent died before the line above
         os._exit(1)
 
 
-def _child(request: str, result: str, memory: int) -> int:
-    _confine(memory)
+def _child(request: str, result: str, memory: int, parent: int) -> int:
+    _confine(memory, parent)
     with open(request, "rb") as handle:
         target, args, kwargs, wants_progress = pickle.load(handle)
     if wants_progress:
@@ -265,4 +268,4 @@ def _child(request: str, result: str, memory: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_child(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+    sys.exit(_child(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
