@@ -12,6 +12,8 @@ from etl import paths
 
 CATALOG_FILE = paths.META / "indicators.toml"
 UNITS = {"count", "percent", "bn_vnd", "score", "criteria"}
+BOUNDED_BY_DATA = {"count", "bn_vnd"}  # units whose upper bound is the catalog's plausible_max
+CRITERIA = 17
 AGGREGATIONS = {"sum", "ratio", "none"}
 LEVELS = {"province", "commune"}
 
@@ -34,6 +36,7 @@ class Indicator:
     denominator: str | None = None
     demo_since: str | None = None
     max: float | None = None
+    plausible_max: float | None = None
     components: tuple[str, ...] = ()
     targets: tuple[dict, ...] = field(default_factory=tuple)
 
@@ -49,11 +52,28 @@ class Indicator:
     def name(self, lang: str) -> str:
         return self.name_vi if lang == "vi" else self.name_en
 
+    @property
+    def upper_bound(self) -> float:
+        """The largest value a file may give for one unit and month: 100 for a rate, the
+        scale of a score (17 criteria), ``plausible_max`` for counts and money."""
+        if self.unit == "percent":
+            return 100.0
+        if self.unit == "criteria":
+            return float(self.max if self.max is not None else CRITERIA)
+        if self.unit == "score":
+            return float(self.max)
+        return float(self.plausible_max)
+
+
+@cache
+def _raw() -> dict:
+    return tomllib.loads(CATALOG_FILE.read_text(encoding="utf-8"))
+
 
 @cache
 def indicators() -> dict[str, Indicator]:
     """All indicators by code, in catalog order; raises on an inconsistent catalog."""
-    raw = tomllib.loads(CATALOG_FILE.read_text(encoding="utf-8"))["indicator"]
+    raw = _raw()["indicator"]
     catalog: dict[str, Indicator] = {}
     for entry in raw:
         entry = dict(entry)
@@ -67,6 +87,11 @@ def indicators() -> dict[str, Indicator]:
             raise ValueError(f"indicator {indicator.code}: bad unit or aggregation")
         if not set(indicator.levels) <= LEVELS:
             raise ValueError(f"indicator {indicator.code}: bad levels {indicator.levels}")
+        if (indicator.unit in BOUNDED_BY_DATA) != (indicator.plausible_max is not None):
+            raise ValueError(f"indicator {indicator.code}: plausible_max is required for counts and money, "
+                             "and only for them")
+        if indicator.unit == "score" and indicator.max is None:
+            raise ValueError(f"indicator {indicator.code}: a score needs its max")
         catalog[indicator.code] = indicator
     for indicator in catalog.values():
         if indicator.is_rate and not (indicator.numerator in catalog and indicator.denominator in catalog):
@@ -79,6 +104,15 @@ def indicators() -> dict[str, Indicator]:
 
 def get(code: str) -> Indicator:
     return indicators()[code]
+
+
+@cache
+def valid_from(level: str) -> str | None:
+    """The first month (YYYY-MM) a unit of ``level`` can have a value, or None (no bound)."""
+    levels = _raw().get("level", {})
+    if set(levels) != LEVELS:
+        raise ValueError(f"{CATALOG_FILE.name}: [level.*] must list {sorted(LEVELS)}")
+    return levels[level].get("valid_from")
 
 
 def rates() -> list[Indicator]:

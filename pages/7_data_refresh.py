@@ -3,7 +3,8 @@ the load, and undo loads. Login required (``python -m etl users add``); viewers 
 anonymous readers see no controls.
 
 Flow: upload → options (kind, period, province, Excel sheet, accept valid rows) → "Kiểm tra
-(chạy thử)" runs ``plan_load`` (nothing is written) → summary and rejection report (table +
+(chạy thử)" runs ``plan_load`` in a child process with a memory and time limit
+(``etl.load.sandbox``: no file can take the server down; nothing is written) → summary and rejection report (table +
 CSV) → "Xác nhận nạp" runs ``apply_load`` (atomic; the raw file is archived with checksum,
 size, uploader = the logged-in user, and time) → result. The dashboard's query cache is keyed
 on the warehouse file's signature, so every page shows the new data on its next query.
@@ -27,9 +28,10 @@ import streamlit as st
 from core.safety import plain
 from dashboard import auth, fmt, i18n, queries, state, ui
 from etl.load import apply as loader
-from etl.load import readers
+from etl.load import sandbox
 from etl.load.readers import UsageError
 from etl.load.validate import REASONS
+from etl.warehouse import WarehouseError
 
 lang = state.current_lang()
 
@@ -118,7 +120,7 @@ def _stage(uploaded) -> dict:
     sheets: list[str] = []
     if extension in (".xlsx", ".xls"):
         try:
-            sheets = [name for name, _visible in readers.excel_sheets(target)]
+            sheets = [name for name, _visible in sandbox.excel_sheets(target)]
         except Exception:  # noqa: BLE001 - an unreadable workbook is reported by the dry run
             sheets = []
     staged = {"file_id": uploaded.file_id, "name": uploaded.name, "dir": str(folder), "path": str(target),
@@ -254,7 +256,7 @@ if staged is not None:
     if st.button(t("refresh.dry_run"), key="dx_refresh_dry_run", type="secondary", icon=":material/fact_check:"):
         try:
             with st.spinner(t("refresh.checking")):
-                plan = loader.plan_load(
+                plan = sandbox.plan_load(  # a child process with a memory and time limit
                     staged["path"], kind=kind, period=period, sheet=sheet, province=province,
                     uploader=user.name, file_name=staged["name"],
                 )
@@ -266,11 +268,11 @@ if staged is not None:
             message = str(exc)
             if exc.choices:
                 message += " — " + t("refresh.choices", choices=", ".join(exc.choices))
-            st.error(t("refresh.usage_error", message=message), icon=":material/warning:")
+            st.error(t("refresh.usage_error", message=plain(message)), icon=":material/warning:")
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
             ss.pop(S + "plan", None)
             held = None
-            st.error(t("refresh.unexpected", message=f"{type(exc).__name__}: {exc}"), icon=":material/block:")
+            st.error(t("refresh.unexpected", message=plain(f"{type(exc).__name__}: {exc}")), icon=":material/block:")
 
     if held is not None:
         plan: loader.LoadPlan = held["plan"]
@@ -399,7 +401,7 @@ else:
                     ss.pop(S + "undo_pending", None)
                     try:
                         done = loader.undo(load_id, user=user.name)
-                    except (loader.UndoError, FileNotFoundError) as exc:
+                    except (loader.UndoError, FileNotFoundError, WarehouseError) as exc:
                         st.error(t("refresh.undo_refused", message=plain(exc)), icon=":material/block:")
                     else:
                         ss[S + "undo_result"] = done.summary

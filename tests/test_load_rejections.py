@@ -183,3 +183,37 @@ def test_an_xlsx_with_a_text_formatted_number_and_a_date_period(tmp_path):
     path = write_xlsx(tmp_path / "dates.xlsx", H, [[dt.date(year, month, 1), "Huế", "bts_stations", "1.234", None, None]])
     p = plan_load(path)
     assert p.ok and p.rows.iloc[0].period == P and p.rows.iloc[0].value == 1234
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_count_above_its_plausible_maximum(tmp_path, fmt):
+    """Counts and amounts are bounded by plausible_max in data/meta/indicators.toml (an extra
+    digit, a national total in a unit's row), numerators and denominators of rates included."""
+    lines = only(plan(tmp_path, [[P, "Huế", "bts_stations", 10 ** 26, "", ""]], fmt), "implausible_value")
+    assert lines.iloc[0].column == "value"
+    assert lines.iloc[0].reason == "1e+26 is more than 100,000, the most one unit can report for bts_stations in a month"
+    lines = only(plan(tmp_path, [[P, "Huế", "online_application_rate", 50, 10_000_000, 20_000_000]], fmt),
+                 "implausible_value")
+    assert lines.iloc[0].column == "denominator" and "applications_received" in lines.iloc[0].reason
+    assert plan(tmp_path, [[P, "Huế", "bts_stations", 100_000, "", ""]], fmt).ok  # the bound itself loads
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_commune_value_before_the_communes_existed(tmp_path, fmt):
+    """Communes exist from 2025-07 (valid_from in data/meta/indicators.toml); the 34 provinces'
+    series go back further (re-based and restated months), so a province value for 2024 loads."""
+    lines = only(plan(tmp_path, [["2023-05", "Phường Việt Trì", "applications_received", 5, "", ""]], fmt),
+                 "before_unit_existed")
+    assert (lines.iloc[0].column, lines.iloc[0].value) == ("period", "2023-05")
+    assert lines.iloc[0].reason == "2023-05 is before 2025-07: the communes of the two-tier local government exist from 2025-07"
+    assert plan(tmp_path, [["2025-07", "Phường Việt Trì", "applications_received", 5, "", ""],
+                           ["2024-06", "Phú Thọ", "delayed_tasks", 3, "", ""]], fmt).ok
+
+
+def test_a_duplicate_line_names_a_few_of_the_other_rows(tmp_path):
+    rows = [[P, "Huế", "bts_stations", n, "", ""] for n in range(9)]
+    lines = only(plan(tmp_path, rows, "csv"), "duplicate")
+    assert list(lines.reason[:2]) == [
+        "the same unit, indicator and period is also in row(s) 3, 4, 5, 6, 7 and 3 more",
+        "the same unit, indicator and period is also in row(s) 2, 4, 5, 6, 7 and 3 more"]
+    assert lines.reason.iloc[-1] == "the same unit, indicator and period is also in row(s) 2, 3, 4, 5, 6 and 3 more"

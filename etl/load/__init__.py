@@ -10,27 +10,31 @@ Public API (used by ``python -m etl load|history|undo`` and the upload page)::
     undo(load_id)                                     # UndoResult
 
     from etl.load import aggregate_dossiers, plan_replay, apply_replay   # rebuilds (etl.build)
+
+The names are imported on first use (PEP 562), so that ``python -m etl load`` can start the
+child process that checks a file (:mod:`etl.load.sandbox`) before pandas and DuckDB are loaded.
 """
 
-from etl.load.apply import (
-    LoadPlan,
-    LoadResult,
-    UndoError,
-    UndoResult,
-    apply_load,
-    apply_replay,
-    history,
-    plan_load,
-    plan_replay,
-    quarantine,
-    undo,
-)
-from etl.load.dossiers import aggregate_dossiers, summarise_dossiers
-from etl.load.readers import FileRejected, UsageError, excel_sheets
-from etl.load.validate import REASONS, REJECTION_COLUMNS
+from __future__ import annotations
 
-__all__ = [
-    "LoadPlan", "LoadResult", "UndoError", "UndoResult", "apply_load", "history", "plan_load", "quarantine",
-    "plan_replay", "apply_replay", "undo", "aggregate_dossiers", "summarise_dossiers", "FileRejected", "UsageError",
-    "excel_sheets", "REASONS", "REJECTION_COLUMNS",
-]
+import importlib
+
+_HOMES = {
+    "etl.load.apply": ["LoadPlan", "LoadResult", "UndoError", "UndoResult", "apply_load", "history", "plan_load",
+                       "quarantine", "plan_replay", "apply_replay", "undo"],
+    "etl.load.dossiers": ["aggregate_dossiers", "summarise_dossiers"],
+    "etl.load.errors": ["FileRejected", "UsageError"],
+    "etl.load.readers": ["excel_sheets"],
+    "etl.load.validate": ["REASONS", "REJECTION_COLUMNS"],
+}
+_HOME = {name: module for module, names in _HOMES.items() for name in names}
+
+__all__ = list(_HOME)
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module 'etl.load' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOME[name]), name)
+    globals()[name] = value
+    return value

@@ -35,7 +35,7 @@ import duckdb
 import pandas as pd
 
 from etl import paths, warehouse
-from etl.load import archive, readers
+from etl.load import archive, limits, readers
 from etl.load import validate as VAL
 from etl.load.readers import FileRejected, UsageError
 
@@ -84,6 +84,7 @@ class LoadPlan:
     already_loaded: int | None = None  # load id of the same file already in the warehouse
     changes: pd.DataFrame | None = None  # vs the warehouse at planning time
     duration_s: float = 0.0
+    unit_names: dict[str, str] = field(default_factory=dict)  # "Name (code)" of the units in rows, for summaries
 
     @property
     def errors(self) -> pd.DataFrame:
@@ -160,9 +161,7 @@ def _detect_kind(path: Path, fmt: str, sheet: str | None) -> str:
     from etl.load.dossiers import looks_like_dossiers
 
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return "dossiers" if looks_like_dossiers(pq.read_schema(path).names) else "report"
+        return "dossiers" if looks_like_dossiers(readers.parquet_metadata(path).schema.names) else "report"
     if fmt in readers.EXCEL_FORMATS:
         name = readers.choose_sheet(path, sheet)
         head = readers.read_excel_grid(path, name).rows[:readers.HEADER_SCAN_ROWS]
@@ -185,15 +184,8 @@ def plan_load(path: str | Path, kind: str | None = None, period: str | None = No
     (else 'report'). Raises :class:`UsageError` for a bad request (missing file, bad option,
     several data sheets and no ``sheet``); a bad file gives a plan with ``fatal`` set."""
     started = dt.datetime.now()
-    _check_options(kind, period)
-    path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"no such file: {path}")
-    sha, size = archive.sha256_of(path, progress)
-    plan = LoadPlan(path=path, file_name=file_name or path.name, kind=kind or "report",
-                    options={"kind": kind, "period": period, "sheet": sheet, "province": province},
-                    sha256=sha, size_bytes=size, uploader=uploader or default_uploader(),
-                    received_at=now or started)
+    plan = _new_plan(path, kind, period, sheet, province, uploader, file_name, now or started, progress)
+    path = plan.path
     try:
         plan.fmt = readers.sniff_format(path)
         plan.kind = kind or _detect_kind(path, plan.fmt, sheet)
@@ -220,14 +212,51 @@ def plan_load(path: str | Path, kind: str | None = None, period: str | None = No
             plan.fatal = bool(errors.code.isin(["bad_format", "empty_file"]).any()) or (
                 checked.values_read > 0 and errors.row.isna().any() and plan.rows.empty)
     except FileRejected as exc:
-        plan.fatal = True
-        plan.rejections = pd.DataFrame([VAL.rejection(exc.row, exc.column, exc.value, exc.code,
-                                                      exc.message, exc.suggestion)], columns=VAL.REJECTION_COLUMNS)
-        plan.rejections["row"] = plan.rejections.row.astype("Int64")
-        plan.rows = pd.DataFrame(columns=VAL.OBS_COLUMNS)
+        _refuse(plan, exc)
     if compare:
         _compare(plan, db)
+    # Named here, where the reference data is loaded for the resolver anyway: a plan made in
+    # a child process (etl.load.sandbox) is summarised without loading it again.
+    plan.unit_names = {code: unit_label(level, code) for level, code in
+                       plan.rows[["level", "unit_code"]].drop_duplicates().itertuples(index=False)}
     plan.duration_s = (dt.datetime.now() - started).total_seconds()
+    return plan
+
+
+def _new_plan(path: str | Path, kind: str | None, period: str | None, sheet: str | None, province: str | None,
+              uploader: str | None, file_name: str | None, received_at: dt.datetime,
+              progress: Progress | None = None) -> LoadPlan:
+    """A plan for a file not read yet: options checked, the file a readable regular file
+    (a folder or a FIFO is named as such, and never opened), its checksum taken."""
+    _check_options(kind, period)
+    path = Path(path)
+    limits.regular_file(path)
+    sha, size = archive.sha256_of(path, progress)
+    return LoadPlan(path=path, file_name=file_name or path.name, kind=kind or "report",
+                    options={"kind": kind, "period": period, "sheet": sheet, "province": province},
+                    sha256=sha, size_bytes=size, uploader=uploader or default_uploader(), received_at=received_at)
+
+
+def _refuse(plan: LoadPlan, exc: FileRejected) -> None:
+    """Mark the whole file unusable, with its one rejection line."""
+    plan.fatal = True
+    plan.rejections = pd.DataFrame([VAL.rejection(exc.row, exc.column, exc.value, exc.code,
+                                                  exc.message, exc.suggestion)], columns=VAL.REJECTION_COLUMNS)
+    plan.rejections["row"] = plan.rejections.row.astype("Int64")
+    plan.rows = pd.DataFrame(columns=VAL.OBS_COLUMNS)
+
+
+def refused_plan(path: str | Path, exc: FileRejected, kind: str | None = None, period: str | None = None,
+                 sheet: str | None = None, province: str | None = None, uploader: str | None = None, *,
+                 db: str | Path | None = None, file_name: str | None = None, now: dt.datetime | None = None,
+                 compare: bool = True) -> LoadPlan:
+    """The plan of a file that could not be checked at all (:mod:`etl.load.sandbox`: the check
+    ran out of memory or time): the same shape as any refused file."""
+    plan = _new_plan(path, kind, period, sheet, province, uploader, file_name, now or dt.datetime.now())
+    plan.fmt = readers.sniff_format(plan.path)
+    _refuse(plan, exc)
+    if compare:
+        _compare(plan, db)
     return plan
 
 
@@ -240,7 +269,7 @@ def _plan_dossiers(plan: LoadPlan, province: str | None, now: dt.datetime | None
     size = plan.path.stat().st_size if isinstance(plan.path, Path) and plan.path.exists() else 0
     with tempfile.TemporaryDirectory(prefix="dossiers_duckdb_") as spill:
         con = duckdb.connect(config={**warehouse.DUCKDB_CONFIG, "threads": min(2, os.cpu_count() or 1),
-                                     "memory_limit": "1500MB" if size < 1024 ** 3 else "6GB",
+                                     "memory_limit": f"{limits.dossier_memory_mb(size)}MB",
                                      "temp_directory": spill})
         try:
             summary = summarise_dossiers(con, plan.path, province=province, now=now, sheet=sheet,
@@ -347,7 +376,7 @@ def summarise(plan: LoadPlan, changes: pd.DataFrame | None) -> dict:
         out["periods"] = periods
         out["period_range"] = f"{periods[0]} … {periods[-1]}" if len(periods) > 1 else periods[0]
         out["indicators"] = sorted(rows.indicator.unique())
-        out["unit_examples"] = [unit_label(l, u) for l, u in rows[["level", "unit_code"]].drop_duplicates().head(EXAMPLES).itertuples(index=False)]
+        out["unit_examples"] = [plan.unit_names[u] for u in rows.unit_code.drop_duplicates().head(EXAMPLES)]
     if plan.rejections is not None and len(plan.errors):
         out["rejections_by_reason"] = {k: int(v) for k, v in plan.errors.code.value_counts().items()}
     if changes is not None and len(changes):
@@ -360,7 +389,7 @@ def summarise(plan: LoadPlan, changes: pd.DataFrame | None) -> dict:
         out["demo_values_replaced"] = int((~new & changes.old_is_demo.fillna(False).astype(bool)).sum())
         ex = changes[changed].assign(delta=lambda d: (d.new_value - d.old_value).abs()).sort_values("delta", ascending=False)
         out["change_examples"] = [
-            {"unit": unit_label(r.level, r.unit_code), "indicator": r.indicator, "period": r.period,
+            {"unit": plan.unit_names[r.unit_code], "indicator": r.indicator, "period": r.period,
              "old": r.old_value, "new": r.new_value, "old_is_demo": bool(r.old_is_demo)}
             for r in ex.head(EXAMPLES).itertuples(index=False)
         ]
@@ -471,15 +500,17 @@ class _AlreadyLoaded(Exception):
 def _reject(plan: LoadPlan, message: str, directory: Path) -> LoadResult:
     try:
         ext = archive.extension(plan.path, plan.fmt)
-        stored = archive.store(plan.path, plan.sha256, ext, directory) if plan.path.exists() else None
+        stored, whole = archive.store_refused(plan.path, plan.sha256, ext, limits.current().refused_archive_bytes,
+                                              directory) if plan.path.is_file() else (None, False)
         archive.log_rejected({
             "sha256": plan.sha256, "file_name": plan.file_name, "kind": plan.kind, "options": plan.options,
             "uploader": plan.uploader, "received_at": plan.received_at.isoformat(sep=" "),
             "size_bytes": plan.size_bytes, "archived_name": stored.name if stored else None,
+            "archived_whole": whole,
             "rejections": int(len(plan.errors)),
             "reasons": {k: int(v) for k, v in plan.errors.code.value_counts().items()},
         }, directory)
-    except (OSError, FileRejected, warehouse.WriteFailed):  # the archive is best effort for refused files
+    except (OSError, FileRejected, UsageError, warehouse.WriteFailed):  # the archive is best effort for refused files
         pass
     return LoadResult("rejected", plan, message=message)
 

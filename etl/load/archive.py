@@ -80,6 +80,33 @@ def store(path: Path, sha256: str, ext: str, directory: Path) -> Path:
     return target
 
 
+def store_refused(path: Path, sha256: str, ext: str, max_bytes: int,
+                  directory: Path) -> tuple[Path, bool]:
+    """Keep a refused file for the audit trail: whole up to ``max_bytes``, else only its first
+    ``max_bytes`` (``<sha256>.head.<ext>``; the checksum names the whole file). Returns the
+    path and whether the file is kept whole. Refused files are never replayed, and a stream
+    of huge refused uploads must not fill the disk."""
+    if path.stat().st_size <= max_bytes:
+        return store(path, sha256, ext, directory), True
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"{sha256}.head.{ext}"
+    if target.exists():
+        return target, False
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+            out.write(src.read(max_bytes))
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, 0o444)
+        os.replace(temp, target)
+        _fsync_dir(directory)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return target, False
+
+
 def log_rejected(entry: dict, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / REJECTED, "a", encoding="utf-8") as out:

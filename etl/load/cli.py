@@ -14,13 +14,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
 from etl import paths, warehouse
-from etl.load.readers import UsageError
+from etl.load.errors import UsageError
 
 LARGE_FILE_BYTES = 5 * 1024 * 1024
+# C0 controls but tab and newline, DEL and C1: what a terminal could take as a command (colours,
+# title, clipboard) when a cell, a sheet or a file name carries it.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _say(text: str, err: bool = False) -> None:
+    """Print for a terminal: control characters from the file shown as '?', never obeyed."""
+    print(_CONTROLS.sub("?", str(text)), file=sys.stderr if err else sys.stdout)
 
 
 class _Progress:
@@ -66,7 +75,7 @@ def _report_path(args, file: Path) -> Path:
 
 
 def _warehouse_failure(exc: warehouse.WarehouseError) -> int:
-    print(f"error: {exc}", file=sys.stderr)
+    _say(f"error: {exc}", err=True)
     return 3
 
 
@@ -80,49 +89,66 @@ def _check_readable(db: str | None) -> None:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from etl.load import apply as A
-    from etl.load import report as R
+    """The file is read and checked in a child process with a memory and time limit
+    (:mod:`etl.load.sandbox`), as on the upload page: no file can make this command abort."""
+    from etl.load import limits, sandbox
 
     file = Path(args.file)
-    if not file.is_file():
-        print(f"error: no such file: {file}", file=sys.stderr)
-        return 2
     try:
         _check_readable(args.db)
     except warehouse.WarehouseError as exc:
         return _warehouse_failure(exc)
-    show = args.progress or (sys.stderr.isatty() and file.stat().st_size >= LARGE_FILE_BYTES)
-    progress = _Progress(bool(show) and not args.no_progress, file.stat().st_size)
     try:
-        plan = A.plan_load(file, kind=args.kind, period=args.period, sheet=args.sheet, province=args.province,
-                           uploader=args.uploader, db=args.db, progress=progress)
+        info = limits.regular_file(file)
+        report_path = limits.report_target(_report_path(args, file))
+    except UsageError as exc:
+        _say(f"error: {exc}", err=True)
+        return 2
+    show = args.progress or (sys.stderr.isatty() and info.st_size >= LARGE_FILE_BYTES)
+    progress = _Progress(bool(show) and not args.no_progress, info.st_size)
+    try:
+        plan = sandbox.plan_load(file, kind=args.kind, period=args.period, sheet=args.sheet, province=args.province,
+                                 uploader=args.uploader, db=args.db, progress=progress)
+        from etl.load import apply as A
+
         if args.dry_run:
             result = A.LoadResult("dry_run", plan)
         else:
             result = A.apply_load(plan, accept_valid=args.accept_valid, db=args.db, progress=progress)
     except UsageError as exc:
         progress.close()
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", err=True)
         return 2
     except warehouse.WarehouseError as exc:
         progress.close()
         return _warehouse_failure(exc)
+    except sandbox.CheckFailed as exc:
+        progress.close()
+        _say(f"error: {exc} (nothing was loaded)", err=True)
+        return 1
     progress.close()
+    from etl.load import report as R
+
     summary = result.summary
     report_file = None
     if len(plan.rejections):
-        report_file = R.write_rejections_csv(plan.rejections, _report_path(args, file))
-        summary["report"] = str(report_file)
+        try:
+            report_file = R.write_rejections_csv(plan.rejections, report_path)
+        except (UsageError, OSError) as exc:
+            _say(f"error: cannot write the rejection report: {exc}", err=True)
+        else:
+            summary["report"] = str(report_file)
     if args.json:
-        print(json.dumps(summary, ensure_ascii=False, default=str, indent=2))
+        _say(json.dumps(summary, ensure_ascii=False, default=str, indent=2))
     else:
-        print(R.summary_text(summary))
+        _say(R.summary_text(summary))
         if len(plan.rejections):
-            print()
-            print(R.rejections_text(plan.rejections))
-            print(f"\nRejection report: {report_file}")
+            _say("")
+            _say(R.rejections_text(plan.rejections))
+            if report_file is not None:
+                _say(f"\nRejection report: {report_file}")
         if result.status == "rejected" and not plan.fatal and len(plan.rows):
-            print(f"\n{len(plan.rows):,} values were valid; load them with --accept-valid "
+            _say(f"\n{len(plan.rows):,} values were valid; load them with --accept-valid "
                   "(rejected rows are kept in quarantine).")
     return result.exit_code
 
@@ -134,16 +160,16 @@ def cmd_history(args: argparse.Namespace) -> int:
     try:
         frame = A.history(args.db)
     except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", err=True)
         return 2
     except warehouse.WarehouseError as exc:
         return _warehouse_failure(exc)
     if args.limit:
         frame = frame.tail(args.limit)
     if args.json:
-        print(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
+        _say(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
     else:
-        print(R.history_text(frame))
+        _say(R.history_text(frame))
     return 0
 
 
@@ -154,14 +180,14 @@ def cmd_undo(args: argparse.Namespace) -> int:
     try:
         result = A.undo(args.load_id, db=args.db, user=args.uploader)
     except A.UndoError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        _say(f"refused: {exc}", err=True)
         return 1
     except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", err=True)
         return 2
     except warehouse.WarehouseError as exc:
         return _warehouse_failure(exc)
-    print(R.undo_text(result))
+    _say(R.undo_text(result))
     return 0
 
 

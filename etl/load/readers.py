@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -27,53 +26,31 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from etl import catalog
+from etl.load import limits, preflight
+from etl.load.errors import FileRejected, UsageError
 from etl.names import ascii_key, strip_diacritics, tone_key
 
 HEADER_SCAN_ROWS = 30
-MB = 1024 * 1024
-DEFAULT_MAX_REPORT_MB = 200
-DEFAULT_MAX_DOSSIER_MB = 4096
-
-
-class FileRejected(Exception):
-    """The whole file is unusable (encoding, size, no header, empty...)."""
-
-    def __init__(self, code: str, message: str, suggestion: str = "", *, row: int | None = None,
-                 column: str | None = None, value: str | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.suggestion = suggestion
-        self.row = row
-        self.column = column
-        self.value = value
-
-
-class UsageError(ValueError):
-    """The request itself is wrong (missing option, bad choice); ``choices`` lists valid ones."""
-
-    def __init__(self, message: str, choices: list[str] | None = None):
-        super().__init__(message)
-        self.choices = list(choices or [])
+MB = limits.MB
 
 
 # --------------------------------------------------------------------------- limits
 
 def max_bytes(kind: str) -> int:
-    """Upload limit for a kind of file: env ``DX_MAX_UPLOAD_MB`` (reports, default 200) and
-    ``DX_MAX_DOSSIER_MB`` (dossier exports, default 4096)."""
-    if kind == "dossiers":
-        return int(float(os.environ.get("DX_MAX_DOSSIER_MB", DEFAULT_MAX_DOSSIER_MB)) * MB)
-    return int(float(os.environ.get("DX_MAX_UPLOAD_MB", DEFAULT_MAX_REPORT_MB)) * MB)
+    """Upload limit for a kind of file: ``DX_MAX_UPLOAD_MB`` (reports, default 200) and
+    ``DX_MAX_DOSSIER_MB`` (dossier exports, default 4096); see :mod:`etl.load.limits`."""
+    lim = limits.current()
+    return lim.dossier_bytes if kind == "dossiers" else lim.upload_bytes
 
 
 def check_size(path: Path, kind: str) -> int:
     size = path.stat().st_size
     limit = max_bytes(kind)
     if size > limit:
-        env = "DX_MAX_DOSSIER_MB" if kind == "dossiers" else "DX_MAX_UPLOAD_MB"
+        env = limits.Limits.env("dossier_mb" if kind == "dossiers" else "upload_mb")
         raise FileRejected(
             "too_large",
             f"file is {size / MB:,.1f} MB; the limit for {kind} files is {limit / MB:,.0f} MB",
@@ -87,29 +64,8 @@ def check_size(path: Path, kind: str) -> int:
 
 # --------------------------------------------------------------------------- formats
 
-XLSX_MAGIC, XLS_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"  # zip (.xlsx) / OLE compound file (.xls)
-EXCEL_FORMATS = ("xlsx", "xls")
-
-
-def sniff_format(path: Path) -> str:
-    """'csv' | 'xlsx' | 'xls' | 'parquet' from the file's first bytes (then its extension).
-    Excel 97–2003 workbooks (.xls) are still common in provincial offices: read directly."""
-    with open(path, "rb") as handle:
-        head = handle.read(8)
-    if head.startswith(XLSX_MAGIC):
-        return "xlsx"
-    if head.startswith(b"PAR1"):
-        return "parquet"
-    if head.startswith(XLS_MAGIC):  # or another Office 97–2003 document: excel_sheets() tells
-        return "xls"
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        raise FileRejected("bad_format", "the file is named .xlsx but is not an Excel workbook",
-                           "save it again from Excel as .xlsx")
-    if suffix in (".parquet", ".pq"):
-        raise FileRejected("bad_format", "the file is named .parquet but is not a Parquet file",
-                           "export it again")
-    return "csv"
+XLSX_MAGIC, XLS_MAGIC, EXCEL_FORMATS = preflight.XLSX_MAGIC, preflight.XLS_MAGIC, preflight.EXCEL_FORMATS
+sniff_format = preflight.sniff_format
 
 
 def decode_csv_bytes(data: bytes) -> str:
@@ -245,9 +201,12 @@ class Grid:
 
 
 def _fill_merged(rows: list[list[Any]], merged: list[tuple[tuple[int, int], tuple[int, int]]]) -> None:
-    """Give every cell of a merged range the value of its top-left cell (in place)."""
+    """Give every cell of a merged range the value of its top-left cell (in place). Ranges are
+    cut to the cells the sheet has: a merge reaching column XFD must not widen every row."""
+    width = max((len(r) for r in rows), default=0)
     for (r0, c0), (r1, c1) in merged:
-        if r0 >= len(rows):
+        c1 = min(c1, width - 1)
+        if r0 >= len(rows) or c0 > c1:
             continue
         top = rows[r0][c0] if c0 < len(rows[r0]) else ""
         for r in range(r0, min(r1, len(rows) - 1) + 1):
@@ -261,19 +220,29 @@ def _fill_merged(rows: list[list[Any]], merged: list[tuple[tuple[int, int], tupl
                     row[c] = top
 
 
+UNREADABLE_WORKBOOK = ("the file cannot be read as an Excel workbook (damaged, password-protected, or another kind "
+                       "of document)", "open it in Excel, remove any password and save as “Excel Workbook (.xlsx)”")
+
+
+def _calamine_fault(exc: BaseException) -> bool:
+    """An error of the Excel reader about the file: its own exceptions, and the panics it turns
+    into ``pyo3_runtime.PanicException`` (a BaseException) on inputs it does not expect."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
 def excel_sheets(path: Path) -> list[tuple[str, bool]]:
     """(name, visible) of every worksheet. This is where a workbook is first opened, so a file
-    that is no readable workbook (damaged, password-protected, a Word file) is rejected here."""
+    that is no readable workbook (damaged, password-protected, a Word file), or one the reader
+    must not open (:mod:`etl.load.preflight`), is rejected here."""
     from python_calamine import CalamineWorkbook
 
+    preflight.workbook(path, sniff_format(path))
     try:
         wb = CalamineWorkbook.from_path(str(path))
-    except Exception:  # noqa: BLE001 - calamine raises a different type per format and fault
-        raise FileRejected(
-            "bad_format", "the file cannot be read as an Excel workbook (damaged, password-protected, "
-            "or another kind of document)",
-            "open it in Excel, remove any password and save as “Excel Workbook (.xlsx)”",
-        ) from None
+    except BaseException as exc:  # noqa: BLE001 - calamine raises a different type per format and fault
+        if not _calamine_fault(exc):
+            raise
+        raise FileRejected("bad_format", *UNREADABLE_WORKBOOK) from None
     try:
         return [(meta.name, "Visible" in str(meta.visible) and "Hidden" not in str(meta.visible))
                 for meta in wb.sheets_metadata if "WorkSheet" in str(meta.typ)]
@@ -299,13 +268,19 @@ def read_excel_grid(path: Path, sheet: str) -> Grid:
 def _read_excel_grid(path: Path, sheet: str) -> Grid:
     from python_calamine import CalamineWorkbook
 
-    wb = CalamineWorkbook.from_path(str(path))
+    preflight.workbook(path, sniff_format(path))
     try:
-        ws = wb.get_sheet_by_name(sheet)
-        rows = ws.to_python(skip_empty_area=False)
-        merged = list(ws.merged_cell_ranges or [])
-    finally:
-        wb.close()
+        wb = CalamineWorkbook.from_path(str(path))
+        try:
+            ws = wb.get_sheet_by_name(sheet)
+            rows = ws.to_python(skip_empty_area=False)
+            merged = list(ws.merged_cell_ranges or [])
+        finally:
+            wb.close()
+    except BaseException as exc:  # noqa: BLE001 - as in excel_sheets()
+        if not _calamine_fault(exc):
+            raise
+        raise FileRejected("bad_format", *UNREADABLE_WORKBOOK) from None
     rows = [list(r) for r in rows]
     _fill_merged(rows, merged)
     return Grid(rows, list(range(1, len(rows) + 1)), sheet, sniff_format(path))
@@ -342,10 +317,50 @@ def choose_sheet(path: Path, sheet: str | None) -> str:
     )
 
 
+def _cell_too_large(line: int | None, column: str | None, chars: int | None, limit: int) -> FileRejected:
+    size = f"{chars:,} characters" if chars else f"more than {csv.field_size_limit():,} characters"
+    return FileRejected(
+        "cell_too_large", f"{'line ' + format(line, ',') if line else 'a line'} has a cell of {size}; a cell may hold at "
+        f"most {limit:,} (Excel's own limit, {limits.Limits.env('cell_chars')})",
+        "check that the file is a report (a quote left open makes the rest of the file one cell)",
+        row=line, column=column)
+
+
 def csv_grid_head(text: str) -> tuple[list[list[str]], str]:
-    lines = text.splitlines()[:HEADER_SCAN_ROWS]
+    """The first lines as cells, to find the header (and the delimiter)."""
+    end = -1
+    for _ in range(HEADER_SCAN_ROWS):
+        end = text.find("\n", end + 1)
+        if end < 0:
+            break
+    lines = (text if end < 0 else text[:end]).splitlines()[:HEADER_SCAN_ROWS]
     delimiter = sniff_delimiter(lines)
-    return list(csv.reader(lines, delimiter=delimiter)), delimiter
+    reader = csv.reader(lines, delimiter=delimiter)
+    rows = []
+    try:
+        for row in reader:
+            rows.append(row)
+    except csv.Error as exc:  # the only one csv raises on this input: a field over its 128 KiB limit
+        raise _cell_too_large(reader.line_num, None, None, limits.current().cell_chars) from exc
+    return rows, delimiter
+
+
+SPLIT_SUGGESTION = "split the file (e.g. one file per year or per province), or ask an administrator to raise the limit"
+UNREADABLE_PARQUET = preflight.UNREADABLE_PARQUET
+parquet_metadata = preflight.parquet_metadata
+
+
+def check_shape(rows: int | None, columns: int | None, lim: limits.Limits) -> None:
+    """Refuse a table beyond DX_MAX_ROWS, DX_MAX_COLUMNS or DX_MAX_CELLS (``rows`` None: not known yet)."""
+    if columns is not None and columns > lim.columns:
+        raise FileRejected("too_large", f"the file has {columns:,} columns; the limit is {lim.columns:,} "
+                           f"({limits.Limits.env('columns')})", "delete the columns that are not indicators")
+    if rows is not None and rows > lim.rows:
+        raise FileRejected("too_large", f"the file has more than {lim.rows:,} rows; the limit is {lim.rows:,} "
+                           f"({limits.Limits.env('rows')})", SPLIT_SUGGESTION)
+    if rows is not None and columns is not None and rows * columns > lim.cells:
+        raise FileRejected("too_large", f"the file has {rows:,} rows × {columns:,} columns = {rows * columns:,} cells; "
+                           f"the limit is {lim.cells:,} ({limits.Limits.env('cells')})", SPLIT_SUGGESTION)
 
 
 # --------------------------------------------------------------------------- header + table
@@ -415,12 +430,20 @@ def read_csv_table(text: str) -> Table:
     h = find_header(grid)
     header = head[h]
     labels = _labels(header)
+    lim = limits.current()
+    check_shape(None, len(labels), lim)
     frame = pd.read_csv(
         io.StringIO(text), sep=delimiter, header=None, skiprows=h + 1, dtype=str,
         keep_default_na=False, names=labels, index_col=False, skip_blank_lines=False,
-        engine="c", on_bad_lines="error",
+        engine="c", on_bad_lines="error", nrows=lim.rows + 1,
     )
+    check_shape(len(frame), len(labels), lim)
     frame["_row"] = range(h + 2, h + 2 + len(frame))
+    for label in labels:
+        lengths = frame[label].str.len()
+        if len(lengths) and lengths.max() > lim.cell_chars:
+            at = int(lengths.idxmax())
+            raise _cell_too_large(int(frame["_row"].iat[at]), label, int(lengths.iat[at]), lim.cell_chars)
     values = frame[labels]
     blank = (values == "").all(axis=1) if len(values.columns) else pd.Series(True, index=frame.index)
     frame = frame[~blank].reset_index(drop=True)
@@ -445,7 +468,17 @@ def read_table(path: Path, sheet: str | None = None) -> Table:
             raise FileRejected("bad_format", f"the CSV cannot be parsed: {exc}",
                                "check quoting; save from Excel as “CSV UTF-8”") from None
     else:
-        frame = pd.read_parquet(path)
+        meta = parquet_metadata(path)
+        lim = limits.current()
+        check_shape(meta.num_rows, meta.num_columns, lim)
+        decoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if decoded > lim.upload_bytes:
+            raise FileRejected("too_large", f"the file holds {decoded / MB:,.1f} MB once decoded; the limit is "
+                               f"{lim.upload_mb:,.0f} MB ({limits.Limits.env('upload_mb')})", SPLIT_SUGGESTION)
+        try:
+            frame = pd.read_parquet(path)
+        except (pa.ArrowException, OSError, ValueError):
+            raise FileRejected("bad_format", *UNREADABLE_PARQUET) from None
         header = list(frame.columns)
         labels = _labels(header)
         frame.columns = labels

@@ -3,11 +3,15 @@ Excel opens the Vietnamese text correctly)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pandas as pd
 
+from core.safety import neutralise
+from etl.load.limits import report_target
 from etl.load.validate import REASONS, REJECTION_COLUMNS
 
 CONSOLE_LINES = 25
@@ -105,11 +109,22 @@ def rejections_text(rejections: pd.DataFrame, limit: int = CONSOLE_LINES) -> str
 
 
 def write_rejections_csv(rejections: pd.DataFrame, path: str | Path) -> Path:
-    path = Path(path)
+    """The rejection report as CSV, every text cell spreadsheet-inert (core.safety.neutralise).
+    Written to a new file beside the target and renamed over it, so a link planted at the path
+    after :func:`etl.load.limits.report_target` looked is replaced, never written through."""
+    path = report_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     frame = rejections[REJECTION_COLUMNS].copy() if len(rejections) else pd.DataFrame(columns=REJECTION_COLUMNS)
     frame.insert(4, "reason_title", frame.code.map(lambda c: REASONS.get(c, c)))
-    frame.to_csv(path, index=False, encoding="utf-8-sig")
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as out:
+            neutralise(frame).to_csv(out, index=False)
+        os.chmod(temp, 0o644)  # as an ordinary new file (mkstemp makes it private)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -34,6 +34,8 @@ REASONS = {
     "empty_file": "empty file",
     "encoding": "wrong encoding",
     "too_large": "file too large",
+    "cell_too_large": "a cell is too large",
+    "too_demanding": "file needs more memory or time than allowed",
     "bad_format": "unreadable or unrecognised layout",
     "unknown_unit": "unknown unit",
     "ambiguous_unit": "ambiguous unit",
@@ -56,6 +58,8 @@ REASONS = {
     "rate_mismatch": "value disagrees with its numerator/denominator",
     "conflicting_count": "count disagrees with another row of the file",
     "duplicate": "duplicate (unit, indicator, period) in the file",
+    "implausible_value": "value above the plausible maximum",
+    "before_unit_existed": "unit did not exist yet in that month",
     "rebase_rate_without_counts": "rate cannot be re-based without its counts",
     "rebase_not_additive": "indicator cannot be re-based",
     "rebase_incomplete": "not every old province of the new province is in the file",
@@ -511,6 +515,12 @@ def check_report(table: Table, kind: str, period: str | None = None, province: s
             "a rate must be between 0 and 100 (percent)",
             pd.Series(np.where(v > 100, "check the decimal separator (88,01 not 8801)",
                                "a rate cannot be negative"), index=c.index))
+        bound = info.map(lambda i: i.upper_bound if i and i.unit in catalog.BOUNDED_BY_DATA else np.nan)
+        bound = bound.to_numpy(dtype="float64")
+        add(is_count & (v > bound), c.cell_column, c.value, "implausible_value",
+            pd.Series([f"{x:,.10g} is more than {b:,.0f}, the most one unit can report for {i.code if i else ''} "
+                       "in a month" if x > b else "" for x, b, i in zip(v, bound, info)], index=c.index),
+            IMPLAUSIBLE_SUGGESTION)
         maxes = info.map(lambda i: scale_max(i) if i and i.unit not in ("percent", "count", "bn_vnd") else None)
         mx = pd.to_numeric(maxes, errors="coerce").to_numpy(dtype="float64")
         add(~np.isin(unit_kind, ["percent", "count", "bn_vnd", None]) & ((v < 0) | (v > mx)), c.cell_column, c.value,
@@ -525,6 +535,13 @@ def check_report(table: Table, kind: str, period: str | None = None, province: s
         both = is_rate & has_num & has_den
         add(both & ((n_ < 0) | (d_ < 0)), "numerator", c.numerator, "negative_count",
             "counts cannot be negative", "check the signs")
+        for part, counts, raw in (("numerator", n_, c.numerator), ("denominator", d_, c.denominator)):
+            part_bound = info.map(lambda i: catalog.get(getattr(i, part)).upper_bound if i and i.is_rate else np.nan)
+            part_bound = part_bound.to_numpy(dtype="float64")
+            add(is_rate & (counts > part_bound), part, raw, "implausible_value",
+                pd.Series([f"the {part} {x:,.10g} is more than {b:,.0f}, the most one unit can report for "
+                           f"{getattr(i, part)} in a month" if x > b else "" for x, b, i in zip(counts, part_bound, info)],
+                          index=c.index), IMPLAUSIBLE_SUGGESTION)
         add(both & (n_ > d_), "numerator", c.numerator, "numerator_gt_denominator",
             pd.Series([f"numerator {a:g} is larger than denominator {b:g}" for a, b in zip(n_, d_)], index=c.index),
             "the numerator is part of the denominator: check that the two columns are not swapped")
@@ -546,25 +563,36 @@ def check_report(table: Table, kind: str, period: str | None = None, province: s
                    for i, l in zip(info, lvl)], index=c.index),
         "remove these rows or load them as province figures")
 
+    # units that did not exist yet (communes before the two-tier government)
+    for level in catalog.LEVELS:
+        start = catalog.valid_from(level)
+        if start is None:
+            continue
+        early = (c.lvl == level).to_numpy() & c.period_ok.map(lambda p: isinstance(p, str) and p < start).to_numpy()
+        add(early, c.period_column, c.period, "before_unit_existed",
+            pd.Series([f"{p} is before {start}: the {level}s of the two-tier local government exist from {start}"
+                       for p in c.period_ok], index=c.index),
+            f"check the period; a {level} figure for a month before {start} cannot be loaded (before the merger "
+            "the old units reported: load their figures as a legacy province report)")
+
     c["value_num"], c["num_num"], c["den_num"] = value, num.where(is_rate), den.where(is_rate)
     c["_bad"] = bad
 
-    # duplicates among rows whose key resolved
+    # duplicates among rows whose key resolved (each line names a few of the other rows, so the
+    # report grows with the rows, not with their square)
+    key = ["lvl", "unit_code", "ind", "period_ok"]
     key_ok = c.unit_code.notna() & c.ind.notna() & c.period_ok.notna()
     keyed = c[key_ok]
-    dup = keyed.duplicated(["lvl", "unit_code", "ind", "period_ok"], keep=False)
+    dup = keyed.duplicated(key, keep=False)
     if dup.any():
-        groups = keyed[dup].groupby(["lvl", "unit_code", "ind", "period_ok"]).row.agg(list)
-        others = {}
-        for rows in groups:
-            for r in rows:
-                others[r] = [x for x in rows if x != r]
+        repeated = keyed[dup]
+        group = repeated.groupby(key, sort=False).ngroup()
+        rows_of = repeated.groupby(group.to_numpy()).row.agg(lambda rows: sorted(set(rows))).to_dict()
+        reason = pd.Series("", index=c.index, dtype=object)
+        reason[repeated.index] = [_also_in(rows_of[g], r) for g, r in zip(group.tolist(), repeated.row.tolist())]
         mask = np.zeros(len(c), dtype=bool)
-        mask[keyed[dup].index.to_numpy()] = True
-        add(mask, c.unit_column, c.unit, "duplicate",
-            pd.Series([f"the same unit, indicator and period is also in row(s) "
-                       f"{', '.join(map(str, sorted(set(others.get(r, [])))))}" for r in c.row], index=c.index),
-            "keep one row per unit, indicator and period")
+        mask[repeated.index.to_numpy()] = True
+        add(mask, c.unit_column, c.unit, "duplicate", reason, "keep one row per unit, indicator and period")
         bad = bad | mask
 
     # counts implied by rate rows, and rates checked against count rows of the file
@@ -608,6 +636,23 @@ def check_report(table: Table, kind: str, period: str | None = None, province: s
     result = _finish(obs, rej, bad, cells, kind)
     result.notes.extend(notes)
     return result
+
+
+DUPLICATE_ROWS_SHOWN = 5
+IMPLAUSIBLE_SUGGESTION = ("check the number (an extra digit? a total typed in a unit's row?); if it is right, "
+                          "the bound (plausible_max in data/meta/indicators.toml) must be raised")
+
+
+def _also_in(rows: list[int], row: int) -> str:
+    """'the same … is also in row(s) 3, 4, 5, 6, 7 and 19,994 more' for a duplicate line;
+    ``rows``: the distinct rows of its group, sorted, ``row`` among them (constant time: a
+    file of n repeated rows costs n lines, not n²)."""
+    others = [r for r in rows[:DUPLICATE_ROWS_SHOWN + 1] if r != row][:DUPLICATE_ROWS_SHOWN]
+    if not others:  # two columns of one row name the same indicator
+        return "the same unit, indicator and period is given twice in this row"
+    more = len(rows) - 1 - len(others)
+    listed = ", ".join(map(str, others)) + (f" and {more:,} more" if more else "")
+    return f"the same unit, indicator and period is also in row(s) {listed}"
 
 
 def _hint_the_province(errors: list, c: pd.DataFrame, lookup: UnitLookup) -> list:
