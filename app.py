@@ -15,7 +15,8 @@ from pathlib import Path
 import streamlit as st
 
 from core.safety import plain
-from dashboard import i18n, state, ui
+from core import i18n
+from dashboard import state, ui
 
 ROOT = Path(__file__).resolve().parent
 

@@ -86,10 +86,10 @@ def default_memory_limit(rows: int) -> str:
 def _duckdb_runner(summarise, path: Path, threads: int, memory_limit: str, temp_dir: Path):
     import duckdb
 
-    from etl.resolver import UnitResolver
+    from etl import reference
     from etl.warehouse import DUCKDB_CONFIG
 
-    resolver = UnitResolver.default()
+    resolver = reference.resolver()
 
     def run():
         con = duckdb.connect(config={**DUCKDB_CONFIG, "threads": threads, "memory_limit": memory_limit,

@@ -42,9 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     args = parser.parse_args(argv)
 
-    from etl import build, paths
+    from core import paths
+    from etl import build
     from etl.load import apply_load, plan_load, samples
-    from etl.resolver import UnitResolver
+    from etl import reference
 
     work = Path(tempfile.mkdtemp(prefix="dx-bench-report-"))
     try:
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         csv = samples.write(long, work / "report.csv")
         wide = samples.write(samples.wide_province_report(args.months), work / "report_wide.xlsx")
         n = len(long)
-        UnitResolver.default()  # built once per process (the app and the CLI do the same)
+        reference.resolver()  # built once per process (the app and the CLI do the same)
 
         def run(path: Path):
             db = work / f"{path.stem}.duckdb"

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts import labels, theme
-from dashboard import fmt, i18n
+from core import fmt, i18n
 
 N_CRITERIA = 17
 

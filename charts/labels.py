@@ -1,11 +1,11 @@
-"""Text on charts in the reader's language (uses dashboard.fmt and dashboard.i18n, which
+"""Text on charts in the reader's language (uses core.fmt and core.i18n, which
 import no Streamlit)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from dashboard import fmt, i18n
+from core import fmt, i18n
 
 
 def indicator_name(indicator: dict, lang: str) -> str:

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts import labels, maps, theme
-from dashboard import fmt, i18n
+from core import fmt, i18n
 
 OUTLINE_FILL = "#f2f2f2"
 OUTLINE_LINE = "#6b6b6b"

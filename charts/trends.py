@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts import labels, theme
-from dashboard import fmt, i18n
+from core import fmt, i18n
 
 REBASE_BEFORE = "2025-07"
 HISTORY_DASH = "dot"

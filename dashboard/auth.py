@@ -1,4 +1,4 @@
-"""Login for the Data refresh page (Streamlit side; the logic is in ``etl/users.py``).
+"""Login for the Data refresh page (Streamlit side; the logic is in ``dashboard/users.py``).
 
 A login lives in ``st.session_state`` (this browser tab's session) as the user name and a
 stamp of the password hash. Every run re-reads the users file, so removing a user, changing
@@ -18,8 +18,8 @@ from typing import Any
 import streamlit as st
 
 from core.safety import plain
-from dashboard import i18n
-from etl import users
+from core import i18n
+from dashboard import users
 
 _KEY = "_dx.auth"
 _OUTCOME = "_dx.auth.outcome"  # the last failed attempt's message, shown once
@@ -64,7 +64,7 @@ def _submit() -> None:
         ss[_KEY] = {"name": result.user.name, "stamp": result.user.stamp, "login_at": time.time()}
         ss.pop(_OUTCOME, None)
         return
-    # 'invalid' and 'locked' look the same: neither says whether the name exists (etl/users.py).
+    # 'invalid' and 'locked' look the same: neither says whether the name exists (dashboard/users.py).
     ss[_OUTCOME] = "no_users" if result.status == "no_users" else "invalid"
 
 

@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator, Sequence
 import duckdb
 import pandas as pd
 
-from etl import paths
+from core import paths
 
 DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 

@@ -12,7 +12,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from charts import maps, rankings, trends
-from dashboard import db, fmt, i18n, queries, ui
+from core import fmt, i18n
+from dashboard import db, queries, ui
 
 
 cached_figure = db.cached_per_warehouse(st.cache_resource, max_entries=256)

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from core.safety import plain
-from dashboard import fmt, i18n
+from core import fmt, i18n
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "=": operator.eq}
 

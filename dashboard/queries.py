@@ -21,7 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import db
-from etl import paths
+from core import paths
 
 EVENTS_CSV = paths.META / "events.csv"
 TWO_TIER_START = "2025-07"  # first month of the two-tier local government (1 Jul 2025)
@@ -305,7 +305,7 @@ def province_profile(province_code: str, period: str, months: int = 12) -> pd.Da
     demo flag, the catalog columns (unit, decimals, direction, topic, max_value, components)
     and ``trend`` — the values of the ``months`` months up to ``period``, oldest first (a list,
     for sparklines). Indicators with no value in that window are left out."""
-    from dashboard import fmt
+    from core import fmt
 
     start = fmt.add_months(period, -(months - 1))
     previous = fmt.add_months(period, -1)
@@ -451,7 +451,7 @@ def commune_profile(commune_code: str) -> pd.DataFrame:
 def _commune_resolver(signature: tuple):
     """The name resolver over the warehouse's own units (built once per warehouse file: ~1.5 s;
     kept even with DX_NO_CACHE, like an index)."""
-    from etl.resolver import UnitResolver
+    from core.resolver import UnitResolver
 
     return UnitResolver(
         db.query("SELECT code, name, full_name FROM wh.province ORDER BY code"),

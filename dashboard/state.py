@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 import streamlit as st
 
 from core.safety import plain
-from dashboard import i18n
+from core import i18n
 
 _PERSIST = "_dx.p."  # remembered value per parameter (not a widget key, so never cleared)
 _URL = "_dx.u."  # last value this session wrote to / read from the URL per parameter

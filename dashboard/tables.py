@@ -2,7 +2,7 @@
 
 Pure functions (pandas in, pandas/str out; no Streamlit), so they are tested without an app.
 Tables come out as shown *and* downloaded: column names and values in the reader's language
-(values formatted with ``dashboard.fmt``: "88,01 %" in Vietnamese, "88.01%" in English).
+(values formatted with ``core.fmt``: "88,01 %" in Vietnamese, "88.01%" in English).
 Columns holding lists (sparklines) are dropped from downloads by :func:`for_download`.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.safety import plain
-from dashboard import fmt, i18n
+from core import fmt, i18n
 
 INDEX766_TOTAL = "index766_total"
 INDEX766_GROUPS = (

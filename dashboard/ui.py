@@ -17,7 +17,8 @@ import pandas as pd
 import streamlit as st
 
 from core.safety import plain
-from dashboard import db, downloads, fmt, i18n, queries, state
+from core import fmt, i18n
+from dashboard import db, downloads, queries, state
 
 TOPOJSON_URL = "/app/static/topojson/"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"  # served at /app/static/

@@ -12,11 +12,10 @@ import sys
 
 from etl import warehouse
 from etl.load.cli import register as register_load_commands
-from etl.users import register as register_user_commands
 
 
 def _build(args: argparse.Namespace) -> int:
-    from etl import build as build_module  # imported here: `load`/`users` start faster without it
+    from etl import build as build_module  # imported here: `load` starts faster without it
 
     try:
         build_module.build(from_manifest=args.from_manifest, force_new=args.force_new,
@@ -69,7 +68,6 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     register_load_commands(COMMANDS)  # load, history, undo: etl/load/cli.py
-    register_user_commands(COMMANDS)  # users: dashboard logins, etl/users.py
     parser = argparse.ArgumentParser(prog="python -m etl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, configure, _handler) in COMMANDS.items():

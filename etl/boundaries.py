@@ -47,8 +47,9 @@ import pandas as pd
 import shapely
 from shapely.geometry import box, mapping, shape
 
-from etl import paths, reference
-from etl.names import PROVINCE_PREFIXES, ascii_key, nfc, split_prefix, tone_key
+from core import paths
+from etl import reference
+from core.names import PROVINCE_PREFIXES, ascii_key, nfc, split_prefix, tone_key
 
 TOLERANCE = 0.01  # degrees, coverage simplification (Visvalingam-Whyatt, ~1 km)
 GRID = 1e-5  # degrees, output precision (5 decimals, ~1 m)

@@ -20,7 +20,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from etl import catalog, demo, facts, paths, reference, sources, warehouse
+from core import catalog, paths
+from etl import demo, facts, reference, sources, warehouse
 from etl.load.apply import apply_replay, plan_replay
 
 

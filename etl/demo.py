@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from etl import catalog
+from core import catalog
 from etl.rebase import rebase_legacy
 from etl.reference import communes, legacy_provinces, provinces
 

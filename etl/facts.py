@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from etl import paths
+from core import paths
 
 FACTS_FILE = paths.META / "press_facts.csv"
 COMPARE = {"=": None, ">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le}

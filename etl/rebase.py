@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from etl import catalog
+from core import catalog
 from etl.reference import legacy_provinces
 
 KEY = ["indicator", "period", "province_code"]

@@ -22,8 +22,9 @@ import pandas as pd
 import vietnam_provinces
 import vietnamadminunits
 
-from etl import paths
-from etl.names import COMMUNE_PREFIXES, nfc, split_prefix, strip_diacritics, tone_key
+from core import paths
+from core.names import COMMUNE_PREFIXES, nfc, split_prefix, strip_diacritics, tone_key
+from core.resolver import UnitResolver
 
 VP_JSON = vietnam_provinces.NESTED_DIVISIONS_JSON_PATH
 VAU_DIR = Path(vietnamadminunits.__file__).parent / "data"
@@ -193,3 +194,9 @@ def suspicious_areas(frame: pd.DataFrame | None = None) -> pd.DataFrame:
         | (frame.area_km2 < 0.1)
     ]
     return flagged
+
+
+@cache
+def resolver() -> UnitResolver:
+    """The name resolver over the reference units (built once per process, ~1.5 s)."""
+    return UnitResolver(provinces(), communes(), legacy_provinces())

@@ -9,7 +9,7 @@ from importlib import metadata
 
 import pandas as pd
 
-from etl import paths
+from core import paths
 from etl.reference import PACKAGE_FILES, sha256_file
 
 SOURCES_FILE = paths.META / "sources.toml"

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import duckdb
 
-from etl import paths
+from core import paths
 
 SCHEMA_VERSION = 1
 DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}

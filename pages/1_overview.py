@@ -11,7 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from core.safety import plain
-from dashboard import figures, fmt, i18n, narrative, queries, state, ui
+from core import fmt, i18n
+from dashboard import figures, narrative, queries, state, ui
 
 lang = state.current_lang()
 t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731

@@ -11,7 +11,8 @@ ensure_app_shell()  # before anything renders: see dashboard/shell.py
 import pandas as pd
 import streamlit as st
 
-from dashboard import downloads, figures, fmt, i18n, narrative, queries, state, ui
+from core import fmt, i18n
+from dashboard import downloads, figures, narrative, queries, state, ui
 
 lang = state.current_lang()
 t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731

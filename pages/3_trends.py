@@ -11,7 +11,8 @@ ensure_app_shell()  # before anything renders: see dashboard/shell.py
 import streamlit as st
 
 from charts import trends
-from dashboard import figures, fmt, i18n, queries, state, ui
+from core import fmt, i18n
+from dashboard import figures, queries, state, ui
 
 lang = state.current_lang()
 t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731

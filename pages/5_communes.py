@@ -14,7 +14,8 @@ import streamlit as st
 from charts import communes as commune_charts
 from charts import theme
 from core.safety import plain
-from dashboard import downloads, fmt, i18n, inputs, queries, state, tables, ui
+from core import fmt, i18n
+from dashboard import downloads, inputs, queries, state, tables, ui
 
 lang = state.current_lang()
 t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731

@@ -15,8 +15,9 @@ import pandas as pd
 import streamlit as st
 
 from core.safety import plain
-from dashboard import db, downloads, fmt, i18n, queries, state, tables, ui, views_doc
-from etl import paths
+from core import fmt, i18n
+from dashboard import db, downloads, queries, state, tables, ui, views_doc
+from core import paths
 
 lang = state.current_lang()
 t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731

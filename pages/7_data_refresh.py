@@ -26,7 +26,8 @@ import pandas as pd
 import streamlit as st
 
 from core.safety import plain
-from dashboard import auth, fmt, i18n, queries, state, ui
+from core import fmt, i18n
+from dashboard import auth, queries, state, ui
 from etl.load import apply as loader
 from etl.load import sandbox
 from etl.load.readers import UsageError

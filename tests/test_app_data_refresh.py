@@ -10,8 +10,8 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import i18n
-from etl import users
+from core import i18n
+from dashboard import users
 from markdown_support import shown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +124,7 @@ def test_anonymous_sees_only_the_login_form(app_env):
 def test_no_users_explains_how_to_create_one(warehouse_copy, tmp_path, monkeypatch):
     monkeypatch.setenv("DX_USERS", str(tmp_path / "none.toml"))
     at = open_page()
-    assert "python -m etl users add" in texts(at.info)
+    assert "python -m dashboard users add" in texts(at.info)
     assert controls(at)["uploaders"] == 0 and not at.text_input
 
 

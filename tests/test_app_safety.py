@@ -19,8 +19,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.safety import plain
-from dashboard import db, i18n
-from etl import users
+from core import i18n
+from dashboard import db
+from dashboard import users
 from markdown_support import shown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -306,7 +307,7 @@ def test_the_login_page_shows_no_server_path(users_file, tmp_path, monkeypatch):
     _attempt(at, "lam", "wrong")
     monkeypatch.setenv("DX_USERS", str(tmp_path / "secret-folder" / "nobody.toml"))  # no users yet
     empty = run("data_refresh")
-    assert "python -m etl users add" in "\n".join(i.value for i in empty.info)
+    assert "python -m dashboard users add" in "\n".join(i.value for i in empty.info)
     for page in (at, empty):
         everything = "\n".join(markdown_sources(page))
         assert "secret-folder" not in everything and ".toml" not in everything

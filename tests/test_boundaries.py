@@ -16,7 +16,8 @@ import pytest
 import shapely
 from shapely.geometry import Point, mapping, shape
 
-from etl import boundaries, paths
+from core import paths
+from etl import boundaries
 from etl.reference import communes, legacy_provinces, provinces
 
 LAYER = paths.PROVINCES_GEOJSON

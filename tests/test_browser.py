@@ -289,7 +289,7 @@ def payload_server(warehouse, tmp_path_factory):
     a users file with one staff user."""
     import duckdb
 
-    from etl import users
+    from dashboard import users
     from etl.load import apply_load, plan_load
 
     folder = tmp_path_factory.mktemp("payload")

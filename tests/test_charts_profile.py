@@ -12,7 +12,8 @@ import pytest
 from charts import communes as cc
 from charts import maps, theme
 from charts import profile as pc
-from dashboard import fmt, tables
+from core import fmt
+from dashboard import tables
 
 RATE = {"code": "online_application_rate", "name_vi": "Tỷ lệ hồ sơ trực tuyến", "name_en": "Online application rate",
         "unit": "percent", "decimals": 2, "higher_is_better": True, "aggregation": "ratio"}

@@ -9,7 +9,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dashboard import db as app_db, downloads, fmt, i18n, narrative, queries
+from core import fmt, i18n
+from dashboard import db as app_db, downloads, narrative, queries
 from etl import warehouse as wh
 
 

@@ -200,7 +200,7 @@ def test_one_bad_row_sends_the_file_to_the_row_by_row_path(export, fault, tmp_pa
     con = duckdb.connect()
     from_sql = D.source_sql(con, path)[0]
     mapping, types = D.map_columns(D.describe(con, from_sql))
-    assert D.clean_file_counts(con, from_sql, mapping, types, NOW, D.UnitResolver.default(), None) is None
+    assert D.clean_file_counts(con, from_sql, mapping, types, NOW, reference.resolver(), None) is None
     s = summarise_dossiers(con, path, now=NOW)  # the stopped id pass leaves the connection usable
     bad = s.rejections[s.rejections.severity != "warning"]
     assert s.rows_rejected == 1 and bad.row.tolist() == [151]

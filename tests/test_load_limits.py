@@ -161,8 +161,8 @@ def staff_page(warehouse_copy, tmp_path, monkeypatch):
 
     from streamlit.testing.v1 import AppTest
 
-    from dashboard import i18n
-    from etl import users
+    from core import i18n
+    from dashboard import users
 
     monkeypatch.setenv("DX_USERS", str(tmp_path / "users.toml"))
     monkeypatch.setenv("DX_PBKDF2_ITERATIONS", "200000")
@@ -185,7 +185,7 @@ def test_a_workbook_bomb_uploaded_to_the_page_is_refused_and_the_server_lives(st
     """Staging (which lists the sheets) and the dry run read the workbook in the checking
     process: before, the first bomb killed the server at the dry run and the second at upload."""
     import make_hostile
-    from dashboard import i18n
+    from core import i18n
 
     at = staff_page
     (path,) = getattr(make_hostile, builder)(tmp_path)
@@ -202,7 +202,7 @@ def test_a_workbook_bomb_uploaded_to_the_page_is_refused_and_the_server_lives(st
 
 
 def test_every_rejection_reason_has_a_title_in_both_languages():
-    from dashboard import i18n
+    from core import i18n
     from etl.load.validate import REASONS
 
     assert [code for code in REASONS if not i18n.has(f"refresh.reason.{code}")] == []

@@ -1,4 +1,4 @@
-"""Specification of etl.resolver on the real reference data (34 provinces, 3,321 communes,
+"""Specification of core.resolver on the real reference data (34 provinces, 3,321 communes,
 63 legacy provinces). Expected values are GSO codes from the `vietnam-provinces` package."""
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ import pandas as pd
 import pytest
 
 from etl import reference
-from etl.names import COMMUNE_PREFIXES, split_prefix, strip_diacritics, tone_key
-from etl.resolver import ALIASES_CSV, Resolved, ResolveError, UnitResolver
+from core.names import COMMUNE_PREFIXES, split_prefix, strip_diacritics, tone_key
+from core.resolver import ALIASES_CSV, Resolved, ResolveError, UnitResolver
 
 LABEL = re.compile(r"^.+ \(\d{2} [^()]+\)$")  # "Xã Quảng Điền (46 Huế)"
 
 
 @pytest.fixture(scope="module")
 def r() -> UnitResolver:
-    return UnitResolver.default()
+    return reference.resolver()
 
 
 def nfd(text: str) -> str:
@@ -413,4 +413,4 @@ def test_resolved_is_frozen(r):
     assert isinstance(got, Resolved)
     with pytest.raises(AttributeError):
         got.code = "00"  # type: ignore[misc]
-    assert UnitResolver.default() is r
+    assert reference.resolver() is r

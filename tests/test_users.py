@@ -1,4 +1,4 @@
-"""Dashboard users (etl/users.py): salted PBKDF2 hashes, roles, lockout, atomic file, CLI."""
+"""Dashboard users (dashboard/users.py): salted PBKDF2 hashes, roles, lockout, atomic file, CLI."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from etl import users
+from dashboard import users
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse 57"
@@ -143,7 +143,7 @@ def test_iterations_never_below_the_floor(monkeypatch):
 def _cli(*args: str, stdin: str = "", env_file: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "DX_USERS": str(env_file), "PYTHONPATH": str(ROOT), "DX_PBKDF2_ITERATIONS": "200000"}
     return subprocess.run(
-        [sys.executable, "-m", "etl", "users", *args], input=stdin, capture_output=True,
+        [sys.executable, "-m", "dashboard", "users", *args], input=stdin, capture_output=True,
         text=True, cwd=ROOT, env=env, timeout=60,
     )
 
@@ -166,7 +166,7 @@ def test_cli_add_list_remove(tmp_path):
 def test_cli_errors_in_process(users_file, monkeypatch, capsys):
     import io
 
-    from etl.__main__ import main
+    from dashboard.__main__ import main
 
     monkeypatch.setattr(sys, "stdin", io.StringIO(PASSWORD + "\n"))
     assert main(["users", "add", "dung", "--role", "staff", "--password-stdin"]) == 0

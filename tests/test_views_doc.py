@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import i18n, views_doc
+from core import i18n
+from dashboard import views_doc
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -34,7 +34,8 @@ from typing import Any, Callable, Collection
 import duckdb
 import pandas as pd
 
-from etl import paths, warehouse
+from core import paths
+from etl import warehouse
 from etl.load import archive, limits, readers
 from etl.load import validate as VAL
 from etl.load.readers import FileRejected, UsageError
@@ -472,7 +473,7 @@ def _check_contract(obs: pd.DataFrame) -> None:
     """Last line of defence before the clean layer (a failure here is a bug, not bad data):
     known level, GSO-shaped unit code, catalog indicator, YYYY-MM period, finite value,
     one row per key."""
-    from etl import catalog
+    from core import catalog
 
     problems = []
     if not obs.level.isin(["province", "commune"]).all():

@@ -18,7 +18,8 @@ import re
 import sys
 from pathlib import Path
 
-from etl import paths, warehouse
+from core import paths
+from etl import warehouse
 from etl.load.errors import UsageError
 
 LARGE_FILE_BYTES = 5 * 1024 * 1024

@@ -20,7 +20,7 @@ from etl.load.dossier_sql import (
     hash_column, id_hash_sql, id_hashes, id_sql, is_typed_time, month_index, now_literal, numbered_parquet, quote,
     repeated_hashes, text, timestamp, unit_columns,
 )
-from etl.resolver import ResolveError, UnitResolver
+from core.resolver import ResolveError, UnitResolver
 
 PERFECT_HASH_BITS = 20  # commune index and month packed this small are counted in an array, not a hash table
 

@@ -18,7 +18,7 @@ from etl.load.dossier_sql import (
     repeated_hashes, text, timestamp,
 )
 from etl.load.readers import FileRejected
-from etl.resolver import ResolveError, UnitResolver
+from core.resolver import ResolveError, UnitResolver
 
 DETAIL_LIMIT = 1_000_000  # rejected rows listed individually (all of them in practice)
 

@@ -53,7 +53,8 @@ from etl.load.dossier_sql import (
     DOSSIER_COLUMNS, HEADER_KEYS, TIME_COLUMNS, describe, file_error, is_typed_time, map_columns, source_sql,
 )
 from etl.load.readers import FileRejected, header_key
-from etl.resolver import UnitResolver
+from core.resolver import UnitResolver
+from etl import reference
 
 
 def looks_like_dossiers(columns: list[str]) -> bool:
@@ -87,7 +88,7 @@ def summarise_dossiers(con: duckdb.DuckDBPyConnection, source: Any, *, province:
     """Validate, de-duplicate and aggregate a dossier export (see the module docstring).
     ``row_by_row`` skips the clean-file fast path (the tests compare the two)."""
     now = now or dt.datetime.now()
-    resolver = resolver or UnitResolver.default()
+    resolver = resolver or reference.resolver()
     con.execute("SET enable_progress_bar = false")
     from_sql, offset = source_sql(con, source, sheet)
     mapping, types = map_columns(describe(con, from_sql))

@@ -28,10 +28,10 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from etl import catalog
+from core import catalog
 from etl.load import limits, preflight
 from etl.load.errors import FileRejected, UsageError
-from etl.names import ascii_key, strip_diacritics, tone_key
+from core.names import ascii_key, strip_diacritics, tone_key
 
 HEADER_SCAN_ROWS = 30
 MB = limits.MB

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from etl import catalog, reference
+from core import catalog
+from etl import reference
 
 PROVINCE_INDICATORS = [i.code for i in catalog.indicators().values()
                        if "province" in i.levels and not i.is_rate and i.aggregation == "sum"]

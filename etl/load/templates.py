@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 from openpyxl.styles import Font, PatternFill
 
-from etl import paths
+from core import paths
 
 FOLDER = paths.DATA / "templates"
 PERIOD = "2025-09"

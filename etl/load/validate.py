@@ -21,11 +21,12 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from etl import catalog
+from core import catalog
 from etl.load import values as V
 from etl.load.readers import Table, closest_indicators, match_indicator
-from etl.names import COMMUNE_PREFIXES, PROVINCE_PREFIXES, ascii_key, split_prefix
-from etl.resolver import ResolveError, UnitResolver
+from core.names import COMMUNE_PREFIXES, PROVINCE_PREFIXES, ascii_key, split_prefix
+from core.resolver import ResolveError, UnitResolver
+from etl import reference
 
 REJECTION_COLUMNS = ["row", "column", "value", "code", "reason", "suggestion", "severity"]
 
@@ -95,7 +96,7 @@ class Note:
     counts: dict[str, int]
 
     def text(self, lang: str = "en", number: Callable[[int], str] = "{:,}".format) -> str:
-        from dashboard.i18n import t
+        from core.i18n import t
 
         return t(f"refresh.note.{self.key}", lang, **{k: number(v) for k, v in self.counts.items()})
 
@@ -402,7 +403,7 @@ def _cached(series: pd.Series, fn) -> pd.Series:
 def check_report(table: Table, kind: str, period: str | None = None, province: str | None = None,
                  resolver: UnitResolver | None = None, now: dt.datetime | None = None) -> Checked:
     """Validate a report (kind 'report' or 'legacy'); legacy rows are re-based onto the 34."""
-    resolver = resolver or UnitResolver.default()
+    resolver = resolver or reference.resolver()
     cells = to_cells(table, period, province, kind)
     is_total = _cached(cells.frame.unit, is_total_label).to_numpy(dtype=bool)
     totals, c = cells.frame[is_total], cells.frame[~is_total].reset_index(drop=True)

@@ -12,8 +12,8 @@ import math
 import re
 from typing import Any
 
-from dashboard.fmt import MONTHS_EN
-from etl.names import nfc, strip_diacritics
+from core.fmt import MONTHS_EN
+from core.names import nfc, strip_diacritics
 
 # Cells that mean "no figure" in Vietnamese reports.
 EMPTY_MARKERS = {"", "-", "–", "—", "..", "...", "n/a", "na", "null", "none", "nan"}

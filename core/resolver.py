@@ -32,8 +32,8 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from etl import paths
-from etl.names import (
+from core import paths
+from core.names import (
     COMMUNE_PREFIXES,
     PREFIX_KIND,
     PROVINCE_PREFIXES,
@@ -280,14 +280,6 @@ class UnitResolver:
         self._search_cache: dict[tuple[str, int], pd.DataFrame] = {}
 
     # ------------------------------------------------------------------ construction
-
-    @classmethod
-    @functools.cache
-    def default(cls) -> "UnitResolver":
-        """The resolver over ``etl.reference`` (built once per process)."""
-        from etl import reference
-
-        return cls(reference.provinces(), reference.communes(), reference.legacy_provinces())
 
     # ------------------------------------------------------------------ labels
 

@@ -2,8 +2,8 @@
 
 No Streamlit here: the app (``dashboard/auth.py``) and the command line both use it::
 
-    python -m etl users add NAME --role staff|viewer [--password-stdin]
-    python -m etl users list | remove NAME | unlock NAME | passwd NAME [--password-stdin]
+    python -m dashboard users add NAME --role staff|viewer [--password-stdin]
+    python -m dashboard users list | remove NAME | unlock NAME | passwd NAME [--password-stdin]
 
 Where users live: ``data/users.toml`` (git-ignored; never commit it) or the file named by
 ``DX_USERS``. There are no default users and no default password: until someone runs
@@ -51,7 +51,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from etl import paths
+from core import paths
 
 ROLES = ("staff", "viewer")
 ALGORITHM = "pbkdf2_sha256"
@@ -65,7 +65,7 @@ DEFAULT_LOCK_SECONDS = 15 * 60
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 
 HEADER = (
-    "# Dashboard users (Data refresh page). Written by `python -m etl users ...`; do not edit\n"
+    "# Dashboard users (Data refresh page). Written by `python -m dashboard users ...`; do not edit\n"
     "# by hand and never commit this file. Passwords are stored only as salted PBKDF2 hashes.\n"
 )
 
@@ -423,7 +423,7 @@ def _cli(args: argparse.Namespace) -> int:
             users = list_users(path)
             if not users:
                 print(f"no users in {path or users_path()}; add one with "
-                      "`python -m etl users add NAME --role staff`")
+                      "`python -m dashboard users add NAME --role staff`")
                 return 0
             now = time.time()
             width = max(len(u.name) for u in users)
@@ -471,9 +471,10 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     role.add_argument("--role", choices=ROLES, required=True)
 
 
-def register(commands: dict) -> None:
-    """Add ``users`` to ``python -m etl`` (see etl/__main__.py)."""
-    commands.setdefault(
-        "users", ("manage dashboard users (Data refresh page): add, list, remove, unlock, passwd, role",
-                  _configure, _cli),
-    )
+COMMAND_HELP = "manage dashboard users (Data refresh page): add, list, remove, unlock, passwd, role"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The ``users`` command of ``python -m dashboard`` (dashboard/__main__.py)."""
+    _configure(parser)
+    parser.set_defaults(handler=_cli)

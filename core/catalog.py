@@ -8,7 +8,7 @@ from functools import cache
 
 import pandas as pd
 
-from etl import paths
+from core import paths
 
 CATALOG_FILE = paths.META / "indicators.toml"
 UNITS = {"count", "percent", "bn_vnd", "score", "criteria"}
