@@ -1,5 +1,5 @@
 """Commune charts: a commune's monthly series with its rank in the province, and the
-distribution of DX criteria met (of 17) among a set of communes.
+distribution of DX criteria met (of the catalog's criteria maximum) among a set of communes.
 
 Pure functions (DataFrame in, ``go.Figure`` out, no Streamlit).
 """
@@ -10,9 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts import labels, theme
-from core import fmt, i18n
-
-N_CRITERIA = 17
+from core import catalog, fmt, i18n
 
 
 def month_date(period: str) -> str:
@@ -46,7 +44,7 @@ def commune_trend(
     ``province``: period, value (only meaningful for rates and indices, not for counts).
     ``period``: the month chosen on the page, marked with a dotted line.
     """
-    unit, decimals = indicator["unit"], int(indicator["decimals"])
+    unit, decimals = labels.unit_of(indicator), int(indicator["decimals"])
     series = series.sort_values("period")
     periods = series["period"].tolist()
     x = [month_date(p) for p in periods]
@@ -97,8 +95,7 @@ def commune_trend(
                                  y0=0, y1=1, line=dict(color=theme.EVENT, width=1.5, dash="dot"), name="period")]
     layout.update(
         xaxis=theme.axis(type="date", tickvals=tickvals, ticktext=ticktext, anchor="y2"),
-        yaxis=theme.axis(domain=[0.42, 1.0], ticksuffix=labels.tick_suffix(unit, lang),
-                         title=labels.unit_label(unit, lang) if unit != "percent" else None),
+        yaxis=theme.axis(domain=[0.42, 1.0], **labels.value_axis(unit, lang)),
         yaxis2=theme.axis(domain=[0.0, 0.32], title=rank_label, tickformat="d",
                           range=[(float(n_max) if pd.notna(n_max) else 1.0) + 0.5, 0.5]),
         hovermode="closest", dragmode=False,
@@ -113,11 +110,15 @@ def criteria_histogram(
     lang: str = "vi",
     title: str | None = None,
     height: int = 320,
-    target: float | None = N_CRITERIA,
 ) -> go.Figure:
-    """How many communes meet 0, 1, …, 17 of the 17 DX criteria (bars), the target dashed."""
+    """How many communes meet 0, 1, … of the DX criteria (bars, up to all 17), the national
+    target dashed: the scale and the target are the criteria indicator's in the catalog."""
+    indicator = catalog.by_role("criteria")
+    unit, n_criteria = indicator.unit_spec, catalog.criteria_max()
+    national = [t["value"] for t in indicator.targets if t["scope"] == "national"]
+    target = national[0] if national else None
     values = pd.to_numeric(pd.Series(criteria), errors="coerce").dropna().round().astype(int)
-    counts = values.value_counts().reindex(range(N_CRITERIA + 1), fill_value=0)
+    counts = values.value_counts().reindex(range(n_criteria + 1), fill_value=0)
     hist_y = i18n.t("communes.hist_y", lang)
     ks, cs = counts.index.tolist(), counts.tolist()
     shapes, notes = [], []
@@ -132,14 +133,14 @@ def criteria_histogram(
     layout = theme.base_layout(lang, title=title, height=height)
     layout.update(
         shapes=shapes, annotations=notes, bargap=0.15, dragmode=False,
-        xaxis=theme.axis(title=i18n.t("communes.hist_x", lang), tickmode="linear", dtick=1,
-                         range=[-0.6, N_CRITERIA + 0.6]),
+        xaxis=theme.axis(title=i18n.t("communes.hist_x", lang), tickmode="linear", dtick=unit.tick_step,
+                         range=[-0.6, n_criteria + 0.6]),
         yaxis=theme.axis(title=hist_y, range=[0, max(top, 1) * 1.2], tick0=0, dtick=step, tickformat=",d"),
     )
     data = [dict(
         type="bar", x=ks, y=cs, marker=dict(color=theme.BAR, line=dict(width=0)),
         text=[fmt.number(c, 0, lang) if c else "" for c in cs], textposition="outside", cliponaxis=False,
-        customdata=[[f"{k}/17: {fmt.number(c, 0, lang)} {hist_y.lower()}"] for k, c in zip(ks, cs)],
+        customdata=[[f"{fmt.value(k, unit, 0, lang)}: {fmt.number(c, 0, lang)} {hist_y.lower()}"] for k, c in zip(ks, cs)],
         hovertemplate="%{customdata[0]}<extra></extra>", showlegend=False, name=hist_y,
     )]
     return go.Figure(dict(data=data, layout=layout))

@@ -1,29 +1,41 @@
 """Text on charts in the reader's language (uses core.fmt and core.i18n, which
-import no Streamlit)."""
+import no Streamlit), and the value axis of a unit as the catalog declares it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from core import fmt, i18n
+from core import catalog, fmt, i18n
 
 
 def indicator_name(indicator: dict, lang: str) -> str:
     return indicator["name_en"] if lang == "en" else indicator["name_vi"]
 
 
-def unit_label(unit: str, lang: str) -> str:
-    return i18n.t(f"unit.{unit}", lang)
+def unit_of(indicator: dict) -> catalog.Unit:
+    """The unit of a catalog row (a dict from the warehouse or the catalog)."""
+    return catalog.unit(indicator["unit"])
 
 
-def tick_suffix(unit: str, lang: str) -> str:
-    if unit == "percent":
-        return " %" if lang == "vi" else "%"
-    return ""
+def value_axis(unit: catalog.Unit, lang: str) -> dict:
+    """Axis settings for values of ``unit``: ticks with the suffix and no title ('80 %'), or
+    the unit as the title; a bounded unit (%, criteria) zooms to the data, others start at 0."""
+    return dict(
+        ticksuffix=unit.tick_suffix(lang),
+        title=None if unit.suffix_on_ticks else unit.label(lang),
+        rangemode="normal" if unit.max is not None else "tozero",
+        tickformat=unit.tick_format or None,
+    )
+
+
+def colorbar(unit: catalog.Unit, lang: str) -> dict:
+    """Colour-bar settings for values of ``unit``: titled with the unit, ticks as on an axis."""
+    return dict(title=dict(text=unit.label(lang), side="top"), ticksuffix=unit.tick_suffix(lang),
+                tickformat=unit.tick_format or None)
 
 
 def value_text(value: Any, indicator: dict, lang: str) -> str:
-    return fmt.value(value, indicator["unit"], int(indicator["decimals"]), lang)
+    return fmt.value(value, unit_of(indicator), int(indicator["decimals"]), lang)
 
 
 def hover_block(row: dict, indicator: dict, lang: str) -> str:

@@ -61,7 +61,6 @@ def choropleth(
     geojson = geojson or provinces_geojson()
     df = df.copy()
     df["code"] = df["code"].astype(str)
-    unit, decimals = indicator["unit"], int(indicator["decimals"])
     df["hover"] = [labels.hover_block(row, indicator, lang) for row in df.to_dict("records")]
     has_value = df["value"].notna()
 
@@ -84,12 +83,10 @@ def choropleth(
                 customdata=known[["hover"]].to_numpy(),
                 hovertemplate="%{customdata[0]}<extra></extra>",
                 colorbar=dict(
-                    title=dict(text=labels.unit_label(unit, lang), side="top"),
+                    **labels.colorbar(labels.unit_of(indicator), lang),
                     thickness=16,
                     len=0.6,
                     x=1.0,
-                    ticksuffix=labels.tick_suffix(unit, lang),
-                    tickformat=",.0f" if unit in ("percent", "count", "criteria") else f",.{min(decimals, 1)}f",
                     tickfont=dict(size=theme.FONT_SIZE - 2),
                 ),
                 name=labels.indicator_name(indicator, lang),

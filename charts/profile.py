@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts import labels, maps, theme
-from core import fmt, i18n
+from core import catalog, fmt, i18n
 
 OUTLINE_FILL = "#f2f2f2"
 OUTLINE_LINE = "#6b6b6b"
@@ -63,13 +63,14 @@ def index766_waterfall(
     total_word = i18n.t("profile.total", lang)
     prev_label = f"{total_word} {fmt.month_short(fmt.add_months(period, -1), lang)}"
     now_label = f"{total_word} {fmt.month_short(period, lang)}"
+    decimals = catalog.by_role("index766_total").decimals
     deltas = [float(d) for d in groups["delta"]]
     names = [_group_label(n) for n in groups[name_col]]
     x = [prev_label.replace(" ", "<br>", 1)] + [_wrap(n) for n in names] + [now_label.replace(" ", "<br>", 1)]
     text = (
-        [fmt.number(prev_total, 2, lang)]
-        + [fmt.number(d, 2, lang, sign=True) for d in deltas]
-        + [fmt.number(total, 2, lang)]
+        [fmt.number(prev_total, decimals, lang)]
+        + [fmt.number(d, decimals, lang, sign=True) for d in deltas]
+        + [fmt.number(total, decimals, lang)]
     )
     hover = (
         [f"{prev_label}: {text[0]}"]
@@ -81,10 +82,11 @@ def index766_waterfall(
         running.append(running[-1] + d)
     low, high = min(running + [float(total)]), max(running + [float(total)])
     pad = max((high - low) * 0.6, 0.5)
+    index = catalog.by_role("index766_total")
     layout = theme.base_layout(lang, title=title, height=height)
     layout.update(
-        yaxis=theme.axis(range=[max(low - pad, 0), min(high + pad, 100)], title=i18n.t("unit.score", lang),
-                         tickformat=",.1f"),
+        yaxis=theme.axis(range=[max(low - pad, 0), min(high + pad, index.upper_bound)],
+                         title=index.unit_spec.label(lang), tickformat=index.unit_spec.tick_format or None),
         xaxis={**theme.axis(), "tickfont": dict(size=theme.FONT_SIZE - 3)},
         margin=dict(l=10, r=10, t=60 if title else 20, b=20),
         dragmode=False,
@@ -119,14 +121,16 @@ def index766_groups_chart(
     names = [_group_label(n) for n in groups[name_col]]
     values = [float(v) if not fmt.is_missing(v) else None for v in groups["value"]]
     maxima = [float(m) for m in groups["max_value"]]
+    decimals = catalog.by_role("index766_total").decimals
     texts = [
-        f"{fmt.number(v, 2, lang)} / {fmt.number(m, 0, lang)}" if v is not None else "–"
+        f"{fmt.number(v, decimals, lang)} / {fmt.number(m, 0, lang)}" if v is not None else "–"
         for v, m in zip(values, maxima)
     ]
     layout = theme.base_layout(lang, title=title, height=height)
     layout.update(
         barmode="overlay",
-        xaxis=theme.axis(range=[0, max(maxima + [1]) * 1.35], title=i18n.t("unit.score", lang)),
+        xaxis=theme.axis(range=[0, max(maxima + [1]) * 1.35],
+                         title=catalog.by_role("index766_total").unit_spec.label(lang)),
         yaxis=dict(autorange="reversed", tickfont=dict(size=theme.FONT_SIZE - 1), automargin=True),
         margin=dict(l=10, r=20, t=60 if title else 20, b=40),
         dragmode=False,
@@ -199,7 +203,7 @@ def commune_map(
     Sa of Đà Nẵng, Trường Sa of Khánh Hòa) are drawn in a framed inset (second geo, ``geo2``),
     so the mainland is not shrunk to a speck.
     """
-    unit, decimals = indicator["unit"], int(indicator["decimals"])
+    unit, decimals = labels.unit_of(indicator), int(indicator["decimals"])
     feature = province_feature(province_code, geojson)
     near, far = split_offshore(feature) if feature is not None else (None, None)
     lat, lon = df["lat"].astype(float).tolist(), df["lon"].astype(float).tolist()
@@ -250,9 +254,7 @@ def commune_map(
                 )
                 if not colorbar_drawn:
                     marker["colorbar"] = dict(
-                        title=dict(text=labels.unit_label(unit, lang), side="top"), thickness=16, len=0.6,
-                        ticksuffix=labels.tick_suffix(unit, lang), tickformat=f",.{min(decimals, 1)}f",
-                        tickfont=dict(size=theme.FONT_SIZE - 2),
+                        **labels.colorbar(unit, lang), thickness=16, len=0.6, tickfont=dict(size=theme.FONT_SIZE - 2),
                     )
                     colorbar_drawn = True
             else:

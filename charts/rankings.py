@@ -47,7 +47,7 @@ def ranking_bars(
     ``df``: code, name, value, rank, n_ranked, rank_change (rows without rank go last).
     """
     df = df.sort_values(["rank", "name"], na_position="last").reset_index(drop=True)
-    unit, decimals = indicator["unit"], int(indicator["decimals"])
+    unit, decimals = labels.unit_of(indicator), int(indicator["decimals"])
     ylabels = [
         f"{int(r)}. {n}" if not fmt.is_missing(r) else f"– {n}" for r, n in zip(df["rank"], df["name"])
     ]
@@ -92,9 +92,9 @@ def ranking_bars(
         shapes.append(s), notes.append(a)
         xmax = max(xmax, float(target["value"]))
     upper = xmax * 1.04 if xmax > 0 else 1
-    xaxis = theme.axis(range=[0, upper], ticksuffix=labels.tick_suffix(unit, lang), domain=[0, 0.8])
-    if unit == "percent" and xmax <= 100:
-        xaxis.update(range=[0, 101], tick0=0, dtick=20)  # (tickvals would drop the suffix)
+    xaxis = theme.axis(range=[0, upper], ticksuffix=unit.tick_suffix(lang), domain=[0, 0.8])
+    if unit.max is not None and xmax <= unit.max:  # the whole scale: 0-100 %
+        xaxis.update(range=[0, unit.max * 1.01], tick0=0, dtick=unit.tick_step)  # (tickvals would drop the suffix)
     fig.update_layout(
         shapes=shapes, annotations=notes,
         margin=dict(l=10, r=30, t=(80 if title else 50), b=40),

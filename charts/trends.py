@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts import labels, theme
-from core import fmt, i18n
+from core import catalog, fmt, i18n
 
 REBASE_BEFORE = "2025-07"
 HISTORY_DASH = "dot"
@@ -49,7 +49,7 @@ def _series_traces(
     name: str, periods: list[str], values: list, *, colour: str, width: float, group: str,
     indicator: dict, lang: str, before: str,
 ) -> list[go.Scatter]:
-    unit, decimals = indicator["unit"], int(indicator["decimals"])
+    unit, decimals = labels.unit_of(indicator), int(indicator["decimals"])
     (hx, hy), (cx, cy) = _split(periods, values, before)
     traces = []
     rebased = i18n.t("common.rebased", lang)
@@ -164,17 +164,11 @@ def trend_chart(
         shapes += ev_shapes
         notes += ev_notes
     tickvals, ticktext = _ticks(periods, lang)
-    unit = indicator["unit"]
     fig.update_layout(
         shapes=shapes,
         annotations=notes,
         xaxis=theme.axis(type="date", tickvals=tickvals, ticktext=ticktext),
-        yaxis=theme.axis(
-            ticksuffix=labels.tick_suffix(unit, lang),
-            title=labels.unit_label(unit, lang) if unit != "percent" else None,
-            rangemode="tozero" if unit != "percent" else "normal",
-            tickformat=",.0f" if unit in ("count", "bn_vnd", "criteria") else None,
-        ),
+        yaxis=theme.axis(**labels.value_axis(labels.unit_of(indicator), lang)),
         hovermode="closest",
         legend=dict(orientation="h", yanchor="top", y=-0.1, x=0),
         margin=dict(l=10, r=20, t=(70 if title else 20) + 22 * min(len(ev_notes) if periods else 0, 3), b=40),
@@ -191,15 +185,17 @@ def spending_chart(
     height: int = 520,
 ) -> go.Figure:
     """Cumulative planned (grey) vs disbursed (blue) spending within a year as bars, and the
-    cumulative disbursement rate (line, right axis) with its target.
+    cumulative disbursement rate (line, right axis) with its target. Units and decimals are
+    those of the catalog's spending indicators.
 
     ``df``: period, planned_cum, disbursed_cum, rate_cum.
     """
     x = [month_date(p) for p in df["period"]]
-    unit_money = i18n.t("unit.bn_vnd", lang)
-    money = [fmt.value(v, "bn_vnd", 1, lang) for v in df["planned_cum"]]
-    paid = [fmt.value(v, "bn_vnd", 1, lang) for v in df["disbursed_cum"]]
-    rate = [fmt.percent(v, 1, lang) for v in df["rate_cum"]]
+    planned, ratio = catalog.by_role("spending_planned"), catalog.by_role("spending_rate")
+    money_unit, rate_unit = planned.unit_spec, ratio.unit_spec
+    money = [fmt.value(v, money_unit, planned.decimals, lang) for v in df["planned_cum"]]
+    paid = [fmt.value(v, money_unit, planned.decimals, lang) for v in df["disbursed_cum"]]
+    rate = [fmt.value(v, rate_unit, ratio.decimals, lang) for v in df["rate_cum"]]
     months = [fmt.month(p, lang) for p in df["period"]]
     fig = theme.figure(lang, title=title, height=height)
     fig.add_trace(
@@ -223,16 +219,16 @@ def spending_chart(
         shapes.append(dict(type="line", xref="paper", yref="y2", x0=0, x1=1, y0=target_rate, y1=target_rate,
                            line=dict(color=theme.TARGET, width=2.5, dash="dash"), name="target"))
         notes.append(dict(x=0, xref="paper", y=target_rate, yref="y2", xanchor="left", yanchor="bottom",
-                          text=f"{i18n.t('common.target', lang)} {fmt.percent(target_rate, 0, lang)}",
+                          text=f"{i18n.t('common.target', lang)} {fmt.value(target_rate, rate_unit, 0, lang)}",
                           showarrow=False, font=dict(color=theme.TARGET, size=theme.FONT_SIZE - 2), name="target"))
     tickvals = x
     ticktext = [fmt.month_short(p, lang) for p in df["period"]]
     fig.update_layout(
         barmode="group", bargap=0.2, shapes=shapes, annotations=notes,
         xaxis=theme.axis(type="date", tickvals=tickvals, ticktext=ticktext),
-        yaxis=theme.axis(title=unit_money, rangemode="tozero", tickformat=",.0f"),
-        yaxis2=dict(overlaying="y", side="right", range=[0, 105], tick0=0, dtick=20,
-                    ticksuffix=labels.tick_suffix("percent", lang), showgrid=False,
+        yaxis=theme.axis(**labels.value_axis(money_unit, lang)),
+        yaxis2=dict(overlaying="y", side="right", range=[0, rate_unit.max * 1.05], tick0=0, dtick=rate_unit.tick_step,
+                    ticksuffix=rate_unit.tick_suffix(lang), showgrid=False,
                     tickfont=dict(size=theme.FONT_SIZE - 1), automargin=True),
         hovermode="x unified",
         margin=dict(l=10, r=70, t=70 if title else 20, b=40),

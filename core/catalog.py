@@ -1,21 +1,70 @@
-"""The indicator catalog (data/meta/indicators.toml) as typed rows, validated once."""
+"""The indicator catalog (data/meta/indicators.toml) as typed rows, validated once: the
+indicators, the units they are written in and the roles they play in the app.
+
+Code never spells an indicator or a unit: it asks ``by_role("spending_planned")``,
+``headline()``, ``unit("percent")`` or ``get(code).unit_spec``. ``DX_CATALOG`` points at
+another catalog file (tests add a throwaway indicator this way); each file is read and
+checked once per process.
+"""
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 import pandas as pd
 
 from core import paths
 
-CATALOG_FILE = paths.META / "indicators.toml"
-UNITS = {"count", "percent", "bn_vnd", "score", "criteria"}
-BOUNDED_BY_DATA = {"count", "bn_vnd"}  # units whose upper bound is the catalog's plausible_max
-CRITERIA = 17
+LANGS = ("vi", "en")
 AGGREGATIONS = {"sum", "ratio", "none"}
 LEVELS = {"province", "commune"}
+ROLES = {"headline", "spending_planned", "spending_disbursed", "spending_rate", "index766_total", "criteria",
+         "commune_size"}
+DOSSIER_COUNTS = {"received", "online", "resolved", "on_time"}  # what etl.load.dossier_sql counts
+BOUNDS = {"max", "plausible_max"}  # indicator fields that can bound a unit's values
+
+
+class CatalogError(ValueError):
+    """The catalog file is inconsistent (the message names the entry and the field)."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    label_vi: str
+    label_en: str
+    suffix_vi: str
+    suffix_en: str
+    decimals: int
+    tick_format: str
+    difference_vi: str | None = None
+    difference_en: str | None = None
+    suffix_on_ticks: bool = False
+    max: float | None = None
+    bound: str | None = None
+    tick_step: float | None = None
+
+    def label(self, lang: str) -> str:
+        """Axis and colour-bar title: 'tỷ đồng', 'criteria (of 17)'."""
+        return self._text("label", lang)
+
+    def suffix(self, lang: str) -> str:
+        """After a value: ' %' (vi), '%' (en), ' tỷ đồng', '/17'."""
+        return self._text("suffix", lang)
+
+    def difference_suffix(self, lang: str) -> str:
+        """After a difference of two values: ' điểm %' / ' pp' for percentages, else the suffix."""
+        return self._text("difference", lang) if self.difference_vi is not None else self.suffix(lang)
+
+    def tick_suffix(self, lang: str) -> str:
+        return self.suffix(lang) if self.suffix_on_ticks else ""
+
+    def _text(self, name: str, lang: str) -> str:
+        text = getattr(self, f"{name}_{'en' if lang == 'en' else 'vi'}")
+        return text.replace("{max}", f"{self.max:g}") if self.max is not None else text
 
 
 @dataclass(frozen=True)
@@ -32,8 +81,11 @@ class Indicator:
     definition_vi: str
     definition_en: str
     legal_basis: str
+    unit_spec: Unit
     numerator: str | None = None
     denominator: str | None = None
+    role: str | None = None
+    dossier_count: str | None = None
     demo_since: str | None = None
     max: float | None = None
     plausible_max: float | None = None
@@ -54,65 +106,174 @@ class Indicator:
 
     @property
     def upper_bound(self) -> float:
-        """The largest value a file may give for one unit and month: 100 for a rate, the
-        scale of a score (17 criteria), ``plausible_max`` for counts and money."""
-        if self.unit == "percent":
-            return 100.0
-        if self.unit == "criteria":
-            return float(self.max if self.max is not None else CRITERIA)
-        if self.unit == "score":
-            return float(self.max)
-        return float(self.plausible_max)
+        """The largest value a file may give for one unit and month: the top of the unit's
+        scale (100 %, 17 criteria), a score's ``max``, ``plausible_max`` for counts and money."""
+        if self.unit_spec.max is not None:
+            return float(self.unit_spec.max)
+        return float(getattr(self, self.unit_spec.bound))
 
 
-@cache
-def _raw() -> dict:
-    return tomllib.loads(CATALOG_FILE.read_text(encoding="utf-8"))
+@dataclass(frozen=True)
+class Catalog:
+    units: dict[str, Unit]
+    indicators: dict[str, Indicator]
+    levels: dict[str, dict]
+
+    def by_role(self, role: str) -> Indicator:
+        if role not in ROLES:
+            raise KeyError(f"unknown role {role!r} (known: {sorted(ROLES)})")
+        return next(i for i in self.indicators.values() if i.role == role)
 
 
-@cache
-def indicators() -> dict[str, Indicator]:
-    """All indicators by code, in catalog order; raises on an inconsistent catalog."""
-    raw = _raw()["indicator"]
-    catalog: dict[str, Indicator] = {}
-    for entry in raw:
-        entry = dict(entry)
-        entry["levels"] = tuple(entry["levels"])
-        entry["components"] = tuple(entry.get("components", ()))
-        entry["targets"] = tuple(entry.get("targets", ()))
-        indicator = Indicator(**entry)
-        if indicator.code in catalog:
-            raise ValueError(f"indicator {indicator.code} defined twice in {CATALOG_FILE.name}")
-        if indicator.unit not in UNITS or indicator.aggregation not in AGGREGATIONS:
-            raise ValueError(f"indicator {indicator.code}: bad unit or aggregation")
-        if not set(indicator.levels) <= LEVELS:
-            raise ValueError(f"indicator {indicator.code}: bad levels {indicator.levels}")
-        if (indicator.unit in BOUNDED_BY_DATA) != (indicator.plausible_max is not None):
-            raise ValueError(f"indicator {indicator.code}: plausible_max is required for counts and money, "
-                             "and only for them")
-        if indicator.unit == "score" and indicator.max is None:
-            raise ValueError(f"indicator {indicator.code}: a score needs its max")
-        catalog[indicator.code] = indicator
+# --------------------------------------------------------------------------- reading
+
+
+def _unit(code: str, entry: dict) -> Unit:
+    where = f"unit {code}"
+    try:
+        unit = Unit(code=code, **entry)
+    except TypeError as exc:  # a missing or unknown field
+        raise CatalogError(f"{where}: {exc}") from None
+    for name in ("label", "suffix"):
+        for lang in LANGS:
+            if not isinstance(getattr(unit, f"{name}_{lang}"), str):
+                raise CatalogError(f"{where}: {name}_{lang} must be text")
+    if not unit.label_vi.strip() or not unit.label_en.strip():
+        raise CatalogError(f"{where}: label_vi and label_en must both be given")
+    if (unit.difference_vi is None) != (unit.difference_en is None):
+        raise CatalogError(f"{where}: difference_vi and difference_en go together")
+    if (unit.max is None) == (unit.bound is None):
+        raise CatalogError(f"{where}: give either max (the unit's own scale) or bound {sorted(BOUNDS)}")
+    if unit.bound is not None and unit.bound not in BOUNDS:
+        raise CatalogError(f"{where}: bound must be one of {sorted(BOUNDS)}")
+    if unit.tick_step is not None and unit.max is None:
+        raise CatalogError(f"{where}: tick_step needs the unit's max")
+    return unit
+
+
+def _indicator(entry: dict, units: dict[str, Unit]) -> Indicator:
+    entry = dict(entry)
+    code = entry.get("code", "?")
+    unit = units.get(entry.get("unit"))
+    if unit is None:
+        raise CatalogError(f"indicator {code}: unknown unit {entry.get('unit')!r} (units: {sorted(units)})")
+    entry.setdefault("decimals", unit.decimals)
+    entry["levels"] = tuple(entry.get("levels", ()))
+    entry["components"] = tuple(entry.get("components", ()))
+    entry["targets"] = tuple(entry.get("targets", ()))
+    try:
+        indicator = Indicator(unit_spec=unit, **entry)
+    except TypeError as exc:  # a missing or unknown field
+        raise CatalogError(f"indicator {code}: {exc}") from None
+    for name in ("name", "definition"):
+        for lang in LANGS:
+            text = getattr(indicator, f"{name}_{lang}")
+            if not isinstance(text, str) or not text.strip():
+                raise CatalogError(f"indicator {code}: {name}_{lang} is empty (every text in Vietnamese and English)")
+    if indicator.aggregation not in AGGREGATIONS:
+        raise CatalogError(f"indicator {code}: aggregation must be one of {sorted(AGGREGATIONS)}")
+    if not indicator.levels or not set(indicator.levels) <= LEVELS:
+        raise CatalogError(f"indicator {code}: bad levels {indicator.levels}")
+    for bound in BOUNDS:
+        if (unit.bound == bound) != (getattr(indicator, bound) is not None):
+            raise CatalogError(f"indicator {code}: {bound} is required for {unit.code} values, and only for them")
+    if indicator.role is not None and indicator.role not in ROLES:
+        raise CatalogError(f"indicator {code}: unknown role {indicator.role!r} (known: {sorted(ROLES)})")
+    if indicator.dossier_count is not None and indicator.dossier_count not in DOSSIER_COUNTS:
+        raise CatalogError(f"indicator {code}: dossier_count must be one of {sorted(DOSSIER_COUNTS)}")
+    return indicator
+
+
+def _check_links(catalog: dict[str, Indicator]) -> None:
     for indicator in catalog.values():
         if indicator.is_rate and not (indicator.numerator in catalog and indicator.denominator in catalog):
-            raise ValueError(f"rate {indicator.code} needs numerator and denominator indicators")
+            raise CatalogError(f"rate {indicator.code} needs numerator and denominator indicators")
         for component in indicator.components:
             if component not in catalog:
-                raise ValueError(f"{indicator.code}: unknown component {component}")
-    return catalog
+                raise CatalogError(f"{indicator.code}: unknown component {component}")
+    for role in sorted(ROLES):
+        holders = [i.code for i in catalog.values() if i.role == role]
+        if len(holders) != 1:
+            raise CatalogError(f"role {role}: needs exactly one indicator, has {holders or 'none'}")
+    for count in sorted(DOSSIER_COUNTS):
+        holders = [i.code for i in catalog.values() if i.dossier_count == count]
+        if len(holders) > 1:
+            raise CatalogError(f"dossier_count {count}: given to {holders}")
+    roles = {i.role: i for i in catalog.values() if i.role}
+    rate = roles["spending_rate"]
+    if (rate.numerator, rate.denominator) != (roles["spending_disbursed"].code, roles["spending_planned"].code):
+        raise CatalogError(f"{rate.code}: the spending rate is spending_disbursed / spending_planned")
+    if not roles["index766_total"].components:
+        raise CatalogError(f"{roles['index766_total'].code}: the 766 index needs its groups as components")
+
+
+@cache
+def load(path: Path) -> Catalog:
+    """The catalog in ``path``; raises :class:`CatalogError` on an inconsistent file."""
+    raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    units = {code: _unit(code, dict(entry)) for code, entry in raw.get("unit", {}).items()}
+    indicators: dict[str, Indicator] = {}
+    for entry in raw.get("indicator", []):
+        indicator = _indicator(entry, units)
+        if indicator.code in indicators:
+            raise CatalogError(f"indicator {indicator.code} defined twice in {Path(path).name}")
+        indicators[indicator.code] = indicator
+    _check_links(indicators)
+    levels = raw.get("level", {})
+    if set(levels) != LEVELS:
+        raise CatalogError(f"{Path(path).name}: [level.*] must list {sorted(LEVELS)}")
+    return Catalog(units=units, indicators=indicators, levels=levels)
+
+
+def current() -> Catalog:
+    """The catalog in use: data/meta/indicators.toml, or the file ``DX_CATALOG`` names."""
+    return load(paths.catalog_file())
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def indicators() -> dict[str, Indicator]:
+    """All indicators by code, in catalog order."""
+    return current().indicators
 
 
 def get(code: str) -> Indicator:
-    return indicators()[code]
+    return current().indicators[code]
 
 
-@cache
+def unit(code: str) -> Unit:
+    """A unit by its code (KeyError if the catalog does not declare it)."""
+    return current().units[code]
+
+
+def units() -> dict[str, Unit]:
+    return current().units
+
+
+def by_role(role: str) -> Indicator:
+    """The indicator that plays ``role`` (see ``ROLES`` and the catalog file's header)."""
+    return current().by_role(role)
+
+
+def headline() -> Indicator:
+    """The indicator pages open with."""
+    return by_role("headline")
+
+
+def criteria_max() -> int:
+    """How many DX criteria a commune can meet (the top of the criteria indicator's scale)."""
+    return int(by_role("criteria").upper_bound)
+
+
+def by_dossier_count(count: str) -> Indicator:
+    """The indicator a dossier export's ``count`` ("received", …) is published as."""
+    return next(i for i in indicators().values() if i.dossier_count == count)
+
+
 def valid_from(level: str) -> str | None:
     """The first month (YYYY-MM) a unit of ``level`` can have a value, or None (no bound)."""
-    levels = _raw().get("level", {})
-    if set(levels) != LEVELS:
-        raise ValueError(f"{CATALOG_FILE.name}: [level.*] must list {sorted(LEVELS)}")
-    return levels[level].get("valid_from")
+    return current().levels[level].get("valid_from")
 
 
 def rates() -> list[Indicator]:

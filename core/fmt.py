@@ -2,7 +2,8 @@
 
 Vietnamese: decimal comma, dot thousands, space before % ("88,01 %", "1.234.567",
 "Tháng 9/2025"). English: "88.01%", "1,234,567", "Sep 2025". No locale module is used (the
-server's locale must not change what readers see).
+server's locale must not change what readers see). How a unit is written (suffix, decimals,
+percentage points) comes from the catalog's [unit.*] tables.
 """
 
 from __future__ import annotations
@@ -11,15 +12,11 @@ from typing import Any
 
 import pandas as pd
 
+from core import catalog
+
 LANGS = ("vi", "en")
 MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 UP, DOWN, SAME = "▲", "▼", "–"
-
-_UNIT_SUFFIX = {
-    "bn_vnd": {"vi": " tỷ đồng", "en": " bn VND"},
-    "score": {"vi": " điểm", "en": " pts"},
-    "criteria": {"vi": "/17", "en": "/17"},
-}
 
 
 def is_missing(value: Any) -> bool:
@@ -44,37 +41,41 @@ def number(value: Any, decimals: int = 0, lang: str = "vi", *, sign: bool = Fals
     return text
 
 
-def percent(value: Any, decimals: int = 2, lang: str = "vi", *, sign: bool = False) -> str:
-    """88.01 -> vi '88,01 %', en '88.01%'."""
+def percent(share: Any, decimals: int = 2, lang: str = "vi", *, sign: bool = False) -> str:
+    """88.01 -> vi '88,01 %', en '88.01%' (a share that is no indicator's value)."""
+    return value(share, "percent", decimals, lang, sign=sign)
+
+
+def value(value: Any, unit: catalog.Unit | str, decimals: int | None = None, lang: str = "vi", *,
+          sign: bool = False) -> str:
+    """A value in its unit (a :class:`core.catalog.Unit` or its code): '88,01 %',
+    '1.234,5 tỷ đồng', '15/17'; ``decimals`` default to the unit's."""
     if is_missing(value):
         return "–"
-    return number(value, decimals, lang, sign=sign) + (" %" if lang == "vi" else "%")
+    unit = _unit(unit)
+    return number(value, unit.decimals if decimals is None else decimals, lang, sign=sign) + unit.suffix(lang)
 
 
-def points(value: Any, decimals: int = 2, lang: str = "vi", *, sign: bool = True) -> str:
-    """A difference between two percentages: vi '+1,25 điểm %', en '+1.25 pp'."""
-    if is_missing(value):
+def difference(diff: Any, unit: catalog.Unit | str, decimals: int | None = None, lang: str = "vi", *,
+               sign: bool = True) -> str:
+    """A difference of two values of one unit: percentages differ by points ('+1,25 điểm %',
+    '+1.25 pp'), other units in themselves ('−0,63 điểm', '+12')."""
+    if is_missing(diff):
         return "–"
-    return number(value, decimals, lang, sign=sign) + (" điểm %" if lang == "vi" else " pp")
+    unit = _unit(unit)
+    return number(diff, unit.decimals if decimals is None else decimals, lang, sign=sign) + unit.difference_suffix(lang)
 
 
-def value(value: Any, unit: str, decimals: int = 0, lang: str = "vi", *, sign: bool = False) -> str:
-    """A value in its indicator's unit ('percent', 'count', 'bn_vnd', 'score', 'criteria')."""
-    if is_missing(value):
-        return "–"
-    if unit == "percent":
-        return percent(value, decimals, lang, sign=sign)
-    return number(value, decimals, lang, sign=sign) + _UNIT_SUFFIX.get(unit, {}).get(lang, "")
-
-
-def change(value_now: Any, value_before: Any, unit: str, decimals: int, lang: str = "vi") -> str:
+def change(value_now: Any, value_before: Any, unit: catalog.Unit | str, decimals: int | None = None,
+           lang: str = "vi") -> str:
     """Change between two values of one indicator ('+1,25 điểm %' for percentages)."""
     if is_missing(value_now) or is_missing(value_before):
         return "–"
-    diff = float(value_now) - float(value_before)
-    if unit == "percent":
-        return points(diff, decimals, lang)
-    return value(diff, unit, decimals, lang, sign=True)
+    return difference(float(value_now) - float(value_before), unit, decimals, lang)
+
+
+def _unit(unit: catalog.Unit | str) -> catalog.Unit:
+    return unit if isinstance(unit, catalog.Unit) else catalog.unit(unit)
 
 
 def month(period: str | None, lang: str = "vi") -> str:

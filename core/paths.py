@@ -1,4 +1,5 @@
-"""Where things live. `DX_DB` overrides the warehouse path (tests build into temp dirs)."""
+"""Where things live. `DX_DB` overrides the warehouse path (tests build into temp dirs),
+`DX_CATALOG` the indicator catalog (a test adds a throwaway indicator to a copy)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ DATA = ROOT / "data"
 META = DATA / "meta"
 GEO = DATA / "geo"
 PROVINCES_GEOJSON = GEO / "provinces_34.geojson"
+
+
+def catalog_file() -> Path:
+    return Path(os.environ.get("DX_CATALOG", META / "indicators.toml")).resolve()
 
 
 def warehouse_path() -> Path:

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from charts import maps, rankings, trends
-from core import fmt, i18n
+from core import catalog, fmt, i18n
 from dashboard import db, queries, ui
 
 
@@ -65,7 +65,7 @@ def trend(ind_code: str, codes: tuple[str, ...], lang: str, start: str | None) -
 
 @cached_figure
 def spending(year: int, scope: str, lang: str, scope_name: str) -> go.Figure:
-    target = ui.national_target(queries.indicator("spending_disbursement_rate"))
+    target = ui.national_target(queries.indicator(catalog.by_role("spending_rate").code))
     return trends.spending_chart(
         queries.spending(int(year), None if scope == "national" else scope), lang=lang,
         target_rate=target["value"] if target else None,

@@ -79,7 +79,7 @@ def comparison_sentence(row: dict, indicator: dict, lang: str, national: dict | 
             parts.append(i18n.t("overview.sentence_target_met", lang, target=target_label, deadline=deadline))
         else:
             gap = abs(float(target["value"]) - float(value))
-            gap_text = fmt.points(gap, decimals, lang, sign=False) if unit == "percent" else fmt.value(gap, unit, decimals, lang)
+            gap_text = fmt.difference(gap, unit, decimals, lang, sign=False)
             parts.append(i18n.t("overview.sentence_target_gap", lang, target=target_label, deadline=deadline, gap=gap_text))
     return " ".join(parts)
 

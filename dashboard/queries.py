@@ -21,7 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import db
-from core import paths
+from core import catalog, paths
 
 EVENTS_CSV = paths.META / "events.csv"
 TWO_TIER_START = "2025-07"  # first month of the two-tier local government (1 Jul 2025)
@@ -249,20 +249,22 @@ def rank_movers(indicator_code: str, start: str, end: str) -> pd.DataFrame:
 
 @cached
 def spending(year: int, province_code: str | None = None) -> pd.DataFrame:
-    """Planned and disbursed spending by month of ``year`` for one province or the whole
-    country (None), with cumulative sums within the year and the cumulative disbursement
-    rate (100 * cumulative disbursed / cumulative planned)."""
+    """Planned and disbursed spending (the catalog's spending_planned and spending_disbursed
+    indicators) by month of ``year`` for one province or the whole country (None), with
+    cumulative sums within the year and the cumulative disbursement rate
+    (100 * cumulative disbursed / cumulative planned)."""
+    planned, disbursed = catalog.by_role("spending_planned").code, catalog.by_role("spending_disbursed").code
     return db.query(
         """
         WITH monthly AS (
             SELECT period,
-                   sum(value) FILTER (WHERE indicator = 'spending_planned_bn_vnd') AS planned,
-                   sum(value) FILTER (WHERE indicator = 'spending_disbursed_bn_vnd') AS disbursed,
+                   sum(value) FILTER (WHERE indicator = ?) AS planned,
+                   sum(value) FILTER (WHERE indicator = ?) AS disbursed,
                    bool_or(is_demo) AS is_demo,
                    string_agg(DISTINCT source_id, ',') AS source_ids
             FROM wh.observation
             WHERE level = 'province'
-              AND indicator IN ('spending_planned_bn_vnd', 'spending_disbursed_bn_vnd')
+              AND indicator IN (?, ?)
               AND period LIKE ? AND (? IS NULL OR unit_code = ?)
             GROUP BY period
         )
@@ -275,7 +277,7 @@ def spending(year: int, province_code: str | None = None) -> pd.DataFrame:
         WINDOW w AS (ORDER BY period ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
         ORDER BY period
         """,
-        [f"{int(year):04d}-%", province_code, province_code],
+        [planned, disbursed, planned, disbursed, f"{int(year):04d}-%", province_code, province_code],
     )
 
 
@@ -284,19 +286,15 @@ def spending_years() -> list[int]:
     df = db.query(
         """
         SELECT DISTINCT CAST(substr(period, 1, 4) AS INTEGER) AS year FROM wh.observation
-        WHERE indicator = 'spending_planned_bn_vnd' AND level = 'province' ORDER BY year
-        """
+        WHERE indicator = ? AND level = 'province' ORDER BY year
+        """,
+        [catalog.by_role("spending_planned").code],
     )
     return df["year"].tolist()
 
 
 # --------------------------------------------------------------------------- province profile,
 # communes, data & methods (pages 4–6)
-
-INDEX766_TOTAL = "index766_total"
-CRITERIA = "dx_criteria_met"
-SIZE_INDICATOR = "applications_received"  # commune points on the province map are sized by it
-
 
 @cached
 def province_profile(province_code: str, period: str, months: int = 12) -> pd.DataFrame:
@@ -366,8 +364,9 @@ def communes() -> pd.DataFrame:
 @cached
 def province_communes(province_code: str, indicator_code: str, period: str) -> pd.DataFrame:
     """The communes of one province for one indicator and month: centroid, kind, value,
-    rank within the province and nationally, applications received (map point size), source
-    and demo flag. Communes without a value are included (NaN, not ranked)."""
+    rank within the province and nationally, the catalog's commune_size indicator (applications
+    received: the map point size), source and demo flag. Communes without a value are included
+    (NaN, not ranked)."""
     return db.query(
         """
         SELECT c.code, c.name, c.kind, c.lat, c.lon,
@@ -383,7 +382,7 @@ def province_communes(province_code: str, indicator_code: str, period: str) -> p
         WHERE c.province_code = ?
         ORDER BY r.rank_in_province NULLS LAST, c.name
         """,
-        [indicator_code, period, indicator_code, period, SIZE_INDICATOR, period, province_code],
+        [indicator_code, period, indicator_code, period, catalog.by_role("commune_size").code, period, province_code],
     )
 
 
@@ -394,13 +393,16 @@ def commune_ranking(
     province_code: str | None = None,
     kinds: tuple[str, ...] = ("xã", "phường", "đặc khu"),
     criteria_min: int = 0,
-    criteria_max: int = 17,
+    criteria_max: int | None = None,
 ) -> pd.DataFrame:
     """Communes for one indicator and month with their rank in their province and in the
     country, filtered by province (None = all), kind and the number of DX criteria met that
-    month (``criteria_min`` … ``criteria_max`` of 17; with the full range 0–17 communes with no
-    criteria figure are kept). Sorted by national rank."""
-    keep_missing = int(criteria_min) <= 0 and int(criteria_max) >= 17
+    month (the catalog's criteria indicator: ``criteria_min`` … ``criteria_max``, default all
+    of them; with the full range communes with no criteria figure are kept). Sorted by
+    national rank."""
+    top = catalog.criteria_max()
+    criteria_max = top if criteria_max is None else criteria_max
+    keep_missing = int(criteria_min) <= 0 and int(criteria_max) >= top
     return db.query(
         """
         SELECT c.code, c.name, c.kind, c.province_code, p.name AS province_name,
@@ -420,7 +422,7 @@ def commune_ranking(
         ORDER BY r.rank_national NULLS LAST, c.province_code, c.name
         """,
         [
-            indicator_code, period, indicator_code, period, CRITERIA, period,
+            indicator_code, period, indicator_code, period, catalog.by_role("criteria").code, period,
             province_code, province_code, list(kinds), int(criteria_min), int(criteria_max),
             keep_missing,
         ],

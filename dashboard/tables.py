@@ -14,16 +14,8 @@ import numpy as np
 import pandas as pd
 
 from core.safety import plain
-from core import fmt, i18n
+from core import catalog, fmt, i18n
 
-INDEX766_TOTAL = "index766_total"
-INDEX766_GROUPS = (
-    "index766_transparency",
-    "index766_progress",
-    "index766_digitisation",
-    "index766_online_payment",
-    "index766_satisfaction",
-)
 KINDS = {"xa": "xã", "phuong": "phường", "dac_khu": "đặc khu"}  # URL code -> warehouse value
 
 
@@ -34,16 +26,13 @@ def _name_col(lang: str) -> str:
 # --------------------------------------------------------------------------- vectorised text
 
 
-def values_text(values: Any, unit: str, decimals: int, lang: str) -> pd.Series:
+def values_text(values: Any, unit: catalog.Unit | str, decimals: int, lang: str) -> pd.Series:
     """``fmt.value`` for a whole column (one format call per cell, ~1 µs each):
     vi '1.234,5 tỷ đồng', '88,01 %'; en '1,234.5 bn VND', '88.01%'; missing -> '–'."""
     arr = pd.Series(values, dtype="float64").tolist()  # Python floats: numpy scalars format slowly
     d = max(int(decimals), 0)
     spec = f"{{:,.{d}f}}"
-    if unit == "percent":
-        suffix = " %" if lang == "vi" else "%"
-    else:
-        suffix = fmt.value(1, unit, 0, lang).removeprefix("1")  # the unit's suffix
+    suffix = (unit if isinstance(unit, catalog.Unit) else catalog.unit(unit)).suffix(lang)
     half = 0.5 * 10 ** -d  # -0.001 -> "0.00", not "-0.00" (as fmt.number)
     out = ["–" if v != v else spec.format(0.0 if -half < v < 0 else v) for v in arr]
     if lang == "vi":
@@ -98,12 +87,10 @@ def profile_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def index766_groups(profile: pd.DataFrame) -> pd.DataFrame:
-    """The five Decision 766 groups of one unit and month, in the catalog's order:
-    code, name_vi, name_en, value, prev_value, delta, max_value. Empty if no index."""
-    total = profile[profile["code"] == INDEX766_TOTAL]
-    order = list(INDEX766_GROUPS)
-    if len(total) and isinstance(total["components"].iloc[0], str) and total["components"].iloc[0]:
-        order = total["components"].iloc[0].split(",")
+    """The Decision 766 groups (the components of the catalog's index766_total) of one unit
+    and month, in the catalog's order: code, name_vi, name_en, value, prev_value, delta,
+    max_value. Empty if no index."""
+    order = list(catalog.by_role("index766_total").components)
     groups = profile[profile["code"].isin(order)].copy()
     groups["_order"] = groups["code"].map({c: i for i, c in enumerate(order)})
     groups = groups.sort_values("_order").drop(columns="_order")
@@ -139,23 +126,24 @@ def index766_sentence(groups: pd.DataFrame, *, total: float | None, prev_total: 
     (from the data files) are plain text."""
     name = plain(name)
     prev_month = fmt.month(fmt.add_months(period, -1), lang)
+    decimals = catalog.by_role("index766_total").decimals
     if fmt.is_missing(total):
         return i18n.t("profile.i766_none", lang, name=name, period=fmt.month(period, lang))
     if fmt.is_missing(prev_total) or groups["prev_value"].isna().any():
         return i18n.t("profile.i766_no_prev", lang, name=name, prev=prev_month,
-                      total=fmt.number(total, 2, lang))
+                      total=fmt.number(total, decimals, lang))
     delta = float(total) - float(prev_total)
     main = driver(groups)
     words = {1: "profile.i766_up", -1: "profile.i766_down", 0: "profile.i766_same"}
     direction = 0 if abs(delta) < 0.005 else (1 if delta > 0 else -1)
     text = i18n.t(
-        words[direction], lang, name=name, delta=fmt.number(abs(delta), 2, lang), prev=prev_month,
-        before=fmt.number(prev_total, 2, lang), after=fmt.number(total, 2, lang),
+        words[direction], lang, name=name, delta=fmt.number(abs(delta), decimals, lang), prev=prev_month,
+        before=fmt.number(prev_total, decimals, lang), after=fmt.number(total, decimals, lang),
     )
     if main is not None and direction != 0:
         group_name = plain(short_group_name(main["name_en" if lang == "en" else "name_vi"]))
         text += " " + i18n.t("profile.i766_driver", lang, group=group_name,
-                             delta=fmt.number(main["delta"], 2, lang, sign=True))
+                             delta=fmt.number(main["delta"], decimals, lang, sign=True))
     return text
 
 
@@ -181,7 +169,8 @@ def commune_table(df: pd.DataFrame, indicator: dict, lang: str, *, with_province
     columns[t("communes.col_rank_province")] = ranks_text(df["rank_in_province"], df["n_in_province"])
     columns[t("communes.col_rank_national")] = ranks_text(df["rank_national"], df["n_national"])
     if with_criteria and "criteria_met" in df:
-        columns[t("communes.col_criteria")] = values_text(df["criteria_met"], "criteria", 0, lang)
+        criteria = catalog.by_role("criteria")
+        columns[t("communes.col_criteria")] = values_text(df["criteria_met"], criteria.unit_spec, criteria.decimals, lang)
     return pd.DataFrame(columns)
 
 
@@ -244,7 +233,7 @@ def catalog_table(catalog: pd.DataFrame, lang: str) -> pd.DataFrame:
             t("methods.col_code"): r["code"],
             t("profile.col_indicator"): r[_name_col(lang)],
             t("methods.col_topic"): t(f"topic.{r['topic']}"),
-            t("methods.col_unit"): t(f"unit.{r['unit']}"),
+            t("methods.col_unit"): catalog.unit(r["unit"]).label(lang),
             t("methods.col_direction"): t("methods.higher_better" if r["higher_is_better"] else "methods.lower_better"),
             t("methods.col_formula"): formula_text(r, names, lang),
             t("methods.col_aggregation"): t(f"methods.agg_{r['aggregation']}"),
@@ -267,9 +256,7 @@ def facts_table(facts: pd.DataFrame, checks: pd.DataFrame, lang: str) -> pd.Data
             mark = "—"
         else:
             mark = "✓" if r.get("agrees") is True or r.get("agrees") == 1 else "✗"
-        unit = r.get("unit") or "count"
-        decimals = 2 if unit == "percent" else 0
-        shown_unit = unit if unit in ("percent", "count", "bn_vnd", "score", "criteria") else "count"
+        unit = catalog.units().get(r.get("unit"))  # a rank or a plain number: no unit
         period = r.get("period") or ""
         period_text = period if "/" in period else fmt.month(period, lang) if len(period) == 7 else period
         if r.get("period_is_approximate"):
@@ -279,14 +266,19 @@ def facts_table(facts: pd.DataFrame, checks: pd.DataFrame, lang: str) -> pd.Data
             t("methods.col_entity"): r["entity"],
             t("methods.col_statement"): (r.get("statement_en") if lang == "en" and r.get("statement_en") else r["statement"]),
             t("common.value"): {">": "> ", "<": "< ", ">=": "≥ ", "<=": "≤ "}.get(r.get("comparison") or "", "")
-            + fmt.value(r["value"], shown_unit, decimals, lang),
+            + _fact_value(r["value"], unit, lang),
             t("common.period"): period_text,
             t("methods.col_check"): mark,
             t("methods.col_observed"): "" if not checkable or fmt.is_missing(r.get("observed"))
-            else fmt.value(r["observed"], shown_unit, decimals, lang),
+            else _fact_value(r["observed"], unit, lang),
             t("methods.col_link"): r["source_url"],
         })
     return pd.DataFrame(rows)
+
+
+def _fact_value(value: Any, unit: catalog.Unit | None, lang: str) -> str:
+    """A press fact's number in its unit with the unit's decimals (a rank as a whole number)."""
+    return fmt.value(value, unit, None, lang) if unit else fmt.number(value, 0, lang)
 
 
 def markdown_section(text: str, heading: str) -> str:

@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from core.safety import plain
-from core import fmt, i18n
+from core import catalog, fmt, i18n
 from dashboard import db, downloads, queries, state
 
 TOPOJSON_URL = "/app/static/topojson/"
@@ -182,8 +182,6 @@ def header(title: str, lang: str, subtitle: str | None = None) -> None:
 
 # --------------------------------------------------------------------------- shared filters
 
-DEFAULT_INDICATOR = "online_application_rate"
-
 
 def indicator_and_month(lang: str) -> tuple[str, str]:
     """The indicator and month pickers side by side, as Overview and Rankings open; stops
@@ -199,14 +197,14 @@ def indicator_and_month(lang: str) -> tuple[str, str]:
     return code, period
 
 
-def indicator_picker(lang: str, where: Any = None, *, options: list[str] | None = None,
-                     default: str = DEFAULT_INDICATOR) -> str:
-    """Indicator select box (URL ``indicator``); options default to province indicators."""
-    catalog = queries.province_indicators()
-    codes = options or catalog["code"].tolist()
-    names = dict(zip(catalog["code"], catalog["name_en" if lang == "en" else "name_vi"]))
+def indicator_picker(lang: str, where: Any = None, *, options: list[str] | None = None) -> str:
+    """Indicator select box (URL ``indicator``), opening on the catalog's headline indicator;
+    options default to province indicators."""
+    available = queries.province_indicators()
+    codes = options or available["code"].tolist()
+    names = dict(zip(available["code"], available["name_en" if lang == "en" else "name_vi"]))
     return state.selectbox(
-        "indicator", i18n.t("filter.indicator", lang), codes, default,
+        "indicator", i18n.t("filter.indicator", lang), codes, catalog.headline().code,
         format_func=lambda c: names.get(c, c), where=where, warn_key="warn.unknown_indicator", lang=lang,
     )
 

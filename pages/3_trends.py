@@ -11,7 +11,7 @@ ensure_app_shell()  # before anything renders: see dashboard/shell.py
 import streamlit as st
 
 from charts import trends
-from core import fmt, i18n
+from core import catalog, fmt, i18n
 from dashboard import figures, queries, state, ui
 
 lang = state.current_lang()
@@ -82,11 +82,12 @@ def spending_section(lang: str) -> None:
     fig = figures.spending(int(year), scope, lang, scope_name)
     ui.chart(fig, key="trends.spending", filename=f"spending_{year}_{scope}")
     last = df.iloc[-1]
+    money, rate = catalog.by_role("spending_planned"), catalog.by_role("spending_rate")
     st.markdown(t(
         "trends.spending_summary", period=fmt.month(last["period"], lang),
-        disbursed=fmt.value(last["disbursed_cum"], "bn_vnd", 1, lang),
-        planned=fmt.value(last["planned_cum"], "bn_vnd", 1, lang),
-        rate=fmt.percent(last["rate_cum"], 1, lang),
+        disbursed=fmt.value(last["disbursed_cum"], money.unit_spec, money.decimals, lang),
+        planned=fmt.value(last["planned_cum"], money.unit_spec, money.decimals, lang),
+        rate=fmt.value(last["rate_cum"], rate.unit_spec, rate.decimals, lang),
     ))
     sources = {s for ids in df["source_ids"].dropna() for s in ids.split(",")}
     ui.caption(sources, lang, start=df["period"].iloc[0], end=df["period"].iloc[-1], demo=df["is_demo"])

@@ -15,19 +15,20 @@ import streamlit as st
 from charts import profile as profile_charts
 from charts import theme
 from core.safety import plain
-from core import fmt, i18n
+from core import catalog, fmt, i18n
 from dashboard import downloads, queries, state, tables, ui
 
 lang = state.current_lang()
 t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
-HEADLINE = "online_application_rate"
+HEADLINE = catalog.headline()
+INDEX766 = catalog.by_role("index766_total")
 
 st.title(t("profile.title"))
 left, right = st.columns([3, 2])
 with left:
     code = ui.province_picker(lang, default="01")
 with right:
-    period = ui.period_picker(HEADLINE, lang)
+    period = ui.period_picker(HEADLINE.code, lang)
 if code is None or period is None:
     st.info(t("app.no_data"))
     st.stop()
@@ -50,13 +51,13 @@ st.caption(t(
 ))
 
 
-def _metric(where, label_key: str, ind_code: str) -> None:
+def _metric(where, label: str, ind_code: str) -> None:
     if ind_code not in by_code.index:
-        where.metric(t(label_key), "–")
+        where.metric(label, "–")
         return
     row = by_code.loc[ind_code]
     where.metric(
-        t(label_key), fmt.value(row["value"], row["unit"], int(row["decimals"]), lang),
+        label, fmt.value(row["value"], row["unit"], int(row["decimals"]), lang),
         delta=fmt.change(row["value"], row["prev_value"], row["unit"], int(row["decimals"]), lang)
         if not fmt.is_missing(row["prev_value"]) else None,
         delta_color="normal" if row["higher_is_better"] else "inverse",
@@ -68,8 +69,8 @@ def _metric(where, label_key: str, ind_code: str) -> None:
 
 
 m1, m2, m3 = st.columns(3)
-_metric(m1, "profile.metric_online", HEADLINE)
-_metric(m2, "profile.metric_i766", tables.INDEX766_TOTAL)
+_metric(m1, HEADLINE.name(lang), HEADLINE.code)
+_metric(m2, t("profile.metric_i766", max=fmt.number(INDEX766.upper_bound, 0, lang)), INDEX766.code)
 m3.metric(t("profile.metric_communes"), fmt.number(prov["n_communes"], 0, lang), border=True)
 
 # ---- every indicator: value, rank x/34 with ▲▼, 12-month sparkline
@@ -87,8 +88,8 @@ ui.table_downloads(tables.for_download(table), downloads.file_stem(prov["name"],
 # ---- Decision 766: five groups, and which one drove the change
 st.subheader(t("profile.i766"))
 groups = tables.index766_groups(profile)
-total = by_code["value"].get(tables.INDEX766_TOTAL)
-prev_total = by_code["prev_value"].get(tables.INDEX766_TOTAL)
+total = by_code["value"].get(INDEX766.code)
+prev_total = by_code["prev_value"].get(INDEX766.code)
 st.markdown(tables.index766_sentence(groups, total=total, prev_total=prev_total, name=prov["name"],
                                      period=period, lang=lang))
 if not groups.empty and groups["value"].notna().all() and not fmt.is_missing(total):
@@ -110,14 +111,15 @@ if not groups.empty and groups["value"].notna().all() and not fmt.is_missing(tot
     name_col = "name_en" if lang == "en" else "name_vi"
     group_table = pd.DataFrame({
         t("profile.col_group"): [tables.short_group_name(n) for n in groups[name_col]] + [t("profile.total")],
-        t("profile.col_score"): [fmt.number(v, 2, lang) for v in groups["value"]] + [fmt.number(total, 2, lang)],
+        t("profile.col_score"): [fmt.number(v, INDEX766.decimals, lang) for v in groups["value"]]
+        + [fmt.number(total, INDEX766.decimals, lang)],
         t("profile.col_max"): [fmt.number(m, 0, lang) for m in groups["max_value"]]
         + [fmt.number(groups["max_value"].sum(), 0, lang)],
-        t("profile.col_delta"): [fmt.number(d, 2, lang, sign=True) for d in groups["delta"]]
-        + [fmt.number(None if fmt.is_missing(prev_total) else total - prev_total, 2, lang, sign=True)],
+        t("profile.col_delta"): [fmt.number(d, INDEX766.decimals, lang, sign=True) for d in groups["delta"]]
+        + [fmt.number(None if fmt.is_missing(prev_total) else total - prev_total, INDEX766.decimals, lang, sign=True)],
     })
     st.dataframe(group_table, hide_index=True, width="stretch", key="profile.i766_table")
-    i766_rows = profile[profile["code"].str.startswith("index766")]
+    i766_rows = profile[profile["code"].isin((INDEX766.code, *INDEX766.components))]
     ui.caption(i766_rows["source_id"].unique(), lang, period=period, demo=i766_rows["is_demo"])
 
 
@@ -125,11 +127,11 @@ if not groups.empty and groups["value"].notna().all() and not fmt.is_missing(tot
 @ui.fragment
 def communes_section(code: str, prov_name: str, period: str, lang: str) -> None:
     st.subheader(t("profile.map"))
-    catalog = queries.commune_indicators()
-    names = dict(zip(catalog["code"], catalog["name_en" if lang == "en" else "name_vi"]))
+    available = queries.commune_indicators()
+    names = dict(zip(available["code"], available["name_en" if lang == "en" else "name_vi"]))
     pick, _ = st.columns([3, 2])
     ind_code = state.selectbox(
-        "indicator", t("profile.map_indicator"), catalog["code"].tolist(), HEADLINE,
+        "indicator", t("profile.map_indicator"), available["code"].tolist(), HEADLINE.code,
         format_func=lambda c: names.get(c, c), where=pick, warn_key="warn.unknown_indicator", lang=lang,
     )
     ind = queries.indicator(ind_code)

@@ -14,22 +14,21 @@ import streamlit as st
 from charts import communes as commune_charts
 from charts import theme
 from core.safety import plain
-from core import fmt, i18n
+from core import catalog, fmt, i18n
 from dashboard import downloads, inputs, queries, state, tables, ui
 
 lang = state.current_lang()
 t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
-DEFAULT_INDICATOR = "online_application_rate"
 MAX_PICK = 100  # communes offered in the drill-down select box (search finds the others)
 
 st.title(t("communes.title"))
 
 # ---- filters: what to rank, and which communes
-catalog = queries.commune_indicators()
-ind_names = dict(zip(catalog["code"], catalog["name_en" if lang == "en" else "name_vi"]))
+available = queries.commune_indicators()
+ind_names = dict(zip(available["code"], available["name_en" if lang == "en" else "name_vi"]))
 c1, c2 = st.columns([3, 2])
 ind_code = state.selectbox(
-    "indicator", t("filter.indicator"), catalog["code"].tolist(), DEFAULT_INDICATOR,
+    "indicator", t("filter.indicator"), available["code"].tolist(), catalog.headline().code,
     format_func=lambda c: ind_names.get(c, c), where=c1, warn_key="warn.unknown_indicator", lang=lang,
 )
 period = ui.period_picker(ind_code, lang, c2, level="commune")
@@ -50,7 +49,9 @@ kind_codes = state.multiselect(
     "kind", t("communes.filter_kind"), list(tables.KINDS), list(tables.KINDS),
     format_func=lambda k: t(f"kind.{k}"), where=f2, lang=lang,
 )
-crit_lo, crit_hi = inputs.int_range("criteria", t("communes.filter_criteria"), 0, 17, where=f3, lang=lang)
+n_criteria = catalog.criteria_max()
+crit_lo, crit_hi = inputs.int_range("criteria", t("communes.filter_criteria", max=n_criteria), 0, n_criteria,
+                                    where=f3, lang=lang)
 query = inputs.text("q", t("communes.search"), placeholder=t("communes.search_placeholder"))
 
 kinds = tuple(tables.KINDS[k] for k in kind_codes)

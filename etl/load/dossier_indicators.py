@@ -4,7 +4,8 @@ counting path hands over (:class:`etl.load.dossier_sql.Counts`).
 The counts are small (communes × months, ~40 k entries for a national year), so they are summed
 into dense commune × month grids with numpy: no hash table, no SQL plan, no string sorting. The
 frame has one row per commune (and province) × month × indicator; a rate only where its
-denominator is above 0."""
+denominator is above 0. Which indicator each count is published as, and which rates two counts
+make, is the catalog's (``dossier_count``, ``numerator``/``denominator``)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,24 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from core import catalog
 from etl.load.dossier_sql import Counts
 
 OBSERVATION_COLUMNS = ["level", "unit_code", "province_code", "indicator", "period", "value", "numerator",
                        "denominator"]
 
-# indicator -> the grid it counts; rate -> (numerator grid, denominator grid)
-COUNT_INDICATORS = {"applications_received": "received", "online_applications": "online",
-                    "applications_resolved": "resolved", "resolved_on_time": "on_time"}
-RATE_INDICATORS = {"online_application_rate": ("online", "received"), "on_time_rate": ("on_time", "resolved")}
+
+
+def count_indicators() -> dict[str, str]:
+    """Indicator -> the grid it counts ("received", "online", "resolved", "on_time")."""
+    return {i.code: i.dossier_count for i in catalog.indicators().values() if i.dossier_count}
+
+
+def rate_indicators() -> dict[str, tuple[str, str]]:
+    """Rate -> (numerator grid, denominator grid), for the catalog's rates of two dossier counts."""
+    counted = count_indicators()
+    return {rate.code: (counted[rate.numerator], counted[rate.denominator]) for rate in catalog.rates()
+            if rate.numerator in counted and rate.denominator in counted}
 
 
 def indicator_frame(counts: Counts) -> pd.DataFrame:
@@ -68,14 +78,14 @@ def _frame(levels: list, periods: list[str]) -> pd.DataFrame:
         cells = len(level_names) * len(periods)
         units = np.repeat(np.arange(len(level_names)), len(periods)) + offset
         months = np.tile(np.arange(len(periods)), len(level_names))
-        for indicator, grid in COUNT_INDICATORS.items():
+        for indicator, grid in count_indicators().items():
             labels.append((level, indicator, cells))
             unit_pos.append(units)
             period_pos.append(months)
             values.append(grids[grid].ravel())
             numerators.append(np.full(cells, np.nan))
             denominators.append(np.full(cells, np.nan))
-        for indicator, (top, bottom) in RATE_INDICATORS.items():
+        for indicator, (top, bottom) in rate_indicators().items():
             rated = np.flatnonzero(grids[bottom].ravel() > 0)
             num, den = grids[top].ravel()[rated], grids[bottom].ravel()[rated]
             labels.append((level, indicator, len(rated)))

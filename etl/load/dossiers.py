@@ -53,6 +53,7 @@ from etl.load.dossier_sql import (
     DOSSIER_COLUMNS, HEADER_KEYS, TIME_COLUMNS, describe, file_error, is_typed_time, map_columns, source_sql,
 )
 from etl.load.readers import FileRejected, header_key
+from core import catalog
 from core.resolver import UnitResolver
 from etl import reference
 
@@ -173,8 +174,9 @@ def _partial_province_warnings(observations: pd.DataFrame) -> pd.DataFrame:
     is right for a province's complete export and wrong for one commune's (the clerk decides)."""
     from etl.reference import provinces
 
-    # Every commune counted has an applications_received value (0 included) for every month.
-    counted = observations.level.eq("commune") & observations.indicator.eq("applications_received")
+    # Every commune counted has a dossiers-received value (0 included) for every month.
+    received = catalog.by_dossier_count("received").code
+    counted = observations.level.eq("commune") & observations.indicator.eq(received)
     communes = observations.loc[counted, ["unit_code", "province_code"]]
     covered = communes.drop_duplicates().province_code.value_counts()
     reference = provinces().set_index("code")

@@ -121,13 +121,9 @@ def rate_tolerance(ind: catalog.Indicator) -> float:
 
 
 def scale_max(ind: catalog.Indicator) -> float | None:
-    if ind.unit == "percent":
-        return 100.0
-    if ind.max is not None:
-        return float(ind.max)
-    if ind.unit == "criteria":
-        return 17.0
-    return None
+    """The top of the indicator's scale (100 %, 17 criteria, a score's max); None for counts
+    and money, which are bounded by their plausible_max instead."""
+    return None if ind.unit_spec.bound == "plausible_max" else ind.upper_bound
 
 
 # --------------------------------------------------------------------------- cells
@@ -516,7 +512,7 @@ def check_report(table: Table, kind: str, period: str | None = None, province: s
             "a rate must be between 0 and 100 (percent)",
             pd.Series(np.where(v > 100, "check the decimal separator (88,01 not 8801)",
                                "a rate cannot be negative"), index=c.index))
-        bound = info.map(lambda i: i.upper_bound if i and i.unit in catalog.BOUNDED_BY_DATA else np.nan)
+        bound = info.map(lambda i: i.upper_bound if i and i.unit_spec.bound == "plausible_max" else np.nan)
         bound = bound.to_numpy(dtype="float64")
         add(is_count & (v > bound), c.cell_column, c.value, "implausible_value",
             pd.Series([f"{x:,.10g} is more than {b:,.0f}, the most one unit can report for {i.code if i else ''} "
