@@ -113,7 +113,7 @@ def criteria_histogram(
 ) -> go.Figure:
     """How many communes meet 0, 1, … of the DX criteria (bars, up to all 17), the national
     target dashed: the scale and the target are the criteria indicator's in the catalog."""
-    indicator = catalog.by_role("criteria")
+    indicator = catalog.by_role("dx_criteria")
     unit, n_criteria = indicator.unit_spec, catalog.criteria_max()
     national = [t["value"] for t in indicator.targets if t["scope"] == "national"]
     target = national[0] if national else None

@@ -63,7 +63,7 @@ def index766_waterfall(
     total_word = i18n.t("profile.total", lang)
     prev_label = f"{total_word} {fmt.month_short(fmt.add_months(period, -1), lang)}"
     now_label = f"{total_word} {fmt.month_short(period, lang)}"
-    decimals = catalog.by_role("index766_total").decimals
+    decimals = catalog.by_role("index766").decimals
     deltas = [float(d) for d in groups["delta"]]
     names = [_group_label(n) for n in groups[name_col]]
     x = [prev_label.replace(" ", "<br>", 1)] + [_wrap(n) for n in names] + [now_label.replace(" ", "<br>", 1)]
@@ -82,7 +82,7 @@ def index766_waterfall(
         running.append(running[-1] + d)
     low, high = min(running + [float(total)]), max(running + [float(total)])
     pad = max((high - low) * 0.6, 0.5)
-    index = catalog.by_role("index766_total")
+    index = catalog.by_role("index766")
     layout = theme.base_layout(lang, title=title, height=height)
     layout.update(
         yaxis=theme.axis(range=[max(low - pad, 0), min(high + pad, index.upper_bound)],
@@ -121,7 +121,7 @@ def index766_groups_chart(
     names = [_group_label(n) for n in groups[name_col]]
     values = [float(v) if not fmt.is_missing(v) else None for v in groups["value"]]
     maxima = [float(m) for m in groups["max_value"]]
-    decimals = catalog.by_role("index766_total").decimals
+    decimals = catalog.by_role("index766").decimals
     texts = [
         f"{fmt.number(v, decimals, lang)} / {fmt.number(m, 0, lang)}" if v is not None else "–"
         for v, m in zip(values, maxima)
@@ -130,7 +130,7 @@ def index766_groups_chart(
     layout.update(
         barmode="overlay",
         xaxis=theme.axis(range=[0, max(maxima + [1]) * 1.35],
-                         title=catalog.by_role("index766_total").unit_spec.label(lang)),
+                         title=catalog.by_role("index766").unit_spec.label(lang)),
         yaxis=dict(autorange="reversed", tickfont=dict(size=theme.FONT_SIZE - 1), automargin=True),
         margin=dict(l=10, r=20, t=60 if title else 20, b=40),
         dragmode=False,

@@ -21,7 +21,7 @@ from core import paths
 LANGS = ("vi", "en")
 AGGREGATIONS = {"sum", "ratio", "none"}
 LEVELS = {"province", "commune"}
-ROLES = {"headline", "spending_planned", "spending_disbursed", "spending_rate", "index766_total", "criteria",
+ROLES = {"headline", "spending_planned", "spending_disbursed", "spending_rate", "index766", "dx_criteria",
          "commune_size"}
 DOSSIER_COUNTS = {"received", "online", "resolved", "on_time"}  # what etl.load.dossier_sql counts
 BOUNDS = {"max", "plausible_max"}  # indicator fields that can bound a unit's values
@@ -203,8 +203,8 @@ def _check_links(catalog: dict[str, Indicator]) -> None:
     rate = roles["spending_rate"]
     if (rate.numerator, rate.denominator) != (roles["spending_disbursed"].code, roles["spending_planned"].code):
         raise CatalogError(f"{rate.code}: the spending rate is spending_disbursed / spending_planned")
-    if not roles["index766_total"].components:
-        raise CatalogError(f"{roles['index766_total'].code}: the 766 index needs its groups as components")
+    if not roles["index766"].components:
+        raise CatalogError(f"{roles['index766'].code}: the 766 index needs its groups as components")
 
 
 @cache
@@ -263,7 +263,7 @@ def headline() -> Indicator:
 
 def criteria_max() -> int:
     """How many DX criteria a commune can meet (the top of the criteria indicator's scale)."""
-    return int(by_role("criteria").upper_bound)
+    return int(by_role("dx_criteria").upper_bound)
 
 
 def by_dossier_count(count: str) -> Indicator:

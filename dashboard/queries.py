@@ -422,7 +422,7 @@ def commune_ranking(
         ORDER BY r.rank_national NULLS LAST, c.province_code, c.name
         """,
         [
-            indicator_code, period, indicator_code, period, catalog.by_role("criteria").code, period,
+            indicator_code, period, indicator_code, period, catalog.by_role("dx_criteria").code, period,
             province_code, province_code, list(kinds), int(criteria_min), int(criteria_max),
             keep_missing,
         ],

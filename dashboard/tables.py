@@ -87,10 +87,10 @@ def profile_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def index766_groups(profile: pd.DataFrame) -> pd.DataFrame:
-    """The Decision 766 groups (the components of the catalog's index766_total) of one unit
+    """The Decision 766 groups (the components of the catalog's index766 indicator) of one unit
     and month, in the catalog's order: code, name_vi, name_en, value, prev_value, delta,
     max_value. Empty if no index."""
-    order = list(catalog.by_role("index766_total").components)
+    order = list(catalog.by_role("index766").components)
     groups = profile[profile["code"].isin(order)].copy()
     groups["_order"] = groups["code"].map({c: i for i, c in enumerate(order)})
     groups = groups.sort_values("_order").drop(columns="_order")
@@ -126,7 +126,7 @@ def index766_sentence(groups: pd.DataFrame, *, total: float | None, prev_total: 
     (from the data files) are plain text."""
     name = plain(name)
     prev_month = fmt.month(fmt.add_months(period, -1), lang)
-    decimals = catalog.by_role("index766_total").decimals
+    decimals = catalog.by_role("index766").decimals
     if fmt.is_missing(total):
         return i18n.t("profile.i766_none", lang, name=name, period=fmt.month(period, lang))
     if fmt.is_missing(prev_total) or groups["prev_value"].isna().any():
@@ -169,7 +169,7 @@ def commune_table(df: pd.DataFrame, indicator: dict, lang: str, *, with_province
     columns[t("communes.col_rank_province")] = ranks_text(df["rank_in_province"], df["n_in_province"])
     columns[t("communes.col_rank_national")] = ranks_text(df["rank_national"], df["n_national"])
     if with_criteria and "criteria_met" in df:
-        criteria = catalog.by_role("criteria")
+        criteria = catalog.by_role("dx_criteria")
         columns[t("communes.col_criteria")] = values_text(df["criteria_met"], criteria.unit_spec, criteria.decimals, lang)
     return pd.DataFrame(columns)
 
@@ -216,12 +216,12 @@ def formula_text(row: dict, names: dict[str, str], lang: str) -> str:
     return i18n.t("methods.formula_reported", lang)
 
 
-def catalog_table(catalog: pd.DataFrame, lang: str) -> pd.DataFrame:
+def catalog_table(indicators: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The indicator catalog as shown on Data & methods (28 rows)."""
     t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
-    names = dict(zip(catalog["code"], catalog[_name_col(lang)]))
+    names = dict(zip(indicators["code"], indicators[_name_col(lang)]))
     rows = []
-    for r in catalog.to_dict("records"):
+    for r in indicators.to_dict("records"):
         target = ""
         if not fmt.is_missing(r.get("target_value")):
             cmp = {">=": "≥", "<=": "≤"}.get(r.get("target_comparison"), r.get("target_comparison") or "")

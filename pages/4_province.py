@@ -21,7 +21,7 @@ from dashboard import downloads, queries, state, tables, ui
 lang = state.current_lang()
 t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
 HEADLINE = catalog.headline()
-INDEX766 = catalog.by_role("index766_total")
+INDEX766 = catalog.by_role("index766")
 
 st.title(t("profile.title"))
 left, right = st.columns([3, 2])

@@ -23,7 +23,7 @@ DELAYED = {"code": "delayed_tasks", "name_vi": "Nhiệm vụ chậm tiến độ
 
 def groups_frame() -> pd.DataFrame:
     return pd.DataFrame({
-        "code": list(catalog.by_role("index766_total").components),
+        "code": list(catalog.by_role("index766").components),
         "name_vi": ["766 – Công khai, minh bạch", "766 – Tiến độ giải quyết", "766 – Số hóa hồ sơ",
                     "766 – Dịch vụ trực tuyến và thanh toán", "766 – Mức độ hài lòng"],
         "name_en": ["766 – Transparency", "766 – Progress", "766 – Digitisation", "766 – Online service and payment",
