@@ -217,7 +217,7 @@ def formula_text(row: dict, names: dict[str, str], lang: str) -> str:
 
 
 def catalog_table(indicators: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The indicator catalog as shown on Data & methods (28 rows)."""
+    """The indicator catalog as shown on Data & methods (one row per indicator)."""
     t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
     names = dict(zip(indicators["code"], indicators[_name_col(lang)]))
     rows = []

@@ -1,8 +1,9 @@
 """Command line: `python -m etl COMMAND` (see README, "ETL commands").
 
 `build` and `ensure` exit 0 when done (or nothing to do), 1 when they refused and changed
-nothing (an unreadable warehouse, a recorded load that cannot be re-applied, a full disk:
-one line says why and what to do; docs/operations.md), 2 for a usage error.
+nothing (an unreadable warehouse, a recorded load that cannot be re-applied, a full disk, an
+inconsistent indicator catalog: one line says why and what to do; docs/operations.md), 2 for
+a usage error.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from core import catalog, paths
 from etl import warehouse
 from etl.load.cli import register as register_load_commands
 
@@ -77,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         elif callable(configure):
             configure(command)
     args = parser.parse_args(argv)
-    return COMMANDS[args.command][2](args)
+    try:
+        return COMMANDS[args.command][2](args)
+    except catalog.CatalogError as exc:  # an edited catalog: one line naming the entry, nothing changed
+        print(f"error: {paths.catalog_file()}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

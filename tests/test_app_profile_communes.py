@@ -1,8 +1,8 @@
 """Pages 4–6 (Province profile, Communes, Data & methods) in Streamlit's AppTest against the
 session warehouse. Values are checked against the warehouse with direct SQL: Phú Thọ 9th of
 34 with 88,01 % in Sep 2025, the five Decision 766 groups adding up to the total shown, 148
-commune points on Phú Thọ's map, "quang dien" finding Xã Quảng Điền, filter counts, the 28
-indicators and every press fact agreeing, bad links warning without an exception.
+commune points on Phú Thọ's map, "quang dien" finding Xã Quảng Điền, filter counts, every
+catalog indicator and every press fact agreeing, bad links warning without an exception.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import catalog as indicator_catalog
 from dashboard import views_doc
 from markdown_support import shown
 
@@ -251,11 +252,12 @@ def test_unknown_commune_and_indicator_in_the_link_warn(warehouse):
 # ----------------------------------------------------------------------------- data & methods
 
 
-def test_data_and_methods_lists_28_indicators_and_every_press_fact_agreeing(warehouse, sql):
+def test_data_and_methods_lists_every_indicator_and_every_press_fact_agreeing(warehouse, sql):
     at = run(METHODS)
     catalog = table(at, "Công thức")
     codes = [c for (c,) in sql("SELECT code FROM indicator ORDER BY sort_order")]
-    assert len(codes) == 28 and catalog["Mã"].tolist() == codes
+    assert codes == list(indicator_catalog.indicators())  # every catalog entry, in catalog order
+    assert catalog["Mã"].tolist() == codes
     rate = catalog[catalog["Mã"] == "online_application_rate"].iloc[0]
     assert rate["Công thức"] == "100 × Hồ sơ nộp trực tuyến / Hồ sơ tiếp nhận"
     assert rate["Mục tiêu quốc gia"] == "≥ 90,00 % (Tháng 12/2025)"

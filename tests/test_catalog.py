@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from core import catalog, fmt, i18n, paths
 from etl import build, reference, warehouse as wh
 from etl.load import apply
-from load_support import write_csv
+from load_support import run_etl, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 RANKINGS = "pages/2_rankings.py"
@@ -88,6 +88,16 @@ def test_a_catalog_entry_without_its_english_name_is_refused(tmp_path):
     path = catalog_copy(tmp_path, replace=('name_en = "BTS stations"\n', 'name_en = ""\n'))
     with pytest.raises(catalog.CatalogError, match="indicator bts_stations: name_en is empty"):
         catalog.load(path)
+
+
+def test_the_etl_refuses_an_inconsistent_catalog_in_one_line(tmp_path):
+    bad = catalog_copy(tmp_path, replace=('name_en = "BTS stations"\n', 'name_en = ""\n'))
+    db = tmp_path / "warehouse.duckdb"
+    result = run_etl("build", env={"DX_CATALOG": str(bad), "DX_DB": str(db), "DX_RAW": str(tmp_path / "raw")})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"error: {bad}: indicator bts_stations: name_en is empty (every text in Vietnamese and English)"]
+    assert not db.exists()
 
 
 def test_a_unit_without_its_english_label_is_refused(tmp_path):
