@@ -48,6 +48,12 @@ VIEWS: tuple[View, ...] = (
         "ORDER BY rank_in_province LIMIT 5;",
     ),
     View("press_fact", "SELECT statement, value, source_url FROM press_fact WHERE entity = 'Phú Thọ';"),
+    View(
+        "fact_check",
+        "SELECT id, observed, agrees, is_demo FROM fact_check\n"
+        "WHERE NOT agrees OR NOT is_demo;   -- all but demo values set to match",
+    ),
+    View("event", "SELECT date, label_en FROM event WHERE kind = 'reform' ORDER BY date;"),
     View("source", "SELECT id, version, licence, loaded_at FROM source;"),
     View("load_history", "SELECT load_id, kind, status, rows_loaded, finished_at FROM load_history;"),
 )
