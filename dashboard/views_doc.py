@@ -3,8 +3,8 @@
 The Data & methods page renders this list (descriptions from ``data/i18n.toml``
 ``methods.view_<name>``, columns read live from the warehouse). ``tests/test_views_doc.py``
 checks that it names exactly the warehouse's views (``etl/warehouse.py`` ``VIEWS``), that
-every example runs against a built warehouse, and that the README's view table names the
-same views. Examples use the bare view names, as an analyst types them in ``duckdb``.
+every example runs against a built warehouse, and that the view table of docs/sql-views.md
+names the same views. Examples use the bare view names, as an analyst types them in ``duckdb``.
 """
 
 from __future__ import annotations

@@ -246,7 +246,7 @@ FROM fact f LEFT JOIN observed o USING (id)
 ORDER BY f.id;
 """
 
-# The documented contract (README "SQL views"). Extra columns may follow the required ones.
+# The documented contract (docs/sql-views.md). Extra columns may follow the required ones.
 VIEWS = """
 CREATE OR REPLACE VIEW province AS
     SELECT code, name, name_ascii, kind, region, lat, lon, area_km2, n_communes, full_name
