@@ -15,15 +15,12 @@ National values (see ``national_series``):
 
 from __future__ import annotations
 
-import functools
-
 import pandas as pd
 import streamlit as st
 
 from dashboard import db
-from core import catalog, paths
+from core import catalog
 
-EVENTS_CSV = paths.META / "events.csv"
 TWO_TIER_START = "2025-07"  # first month of the two-tier local government (1 Jul 2025)
 
 
@@ -128,18 +125,12 @@ def periods(indicator_code: str, level: str = "province") -> list[str]:
     return df["period"].tolist()
 
 
+@cached
 def events() -> pd.DataFrame:
-    """Dated events drawn on time charts (``data/meta/events.csv``)."""
-    return _events()
-
-
-@functools.cache
-def _events() -> pd.DataFrame:
-    if not EVENTS_CSV.exists():
-        return pd.DataFrame(columns=["period", "date", "label_vi", "label_en", "kind"])
-    df = pd.read_csv(EVENTS_CSV, dtype=str, keep_default_na=False)
-    df["period"] = df["date"].str[:7]
-    return df
+    """Dated events drawn on time charts: date (YYYY-MM-DD text), period, labels, kind."""
+    return db.query(
+        "SELECT strftime(date, '%Y-%m-%d') AS date, period, label_vi, label_en, kind FROM wh.event ORDER BY date"
+    )
 
 
 # --------------------------------------------------------------------------- provinces
@@ -488,12 +479,9 @@ def press_facts() -> pd.DataFrame:
 
 @cached
 def fact_checks() -> pd.DataFrame:
-    """Every checkable press fact with the warehouse value (``observed``) and ``agrees``
-    (``etl.facts.check_facts`` on the app's read-only connection)."""
-    from etl import facts
-
-    with db.cursor() as cur:
-        return facts.check_facts(cur, schema="wh.")
+    """Every checkable press fact with the warehouse value (``observed``), ``agrees``, and
+    ``is_demo`` (the agreeing value is demo data, set to match the fact)."""
+    return db.query("SELECT id, observed, agrees, is_demo FROM wh.fact_check ORDER BY id")
 
 
 @cached

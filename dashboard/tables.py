@@ -246,16 +246,19 @@ def catalog_table(indicators: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def facts_table(facts: pd.DataFrame, checks: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Press facts with the warehouse check: ✓ agrees, ✗ disagrees, '—' context only."""
+    """Press facts with the warehouse check: ✓ agrees, ✗ disagrees, '—' context only; and
+    whether the warehouse value is real or demo data (demo data are set to match the facts,
+    so a demo ✓ says nothing about the world)."""
     t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
-    merged = facts.merge(checks[["id", "observed", "agrees"]], on="id", how="left")
+    merged = facts.merge(checks[["id", "observed", "agrees", "is_demo"]], on="id", how="left")
     rows = []
     for r in merged.to_dict("records"):
         checkable = isinstance(r.get("check"), str) and r["check"]
+        agrees = r.get("agrees") is True or r.get("agrees") == 1
         if not checkable:
             mark = "—"
         else:
-            mark = "✓" if r.get("agrees") is True or r.get("agrees") == 1 else "✗"
+            mark = "✓" if agrees else "✗"
         unit = catalog.units().get(r.get("unit"))  # a rank or a plain number: no unit
         period = r.get("period") or ""
         period_text = period if "/" in period else fmt.month(period, lang) if len(period) == 7 else period
@@ -271,6 +274,8 @@ def facts_table(facts: pd.DataFrame, checks: pd.DataFrame, lang: str) -> pd.Data
             t("methods.col_check"): mark,
             t("methods.col_observed"): "" if not checkable or fmt.is_missing(r.get("observed"))
             else _fact_value(r["observed"], unit, lang),
+            t("methods.col_basis"): basis_text(r.get("is_demo"), agrees, lang)
+            if checkable and not fmt.is_missing(r.get("observed")) else "",
             t("methods.col_link"): r["source_url"],
         })
     return pd.DataFrame(rows)
@@ -279,6 +284,13 @@ def facts_table(facts: pd.DataFrame, checks: pd.DataFrame, lang: str) -> pd.Data
 def _fact_value(value: Any, unit: catalog.Unit | None, lang: str) -> str:
     """A press fact's number in its unit with the unit's decimals (a rank as a whole number)."""
     return fmt.value(value, unit, None, lang) if unit else fmt.number(value, 0, lang)
+
+
+def basis_text(is_demo: Any, agrees: bool, lang: str) -> str:
+    """'demo, set to match' / 'demo' / 'real': what a fact's warehouse value is."""
+    if is_demo is True or is_demo == 1:
+        return i18n.t("methods.basis_demo_matched" if agrees else "methods.basis_demo", lang)
+    return i18n.t("methods.basis_real", lang)
 
 
 def markdown_section(text: str, heading: str) -> str:

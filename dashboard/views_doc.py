@@ -3,8 +3,8 @@
 The Data & methods page renders this list (descriptions from ``data/i18n.toml``
 ``methods.view_<name>``, columns read live from the warehouse). ``tests/test_views_doc.py``
 checks that it names exactly the warehouse's views (``etl/warehouse.py`` ``VIEWS``), that
-every example runs against a built warehouse, and that the README's view table names the
-same views. Examples use the bare view names, as an analyst types them in ``duckdb``.
+every example runs against a built warehouse, and that the view table of docs/sql-views.md
+names the same views. Examples use the bare view names, as an analyst types them in ``duckdb``.
 """
 
 from __future__ import annotations
@@ -48,6 +48,12 @@ VIEWS: tuple[View, ...] = (
         "ORDER BY rank_in_province LIMIT 5;",
     ),
     View("press_fact", "SELECT statement, value, source_url FROM press_fact WHERE entity = 'Phú Thọ';"),
+    View(
+        "fact_check",
+        "SELECT id, observed, agrees, is_demo FROM fact_check\n"
+        "WHERE NOT agrees OR NOT is_demo;   -- all but demo values set to match",
+    ),
+    View("event", "SELECT date, label_en FROM event WHERE kind = 'reform' ORDER BY date;"),
     View("source", "SELECT id, version, licence, loaded_at FROM source;"),
     View("load_history", "SELECT load_id, kind, status, rows_loaded, finished_at FROM load_history;"),
 )

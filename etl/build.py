@@ -1,4 +1,4 @@
-"""`python -m etl build`: reference geography, catalog, facts, demo data -> warehouse.
+"""`python -m etl build`: reference geography, catalog, facts, events, demo data -> warehouse.
 
 The whole warehouse is written to a temporary file and moved over the published one, so
 an app reading it never sees a half-built state. The existing warehouse is the record of
@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from core import catalog, paths
-from etl import demo, facts, reference, sources, warehouse
+from etl import demo, events, facts, reference, sources, warehouse
 from etl.load.apply import apply_replay, plan_replay
 
 
@@ -40,6 +40,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, loaded_at: datetime) -> None:
     _insert(con, "ref.indicator", catalog.catalog_frame())
     _insert(con, "ref.target", catalog.targets_frame())
     _insert(con, "ref.press_fact", facts.facts_frame())
+    _insert(con, "ref.event", events.events_frame())
     _insert(con, "ref.source", sources.sources_frame(loaded_at))
 
 
@@ -52,13 +53,7 @@ def load_demo(con: duckdb.DuckDBPyConnection, loaded_at: datetime) -> demo.DemoD
     )
     rows = data.observations.assign(load_id=0, source_id=demo.SOURCE_ID, is_demo=True, note=None)
     _insert(con, "clean.observation_history", rows)
-    con.register("legacy_rows", data.legacy)
-    con.execute(
-        "CREATE TABLE clean.legacy_observation AS "
-        "SELECT 0 AS load_id, indicator, period, legacy_code, value, numerator, denominator, TRUE AS is_demo "
-        "FROM legacy_rows"
-    )
-    con.unregister("legacy_rows")
+    _insert(con, "clean.legacy_observation", data.legacy.assign(load_id=0, is_demo=True))
     return data
 
 

@@ -5,11 +5,17 @@ Layers (DuckDB schemas), like Our World in Data's etl:
             size, uploader, time); the bytes of report files are kept in the raw archive
             folder next to the warehouse.
 - ``clean`` validated rows: every version of every observation ever loaded
-            (``clean.observation_history``, keyed by load id), and quarantined rows.
-- ``ref``   reference tables: geography, indicator catalog, targets, press facts, sources.
+            (``clean.observation_history``, keyed by load id), the demo's pre-merger rows
+            before re-basing (``clean.legacy_observation``), and quarantined rows.
+- ``ref``   reference tables: geography, indicator catalog, targets, press facts, events,
+            sources.
 - ``pub``   what readers see: the current observation per (indicator, period, level, unit),
             ranks; recomputed by :func:`publish` after every change.
 Views in ``main`` are the documented contract analysts query by name.
+
+Every table is created by :data:`DDL` and nowhere else, and every insert names its columns
+(``INSERT … BY NAME`` or a column list), so a column added or reordered here cannot shift
+values into the wrong column.
 
 Readers never see a half-built state: every change is written to a temporary copy in the
 same folder and moved over the published file with ``os.replace`` (see :func:`updating`).
@@ -36,7 +42,7 @@ import duckdb
 
 from core import paths
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: pub and legacy tables in the DDL, ref.event, the fact_check view
 DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 DDL = """
@@ -101,6 +107,18 @@ CREATE TABLE clean.observation_history (
     note        VARCHAR
 );
 
+-- The demo's pre-merger (63-province) rows as generated, before etl/rebase.py re-based them.
+CREATE TABLE clean.legacy_observation (
+    load_id     INTEGER NOT NULL,
+    indicator   VARCHAR NOT NULL,
+    period      VARCHAR NOT NULL,           -- YYYY-MM
+    legacy_code VARCHAR NOT NULL,           -- code of one of the 63 old provinces
+    value       DOUBLE,
+    numerator   DOUBLE,
+    denominator DOUBLE,
+    is_demo     BOOLEAN NOT NULL
+);
+
 CREATE TABLE clean.quarantine (
     load_id     INTEGER,
     row_number  BIGINT,
@@ -132,12 +150,103 @@ CREATE TABLE ref.press_fact (
     statement_en VARCHAR, value DOUBLE, comparison VARCHAR, unit VARCHAR, period VARCHAR,
     period_is_approximate BOOLEAN, source_url VARCHAR, indicator VARCHAR, level VARCHAR,
     "check" VARCHAR);
+-- Dated events drawn on time charts (data/meta/events.csv).
+CREATE TABLE ref.event (
+    date DATE PRIMARY KEY, label_vi VARCHAR NOT NULL, label_en VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+    source_id VARCHAR NOT NULL);
 CREATE TABLE ref.source (
     id VARCHAR PRIMARY KEY, producer VARCHAR, url VARCHAR, version VARCHAR, licence VARCHAR,
     checksum VARCHAR, loaded_at TIMESTAMP, description VARCHAR);
+
+-- What readers see, recomputed by publish() from the clean layer.
+CREATE TABLE pub.observation (
+    indicator VARCHAR, period VARCHAR, level VARCHAR, unit_code VARCHAR, value DOUBLE, numerator DOUBLE,
+    denominator DOUBLE, source_id VARCHAR, is_demo BOOLEAN, load_id INTEGER);
+CREATE TABLE pub.province_rank (
+    indicator VARCHAR, period VARCHAR, province_code VARCHAR, value DOUBLE, is_demo BOOLEAN, rank INTEGER,
+    n_ranked INTEGER, rank_change INTEGER);
+CREATE TABLE pub.commune_rank (
+    indicator VARCHAR, period VARCHAR, commune_code VARCHAR, province_code VARCHAR, value DOUBLE,
+    is_demo BOOLEAN, rank_in_province INTEGER, n_in_province INTEGER, rank_national INTEGER, n_national INTEGER);
 """
 
-# The documented contract (README "SQL views"). Extra columns may follow the required ones.
+# Every checkable press fact against the published views: what they say (``observed``), whether
+# it agrees with the fact, and whether that value is demo data (``is_demo``: the demo generator
+# is set to match the press facts, so a demo agreement proves nothing about the world). The
+# checks (``press_fact.check``; etl/facts.py refuses any other when the build reads the CSV):
+#   value, month_at_least  the month's observation (month_at_least: a point-in-time count the
+#                          monthly total must not contradict);
+#   sum_since:YYYY-MM      the sum of the monthly values from that month to the fact's period;
+#   ratio_over_span        100 * sum(numerator) / sum(denominator) over the span FIRST/LAST;
+#   rank, n_ranked         the province's rank / the number ranked that month (demo if any
+#                          ranked value is);
+#   min_in_province        the lowest commune value of the province that month;
+#   n_communes             the number of communes of the province (reference data, never demo);
+#   target                 the indicator's national target in the catalog (never demo).
+# Ranks, counts and targets must equal the fact; other checks compare with the fact's
+# comparison (=: equal to 2 decimals). A check with no value in the warehouse disagrees.
+FACT_CHECK_VIEW = """
+CREATE OR REPLACE VIEW fact_check AS
+WITH fact AS (
+    SELECT id, "check", value, comparison, indicator, unit_code, level, period,
+           CASE WHEN "check" LIKE 'sum_since:%' THEN substr("check", 11)
+                ELSE string_split(period, '/')[1] END AS first_period,
+           string_split(period, '/')[-1] AS last_period
+    FROM press_fact WHERE "check" IS NOT NULL
+), observed AS (
+    SELECT f.id,
+           CASE WHEN f."check" = 'ratio_over_span'
+                THEN 100 * sum(o.numerator) / nullif(sum(o.denominator), 0)
+                ELSE sum(o.value) END AS observed,
+           bool_or(o.is_demo) AS is_demo
+    FROM fact f
+    JOIN observation o ON o.indicator = f.indicator AND o.unit_code = f.unit_code AND o.level = f.level
+                      AND o.period BETWEEN f.first_period AND f.last_period
+    WHERE f."check" IN ('value', 'month_at_least', 'ratio_over_span') OR f."check" LIKE 'sum_since:%'
+    GROUP BY f.id, f."check"
+    UNION ALL
+    SELECT f.id, CASE f."check" WHEN 'rank' THEN r.rank ELSE r.n_ranked END, m.any_demo
+    FROM fact f
+    JOIN province_rank r ON r.indicator = f.indicator AND r.province_code = f.unit_code AND r.period = f.period
+    JOIN (SELECT indicator, period, bool_or(is_demo) AS any_demo FROM province_rank GROUP BY ALL) m
+      ON m.indicator = r.indicator AND m.period = r.period
+    WHERE f."check" IN ('rank', 'n_ranked')
+    UNION ALL
+    SELECT f.id, min(o.value), bool_or(o.is_demo)
+    FROM fact f
+    JOIN commune c ON c.province_code = f.unit_code
+    JOIN observation o ON o.unit_code = c.code AND o.level = 'commune' AND o.indicator = f.indicator
+                      AND o.period = f.period
+    WHERE f."check" = 'min_in_province'
+    GROUP BY f.id
+    UNION ALL
+    SELECT f.id, count(c.code), FALSE
+    FROM fact f LEFT JOIN commune c ON c.province_code = f.unit_code
+    WHERE f."check" = 'n_communes'
+    GROUP BY f.id
+    UNION ALL
+    SELECT f.id, min(t.value), FALSE
+    FROM fact f
+    JOIN target t ON t.indicator = f.indicator AND t.scope = 'national' AND t.deadline = f.period
+                 AND t.comparison = f.comparison
+    WHERE f."check" = 'target'
+    GROUP BY f.id
+)
+SELECT f.id, f."check", f.comparison, f.value AS fact_value, o.observed,
+       coalesce(CASE
+           WHEN f."check" IN ('rank', 'n_ranked', 'n_communes', 'target') THEN abs(o.observed - f.value) < 1e-9
+           WHEN f.comparison = '=' THEN round(o.observed, 2) = round(f.value, 2)
+           WHEN f.comparison = '>' THEN o.observed > f.value
+           WHEN f.comparison = '>=' THEN o.observed >= f.value
+           WHEN f.comparison = '<' THEN o.observed < f.value
+           WHEN f.comparison = '<=' THEN o.observed <= f.value
+       END, FALSE) AS agrees,
+       o.is_demo
+FROM fact f LEFT JOIN observed o USING (id)
+ORDER BY f.id;
+"""
+
+# The documented contract (docs/sql-views.md). Extra columns may follow the required ones.
 VIEWS = """
 CREATE OR REPLACE VIEW province AS
     SELECT code, name, name_ascii, kind, region, lat, lon, area_km2, n_communes, full_name
@@ -172,7 +281,9 @@ CREATE OR REPLACE VIEW source AS
     SELECT id, producer, url, version, licence, checksum, loaded_at, description FROM ref.source;
 CREATE OR REPLACE VIEW load_history AS
     SELECT * FROM meta.load ORDER BY load_id;
-"""
+CREATE OR REPLACE VIEW event AS
+    SELECT date, strftime(date, '%Y-%m') AS period, label_vi, label_en, kind, source_id FROM ref.event;
+""" + FACT_CHECK_VIEW
 
 
 class WarehouseError(Exception):
@@ -190,6 +301,10 @@ class WriteFailed(WarehouseError):
 
 class RebuildRefused(WarehouseError):
     """A rebuild would lose or change a recorded load, or was asked for something unsafe."""
+
+
+class SchemaOutdated(WarehouseError):
+    """The warehouse was built by an older version of the ETL: only a rebuild may change it."""
 
 
 def _reason(exc: BaseException) -> str:
@@ -247,9 +362,7 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
-    con.execute(
-        "INSERT INTO meta.build_info VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-    )
+    con.execute("INSERT INTO meta.build_info (key, value) VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
 
 def publish(con: duckdb.DuckDBPyConnection, touched: list[tuple[str, str, str]] | None = None) -> None:
@@ -292,12 +405,6 @@ def publish(con: duckdb.DuckDBPyConnection, touched: list[tuple[str, str, str]] 
         WHERE i.aggregation = 'ratio'
         """
     )
-    if not _table_exists(con, "pub", "observation"):
-        con.execute(
-            "CREATE TABLE pub.observation (indicator VARCHAR, period VARCHAR, level VARCHAR, "
-            "unit_code VARCHAR, value DOUBLE, numerator DOUBLE, denominator DOUBLE, source_id VARCHAR, "
-            "is_demo BOOLEAN, load_id INTEGER)"
-        )
     con.execute("DELETE FROM pub.observation o USING publish_scope s "
                 "WHERE o.indicator = s.indicator AND o.level = s.level AND o.period = s.period")
     con.execute(
@@ -326,12 +433,6 @@ def publish(con: duckdb.DuckDBPyConnection, touched: list[tuple[str, str, str]] 
     con.execute(VIEWS)
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? "
-        "AND database_name = current_database()", [schema, name]).fetchone()[0])
-
-
 def _define_scope(con: duckdb.DuckDBPyConnection, touched: list[tuple[str, str, str]] | None) -> None:
     """publish_scope: keys to recompute; publish_inputs: keys whose rows they are built from."""
     if touched is None:
@@ -340,7 +441,8 @@ def _define_scope(con: duckdb.DuckDBPyConnection, touched: list[tuple[str, str, 
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE touched (indicator VARCHAR, level VARCHAR, period VARCHAR)")
         if touched:
-            con.executemany("INSERT INTO touched VALUES (?, ?, ?)", [tuple(t) for t in touched])
+            con.executemany("INSERT INTO touched (indicator, level, period) VALUES (?, ?, ?)",
+                            [tuple(t) for t in touched])
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE publish_scope AS
@@ -382,16 +484,6 @@ def _publish_ranks(con: duckdb.DuckDBPyConnection) -> None:
             FROM publish_scope)
         """
     )
-    if not _table_exists(con, "pub", "province_rank"):
-        con.execute(
-            "CREATE TABLE pub.province_rank (indicator VARCHAR, period VARCHAR, province_code VARCHAR, "
-            "value DOUBLE, is_demo BOOLEAN, rank INTEGER, n_ranked INTEGER, rank_change INTEGER)"
-        )
-        con.execute(
-            "CREATE TABLE pub.commune_rank (indicator VARCHAR, period VARCHAR, commune_code VARCHAR, "
-            "province_code VARCHAR, value DOUBLE, is_demo BOOLEAN, rank_in_province INTEGER, "
-            "n_in_province INTEGER, rank_national INTEGER, n_national INTEGER)"
-        )
     con.execute("DELETE FROM pub.province_rank r USING rank_scope s "
                 "WHERE s.level = 'province' AND r.indicator = s.indicator AND r.period = s.period")
     con.execute(
@@ -666,9 +758,20 @@ def updating(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     if not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `python -m etl build` first")
     with _replacing(path, copy_existing=True) as con:
+        _require_current_schema(con, path)
         loads_before = dict(con.execute("SELECT load_id, status FROM meta.load").fetchall())
         yield con
         publish(con, _touched_by_loads(con, loads_before))
+
+
+def _require_current_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A change to a warehouse of an older schema would publish into tables and views it lacks."""
+    row = con.execute("SELECT value FROM meta.build_info WHERE key = 'schema_version'").fetchone()
+    version = int(row[0]) if row else None
+    if version != SCHEMA_VERSION:
+        raise SchemaOutdated(
+            f"{path} has schema {version}, this program writes schema {SCHEMA_VERSION}; nothing was changed. "
+            "Run `python -m etl ensure` first (it rebuilds the warehouse and keeps every recorded load)")
 
 
 def _touched_by_loads(con: duckdb.DuckDBPyConnection, loads_before: dict[int, str]) -> list[tuple[str, str, str]]:

@@ -106,6 +106,8 @@ n_ok = int(checks["agrees"].sum())
 st.markdown(t(
     "methods.facts_summary", n=len(facts), n_check=len(checks), n_ok=n_ok, n_bad=len(checks) - n_ok,
 ))
+n_ok_demo = int((checks["agrees"] & checks["is_demo"].fillna(False).astype(bool)).sum())
+st.markdown(t("methods.facts_basis", n_ok=n_ok, n_demo=n_ok_demo, n_real=n_ok - n_ok_demo))
 if n_ok < len(checks):
     st.error(t("methods.facts_bad", n=len(checks) - n_ok, ids=plain(", ".join(checks.loc[~checks["agrees"], "id"]))),
              icon=":material/cancel:")

@@ -2,7 +2,8 @@
 session warehouse. Values are checked against the warehouse with direct SQL: Phú Thọ 9th of
 34 with 88,01 % in Sep 2025, the five Decision 766 groups adding up to the total shown, 148
 commune points on Phú Thọ's map, "quang dien" finding Xã Quảng Điền, filter counts, every
-catalog indicator and every press fact agreeing, bad links warning without an exception.
+catalog indicator and every press fact agreeing (with demo data set to match, until real data
+arrive), bad links warning without an exception.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from core import catalog as indicator_catalog
 from dashboard import views_doc
+from etl.load import apply_load, plan_load
+from load_support import write_csv
 from markdown_support import shown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -273,6 +276,33 @@ def test_data_and_methods_lists_every_indicator_and_every_press_fact_agreeing(wa
     phu_tho = facts[facts["Mã"] == "F01a"].iloc[0]
     assert phu_tho["Giá trị trong kho"] == "88,01 %" and "(kỳ ước định)" in phu_tho["Kỳ"]
     assert not at.error
+    # Every agreement is with demo data set to match, except the commune counts and the
+    # target, which are reference data; context rows have no value to qualify.
+    basis = dict(zip(facts["Mã"], facts["Giá trị trong kho là"]))
+    reference = {i for (i,) in sql("""SELECT id FROM press_fact WHERE "check" IN ('n_communes', 'target')""")}
+    assert {basis[i] for i in reference} == {"số liệu thật"} and len(reference) == 4
+    checked = set(facts.loc[facts["Đối chiếu"] == "✓", "Mã"])
+    assert {basis[i] for i in checked - reference} == {"số liệu minh họa, đặt cho khớp"}
+    assert {basis[i] for i in set(ids) - checked} == {""}
+    summary = next(m.value for m in at.markdown if "khớp với số liệu minh họa" in m.value)
+    assert f"Trong {n_checkable} số liệu khớp, **{n_checkable - 4} khớp với số liệu minh họa**" in summary
+
+
+def test_data_and_methods_says_real_once_a_real_value_is_loaded_for_a_fact(warehouse_copy, tmp_path):
+    """Phú Thọ's online rate (F01a: 88,01 %) and 5G stations (F03b: 170) arrive from a real
+    report: F01a then agrees with real data, F03b (171) disagrees, and the rank (F01b) is still
+    among demo values."""
+    report = write_csv(tmp_path / "phu_tho.csv", ["period", "unit", "indicator", "value"],
+                       [["2025-09", "Phú Thọ", "online_application_rate", 88.01],
+                        ["2025-09", "Phú Thọ", "stations_5g", 171]])
+    assert apply_load(plan_load(report, db=warehouse_copy), db=warehouse_copy).status == "loaded"
+    for lang, fact_id, check, basis, real, demo in (
+            ("vi", "Mã", "Đối chiếu", "Giá trị trong kho là", "số liệu thật", "số liệu minh họa, đặt cho khớp"),
+            ("en", "Id", "Check", "Warehouse value is", "real", "demo, set to match")):
+        facts = table(run(METHODS, lang=lang), check).set_index(fact_id)
+        assert (facts.at["F01a", check], facts.at["F01a", basis]) == ("✓", real)
+        assert (facts.at["F03b", check], facts.at["F03b", basis]) == ("✗", real)
+        assert (facts.at["F01b", check], facts.at["F01b", basis]) == ("✓", demo)
 
 
 def test_data_and_methods_says_how_much_is_demo_and_documents_sources_limits_and_views(warehouse, sql):

@@ -1,13 +1,22 @@
-"""The warehouse's SQL contract and the consistency of what it publishes."""
+"""The warehouse's SQL contract and the consistency of what it publishes; its schema is
+declared once (every table in the DDL, every insert by column name), and a warehouse of an
+older schema is rebuilt, keeping its loads, before anything else may change it."""
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from etl import build, warehouse as wh
+from etl.__main__ import main as etl_main
+from etl.load import apply_load, plan_load
+from load_support import write_csv
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CONTRACT = {
     "province": "code, name, name_ascii, kind, region, lat, lon, area_km2, n_communes",
@@ -184,8 +193,8 @@ def test_a_change_republishes_only_what_it_touched_with_the_same_result_as_a_ful
     with wh.updating(warehouse_copy) as con:
         con.execute("INSERT INTO meta.load (load_id, kind, status) VALUES (1, 'report', 'loaded')")
         con.execute(
-            "INSERT INTO clean.observation_history VALUES "
-            "(1, 'applications_received', '2025-09', 'province', '25', 100000, NULL, NULL, 'load-1', FALSE, NULL)"
+            "INSERT INTO clean.observation_history (load_id, indicator, period, level, unit_code, value, source_id, "
+            "is_demo) VALUES (1, 'applications_received', '2025-09', 'province', '25', 100000, 'load-1', FALSE)"
         )
     con = wh.connect(warehouse_copy)
     rate, is_demo, rank = con.execute(
@@ -201,3 +210,97 @@ def test_a_change_republishes_only_what_it_touched_with_the_same_result_as_a_ful
     assert _pub_snapshot(con) == incremental
     assert rank > 9  # 70.41 % drops Phú Thọ down the ranking
     con.close()
+
+
+# ----------------------------------------------------------------------------- one schema
+
+
+def _tables(con, catalog: str) -> dict[str, list[tuple[str, str]]]:
+    """schema.table -> [(column, type)] of the permanent tables of one database."""
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for schema, table, column, data_type in con.execute(
+            "SELECT schema_name, table_name, column_name, c.data_type FROM duckdb_columns() c "
+            "JOIN duckdb_tables() t USING (database_name, schema_name, table_name) "
+            "WHERE database_name = ? ORDER BY schema_name, table_name, column_index", [catalog]).fetchall():
+        tables.setdefault(f"{schema}.{table}", []).append((column, data_type))
+    return tables
+
+
+def _declared() -> dict[str, list[tuple[str, str]]]:
+    con = duckdb.connect()
+    con.execute(wh.DDL)
+    declared = _tables(con, "memory")
+    con.close()
+    return declared
+
+
+def _real_load(folder: Path, db: Path, rows: list[list]) -> int:
+    report = write_csv(folder / "report.csv", ["period", "unit", "indicator", "value"], rows)
+    result = apply_load(plan_load(report, db=db), db=db)
+    assert result.status == "loaded"
+    return result.load_id
+
+
+def test_every_table_a_build_and_a_load_leave_is_declared_in_the_ddl(tmp_path, warehouse_copy):
+    declared = _declared()
+    assert {"pub.observation", "pub.province_rank", "pub.commune_rank", "clean.legacy_observation",
+            "ref.event"} <= set(declared)
+    _real_load(tmp_path, warehouse_copy, [["2025-09", "Huế", "bts_stations", 1234]])
+    with wh.reading(warehouse_copy) as con:
+        assert _tables(con, "wh") == declared
+
+
+def test_the_code_creates_tables_only_in_the_ddl_and_inserts_by_column_name():
+    """Positional inserts break silently when a column is added or moved; a table created
+    elsewhere is a second, unchecked schema."""
+    statements = []
+    for path in [*ROOT.joinpath("etl").rglob("*.py"), *ROOT.joinpath("dashboard").rglob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        if path.name == "warehouse.py":
+            text = text.replace(wh.DDL, "")
+        rel = path.relative_to(ROOT)
+        statements += [f"{rel}: {m.group(0)}" for m in re.finditer(
+            r"CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(?!AS\b)[\w.{}]+", text) ]
+        statements += [f"{rel}: {m.group(0)}" for m in re.finditer(
+            r"INSERT\s+(?:OR\s+\w+\s+)?INTO\s+[\w.{}]+\s+(?!BY\s+NAME|\()\S+", text)]
+    assert statements == []
+
+
+def test_the_events_come_from_the_warehouse_with_their_source(db):
+    rows = db.execute("SELECT date, period, label_en, kind, source_id FROM event ORDER BY date").fetchall()
+    assert [(str(d), p, k) for d, p, _, k, _ in rows] == [
+        ("2024-12-22", "2024-12", "policy"), ("2025-06-12", "2025-06", "reform"), ("2025-07-01", "2025-07", "reform")]
+    assert {r[4] for r in rows} == {"events"}
+    (checksum,), = db.execute("SELECT checksum FROM source WHERE id = 'events'").fetchall()
+    assert len(checksum) == 64
+
+
+def _as_schema_1(path: Path) -> None:
+    """What a warehouse built before schema 2 lacks: the events and the fact check."""
+    con = duckdb.connect(str(path))
+    con.execute("DROP VIEW fact_check; DROP VIEW event; DROP TABLE ref.event; DROP TABLE clean.legacy_observation")
+    con.execute("UPDATE meta.build_info SET value = '1' WHERE key = 'schema_version'")
+    con.close()
+
+
+def test_an_older_schema_refuses_changes_until_ensure_rebuilds_it_with_its_loads(tmp_path, warehouse_copy, capsys):
+    load_id = _real_load(tmp_path, warehouse_copy, [["2025-09", "Huế", "bts_stations", 1234]])
+    _as_schema_1(warehouse_copy)
+    before = warehouse_copy.read_bytes()
+    newer = write_csv(tmp_path / "newer.csv", ["period", "unit", "indicator", "value"],
+                      [["2025-09", "Huế", "stations_5g", 12]])
+
+    assert etl_main(["load", str(newer)]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: {warehouse_copy} has schema 1, this program writes schema {wh.SCHEMA_VERSION}; nothing "
+                   "was changed. Run `python -m etl ensure` first (it rebuilds the warehouse and keeps every "
+                   "recorded load)")
+    assert warehouse_copy.read_bytes() == before
+
+    assert build.ensure(warehouse_copy) is True
+    assert wh.schema_version(warehouse_copy) == wh.SCHEMA_VERSION
+    with wh.reading(warehouse_copy) as con:
+        assert con.execute("SELECT value, is_demo, load_id FROM wh.observation WHERE indicator = 'bts_stations' "
+                           "AND unit_code = '46' AND period = '2025-09'").fetchone() == (1234, False, load_id)
+        assert con.execute("SELECT count(*) FROM wh.event").fetchone()[0] == 3
+    assert etl_main(["load", str(newer)]) == 0

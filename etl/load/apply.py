@@ -433,14 +433,17 @@ def write_load(con: duckdb.DuckDBPyConnection, plan: LoadPlan, load_id: int, *, 
         "source_id": source_id.astype(object), "is_demo": False,
         "note": rows.note.astype(object),
     })
-    con.execute(
-        "INSERT INTO meta.load VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [load_id, plan.kind, plan.file_name, plan.sha256, status, plan.rows_read, len(obs), plan.rows_rejected,
-         plan.uploader, json.dumps(options, ensure_ascii=False), started_at or now, finished_at or now, undone_at],
-    )
-    con.execute("INSERT INTO raw.file VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [load_id, plan.file_name, plan.kind, plan.sha256, plan.size_bytes, plan.uploader,
-                 plan.received_at, archived])
+    _insert_row(con, "meta.load", {
+        "load_id": load_id, "kind": plan.kind, "file_name": plan.file_name, "sha256": plan.sha256, "status": status,
+        "rows_read": plan.rows_read, "rows_loaded": len(obs), "rows_rejected": plan.rows_rejected,
+        "uploader": plan.uploader, "options": json.dumps(options, ensure_ascii=False),
+        "started_at": started_at or now, "finished_at": finished_at or now, "undone_at": undone_at,
+    })
+    _insert_row(con, "raw.file", {
+        "load_id": load_id, "file_name": plan.file_name, "kind": plan.kind, "sha256": plan.sha256,
+        "size_bytes": plan.size_bytes, "uploader": plan.uploader, "received_at": plan.received_at,
+        "archived_path": archived,
+    })
     for s in sources:
         con.execute("INSERT OR REPLACE INTO ref.source (id, producer, url, version, licence, checksum, loaded_at, description) "
                     "VALUES (?, ?, NULL, NULL, NULL, ?, ?, ?)",
@@ -467,6 +470,11 @@ def write_load(con: duckdb.DuckDBPyConnection, plan: LoadPlan, load_id: int, *, 
         finally:
             con.unregister("_quarantine")
     return len(obs)
+
+
+def _insert_row(con: duckdb.DuckDBPyConnection, table: str, row: dict[str, Any]) -> None:
+    """One row, its values matched to the table's columns by name (never by position)."""
+    con.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
 
 
 def _check_contract(obs: pd.DataFrame) -> None:
@@ -734,14 +742,17 @@ def _record_dropped(con: duckdb.DuckDBPyConnection, entry: dict, times: dict, dr
     options = dict(entry.get("options") or {})
     if drop_now:
         options["dropped_at"] = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
-    con.execute(
-        "INSERT INTO meta.load VALUES (?, ?, ?, ?, 'dropped', ?, ?, ?, ?, ?, ?, ?, ?)",
-        [entry["load_id"], entry["kind"], entry["file_name"], entry.get("sha256"), entry.get("rows_read"),
-         entry.get("rows_loaded"), entry.get("rows_rejected"), entry.get("uploader"),
-         json.dumps(options, ensure_ascii=False), times["started_at"], times["finished_at"], times["undone_at"]])
-    con.execute("INSERT INTO raw.file VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [entry["load_id"], entry["file_name"], entry["kind"], entry.get("sha256"), entry.get("size_bytes"),
-                 entry.get("uploader"), _parse_time(entry.get("received_at")), entry.get("archived_path")])
+    _insert_row(con, "meta.load", {
+        "load_id": entry["load_id"], "kind": entry["kind"], "file_name": entry["file_name"],
+        "sha256": entry.get("sha256"), "status": "dropped", "rows_read": entry.get("rows_read"),
+        "rows_loaded": entry.get("rows_loaded"), "rows_rejected": entry.get("rows_rejected"),
+        "uploader": entry.get("uploader"), "options": json.dumps(options, ensure_ascii=False), **times,
+    })
+    _insert_row(con, "raw.file", {
+        "load_id": entry["load_id"], "file_name": entry["file_name"], "kind": entry["kind"],
+        "sha256": entry.get("sha256"), "size_bytes": entry.get("size_bytes"), "uploader": entry.get("uploader"),
+        "received_at": _parse_time(entry.get("received_at")), "archived_path": entry.get("archived_path"),
+    })
 
 
 def _parse_time(value: Any) -> dt.datetime | None:

@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from core import catalog
+from core import catalog, paths
 from etl.load import limits, preflight
 from etl.load.errors import FileRejected, UsageError
 from core.names import ascii_key, strip_diacritics, tone_key
@@ -128,14 +128,20 @@ COLUMN_SYNONYMS: dict[str, set[str]] = {
 _COLUMN_BY_KEY = {key: name for name, keys in COLUMN_SYNONYMS.items() for key in keys}
 
 
-@cache
 def indicator_keys() -> dict[str, str]:
-    """Header/indicator spellings -> indicator code: codes, Vietnamese and English names."""
+    """Header/indicator spellings -> indicator code: codes, Vietnamese and English names of
+    the catalog in use (``DX_CATALOG`` may name another)."""
+    return _indicator_keys(paths.catalog_file())
+
+
+@cache
+def _indicator_keys(catalog_file: Path) -> dict[str, str]:
+    indicators = catalog.load(catalog_file).indicators
     keys: dict[str, str] = {}
-    for ind in catalog.indicators().values():
+    for ind in indicators.values():
         keys[ind.code.lower()] = ind.code
         keys[header_key(ind.code)] = ind.code
-    for ind in catalog.indicators().values():
+    for ind in indicators.values():
         for name in (ind.name_vi, ind.name_en):
             for key in ("tone:" + tone_key(name), "ascii:" + ascii_key(name)):
                 keys.setdefault(key, ind.code)
