@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from core import catalog
-from etl.demo_spec import SPEC_FILE, Anchor, DemoSpec, IndicatorSpec, SpecError, anchors, month_name, month_number, \
-    month_range, read_spec
+from etl.demo_spec import (SPEC_FILE, Anchor, DemoSpec, IndicatorSpec, SpecError, anchors, month_name, month_number,
+                           month_range, read_spec)
 from etl.rebase import rebase_legacy
 from etl.reference import communes, legacy_provinces, provinces
 
@@ -161,18 +161,19 @@ class _Engine:
         """Every indicator published for provinces: the 63 before the merger, the 34 after."""
         for code, spec in self.spec.indicators.items():
             indicator = self.catalog[code]
-            levels = [lvl for lvl in (self.legacy, self.province) if self.first_of[code] <= lvl.months[-1]]
             if "province" not in indicator.levels:
                 continue
+            levels = [lvl for lvl in (self.legacy, self.province) if self.first_of[code] <= lvl.months[-1]]
             if spec.shape in ("flow", "stock"):
                 self._finish(spec, {lvl: self._count(spec, lvl) for lvl in levels})
             elif spec.shape == "share":
-                parent = spec.options["of"]
-                self._finish(spec, {lvl: np.minimum(lvl.values[parent], lvl.values[parent] * self._path(code, spec, lvl))
-                                    for lvl in levels})
+                parents = {lvl: lvl.values[spec.options["of"]] for lvl in levels}
+                self._finish(spec, {lvl: np.minimum(parent, parent * self._path(code, spec, lvl))
+                                    for lvl, parent in parents.items()})
             elif spec.shape == "difference":
+                minuend, subtrahend = spec.options["of"]
                 for lvl in levels:
-                    lvl.values[code] = lvl.values[spec.options["of"][0]] - lvl.values[spec.options["of"][1]]
+                    lvl.values[code] = lvl.values[minuend] - lvl.values[subtrahend]
             elif spec.shape == "rate":
                 self._rate(spec, indicator, levels)
             else:
@@ -208,11 +209,12 @@ class _Engine:
                 target, now = anchor.target(self.spec.margin, indicator.decimals), counts[np.ix_(rows, cols)].sum()
                 if len(rows) == 1 and (anchor.comparison == "=" or not anchor.holds(now)):
                     counts[rows[0], cols[-1]] += target - now  # a sum's rounding rest goes to its last month
-            for rate in catalog.rates():
-                for anchor, rows, cols in self._anchored(rate.code, level, {"value"}) if rate.denominator == spec.code else ():
+            granule = max(1, round(10.0 ** (indicator.decimals - decimals)))  # round = -2: hundreds
+            for rate in (rate for rate in catalog.rates() if rate.denominator == spec.code):
+                for anchor, rows, cols in self._anchored(rate.code, level, {"value"}):
                     if anchor.comparison == "=" and len(rows) == 1:
                         step = _exact_step(anchor.value, self.catalog[rate.numerator].decimals, indicator.decimals)
-                        step = math.lcm(step, max(1, round(10.0 ** (indicator.decimals - decimals)))) / 10 ** indicator.decimals
+                        step = math.lcm(step, granule) / 10 ** indicator.decimals
                         counts[rows[0], cols[0]] = max(step, round(counts[rows[0], cols[0]] / step) * step)
             level.values[spec.code] = counts
 
@@ -228,7 +230,8 @@ class _Engine:
                 if anchor.comparison == "=" and len(rows) == 1:
                     rate[rows[0], cols[0]] = anchor.value
             for anchor, rows, cols in self._anchored(spec.code, level, {"rank"}):
-                self._arrange(anchor, rows[0], cols[0], rate, level, bounds[level][0][cols[0]], bounds[level][1][cols[0]])
+                low, high = (bound[cols[0]] for bound in bounds[level])
+                self._arrange(anchor, rows[0], cols[0], rate, level, low, high)
             level.values[numerator.code] = np.round(weights[level] * rate / 100, numerator.decimals)
 
     def _score_groups(self, spec: IndicatorSpec, level: _Level) -> None:
@@ -276,11 +279,17 @@ class _Engine:
         elif (anchor.level == "commune") != (level is self.commune):
             rows = None
         else:
-            rows = self.members.get(anchor.unit, []) if level is self.legacy else np.flatnonzero(level.codes == anchor.unit)
+            rows = self._unit_rows(anchor.unit, level)
             if len(rows) == 0:
                 raise SpecError(f"anchor {anchor.id}: no unit {anchor.unit} at level {anchor.level}")
         first = level.months.index(anchor.first)
         return None if rows is None else (np.asarray(rows), list(range(first, level.months.index(anchor.last) + 1)))
+
+    def _unit_rows(self, unit: str, level: _Level) -> np.ndarray:
+        """A province's rows: its old provinces before the merger; itself (or a commune) after."""
+        if level is self.legacy:
+            return self.members.get(unit, np.array([], int))
+        return np.flatnonzero(level.codes == unit)
 
     def _anchored(self, code: str, level: _Level, kinds: set[str] | None) -> list[tuple[Anchor, np.ndarray, list]]:
         """Anchors on ``code`` that fall in ``level``, with the rows and month columns they cover."""
@@ -324,7 +333,7 @@ class _Engine:
                     if inside := [(a - begin, b - begin, o) for a, b, o in unit_spans if begin <= a < end]:
                         curve[begin:end] = _offsets(inside, end - begin, spec.pull_months)
                 for level, data in values.items():
-                    rows = self.members[unit] if level is self.legacy else np.flatnonzero(level.codes == unit)
+                    rows = self._unit_rows(unit, level)
                     part = curve[month_number(level.months[0]) - first:][:len(level.months)]
                     bent[level][rows] = data[rows] + part if additive else data[rows] * np.exp(part)
             broken = [i for i, (anchor, level, rows, cols) in enumerate(found)
@@ -339,18 +348,21 @@ class _Engine:
         """Move other provinces past the anchored one so that it holds its rank that month; provinces
         with their own anchor that month stay where they are."""
         sign = 1 if self.catalog[anchor.indicator].higher_is_better else -1
-        value = rate[row, col]
-        pinned = {r for _, rows, cols in self._anchored(anchor.indicator, level, {"value"}) if col in cols for r in rows}
+        score, top, bottom = sign * rate[:, col], max(sign * low, sign * high), min(sign * low, sign * high)
+        pinned = {r for _, rows, cols in self._anchored(anchor.indicator, level, {"value"}) if col in cols
+                  for r in rows}
         free = np.array([r for r in range(len(level.codes)) if r not in pinned | {row}])
-        needed = int(anchor.value) - 1 - sum(sign * (rate[r, col] - value) > 0 for r in pinned - {row})
-        order = free[np.argsort(-sign * rate[free, col], kind="stable")]
+        needed = int(anchor.value) - 1 - sum(score[r] > score[row] for r in pinned - {row})
+        if not 0 <= needed <= len(free):
+            raise SpecError(f"anchor {anchor.id}: rank {int(anchor.value)} cannot be arranged")
+        order = free[np.argsort(-score[free], kind="stable")]
+        better, worse = order[:needed], order[needed:]
         gap = self._rng(anchor.id, "rank").uniform(*self.spec.rank_gap, len(free))
-        better, worse = order[:max(needed, 0)], order[max(needed, 0):]
-        rate[better, col] = sign * np.maximum(sign * rate[better, col], sign * np.clip(value + sign * gap[:len(better)], low, high))
-        rate[worse, col] = sign * np.minimum(sign * rate[worse, col], sign * np.clip(value - sign * gap[len(better):], low, high))
-        if needed < 0 or needed > len(free) or (sign * (rate[better, col] - value) <= 0).any() \
-                or (sign * (rate[worse, col] - value) >= 0).any():
-            raise SpecError(f"anchor {anchor.id}: rank {int(anchor.value)} cannot be arranged within the path's bounds")
+        score[better] = np.maximum(score[better], np.minimum(score[row] + gap[:needed], top))
+        score[worse] = np.minimum(score[worse], np.maximum(score[row] - gap[needed:], bottom))
+        if (score[better] <= score[row]).any() or (score[worse] >= score[row]).any():
+            raise SpecError(f"anchor {anchor.id}: rank {int(anchor.value)} does not fit within the path's bounds")
+        rate[:, col] = sign * score
 
     # ---- communes -------------------------------------------------------------------------------
     def _communes(self) -> None:
@@ -387,7 +399,8 @@ class _Engine:
             for p, rows in enumerate(self.in_province):
                 total = int(totals[p, col])
                 if parent is None:
-                    weight = commune.size[rows] * np.clip(rng.normal(1, jitter, len(rows)), 1 - 4 * jitter, 1 + 4 * jitter)
+                    change = np.clip(rng.normal(1, jitter, len(rows)), 1 - 4 * jitter, 1 + 4 * jitter)
+                    weight = commune.size[rows] * change
                     out[rows, col] = rng.multinomial(total, weight / weight.sum())
                     continue
                 room = commune.values[parent][rows, col].astype(np.int64)
@@ -425,24 +438,24 @@ class _Engine:
     # ---- rows -----------------------------------------------------------------------------------
     def _rows(self, level: _Level, label: str) -> pd.DataFrame:
         """Cells of every indicator at the level; rates with their numerator and denominator."""
-        parts = [(code, values, None, None) for code, values in level.values.items()]
+        blank = np.full((len(level.codes), len(level.months)), np.nan)
+        parts = [(code, values, blank, blank) for code, values in level.values.items()]
+        published = "province" if level is self.legacy else label
         for rate in catalog.rates():
-            if {rate.numerator, rate.denominator} <= set(level.values) and label.replace("legacy", "province") in rate.levels:
+            if {rate.numerator, rate.denominator} <= set(level.values) and published in rate.levels:
                 num, den = level.values[rate.numerator], level.values[rate.denominator]
                 with np.errstate(invalid="ignore", divide="ignore"):
                     parts.append((rate.code, np.where(den > 0, 100.0 * num / den, np.nan), num, den))
         cells = [np.nonzero(~np.isnan(values)) for _, values, _, _ in parts]
         which = np.concatenate([np.full(len(rows), i) for i, (rows, _) in enumerate(cells)])
         rows, cols = (np.concatenate(axis) for axis in zip(*cells))
-        nothing = np.full(len(rows), np.nan)
-        pick = [(values[r, c], nothing[:len(r)] if num is None else num[r, c], nothing[:len(r)] if den is None else den[r, c])
-                for (_, values, num, den), (r, c) in zip(parts, cells)]
         return pd.DataFrame({
             "indicator": np.array([code for code, *_ in parts], dtype=object)[which],
             "period": np.array(level.months, dtype=object)[cols],
             "level": np.array([label], dtype=object)[np.zeros(len(rows), dtype=int)],
             "unit_code": level.codes[rows],
-            **{name: np.concatenate([p[i] for p in pick]) for i, name in enumerate(COLUMNS[4:])},
+            **{name: np.concatenate([part[k][r, c] for part, (r, c) in zip(parts, cells)])
+               for k, name in enumerate(COLUMNS[4:], start=1)},
         })
 
     def _observed(self, anchor: Anchor) -> float | None:
@@ -458,7 +471,8 @@ class _Engine:
                     column = 100 * num[:, cols[0]] / den[:, cols[0]]
                 value = 100 * num[np.ix_(rows, cols)].sum() / den[np.ix_(rows, cols)].sum()
             else:
-                column, covered = level.values[anchor.indicator][:, cols[0]], level.values[anchor.indicator][np.ix_(rows, cols)]
+                values = level.values[anchor.indicator]
+                column, covered = values[:, cols[0]], values[np.ix_(rows, cols)]
                 value = covered.min() if anchor.kind == "min_in_province" else covered.sum()
             if anchor.kind == "rank":
                 sign = 1 if indicator.higher_is_better else -1

@@ -189,6 +189,16 @@ def test_a_spec_anchor_moves_the_rank(tmp_path):
     assert (august > august["25"]).sum() == 13  # 14th
 
 
+def test_a_commune_floor_takes_dossiers_from_the_provinces_largest_commune_and_keeps_its_total(made, tmp_path):
+    floor = ('\n[[anchor]]\nid = "T1"\nindicator = "applications_received"\nunit_code = "19867"\nlevel = "commune"\n'
+             'period = "2025-07"\ncheck = "month_at_least"\ncomparison = ">="\nvalue = 2000\nwhy = "test"\n')
+    data = demo.generate(spec_file(tmp_path, demo_spec.SPEC_FILE.read_text(encoding="utf-8") + floor))
+    assert series(made, "applications_received", "19867", "commune")["2025-07"] < 2000
+    assert series(data, "applications_received", "19867", "commune")["2025-07"] == 2040  # 2 % inside the floor
+    for indicator in ("applications_received", "online_applications", "applications_resolved"):
+        assert series(data, indicator, "46")["2025-07"] == series(made, indicator, "46")["2025-07"]  # Huế
+
+
 def test_stocks_continue_across_the_merger(made):
     o = made.observations
     for indicator in ("bts_stations", "mobile_subscribers", "eid_level2_accounts"):
