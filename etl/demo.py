@@ -203,7 +203,7 @@ class _Engine:
         """A count bent to its anchors and rounded; exact where a rate anchored on it needs it."""
         indicator = self.catalog[spec.code]
         decimals = spec.options.get("round", indicator.decimals)
-        for level, counts in self._bent(spec, values, additive=False).items():
+        for level, counts in self._bent(spec, values, False).items():
             counts = np.round(counts, decimals)
             for anchor, rows, cols in self._anchored(spec.code, level, {"value", "sum"}):
                 target, now = anchor.target(self.spec.margin, indicator.decimals), counts[np.ix_(rows, cols)].sum()
@@ -219,19 +219,27 @@ class _Engine:
             level.values[spec.code] = counts
 
     def _rate(self, spec: IndicatorSpec, indicator: catalog.Indicator, levels: list[_Level]) -> None:
-        """A rate's path in percent, bent and ranked, times its denominator gives its numerator."""
+        """A rate's path in percent, bent to its anchors, times its denominator gives its numerator.
+        A rank anchor adds value anchors for the provinces it moves, so they bend too (no spikes)."""
         bounds = {level: self._bounds(spec, level) for level in levels}
-        rates = {level: np.clip(self._path(spec.code, spec, level), *bounds[level]) for level in levels}
+        paths = {level: np.clip(self._path(spec.code, spec, level), *bounds[level]) for level in levels}
         weights = {level: level.values[indicator.denominator] for level in levels}
+        moved: list[Anchor] = []
+        for _ in range(len(self.province.codes)):
+            rates = {level: np.clip(rate, *bounds[level])
+                     for level, rate in self._bent(spec, paths, True, weights, moved).items()}
+            for level, rate in rates.items():
+                for anchor, rows, cols in self._anchored(spec.code, level, {"value"}):
+                    if anchor.comparison == "=" and len(rows) == 1:
+                        rate[rows[0], cols[0]] = anchor.value
+            ranks = [(anchor, rows[0], cols[0]) for anchor, rows, cols in self._anchored(spec.code, self.province, {"rank"})]
+            if not (more := [m for anchor, row, col in ranks for m in self._arrange(anchor, row, col, rates, moved)]):
+                break
+            moved += more
+        else:
+            raise SpecError(f"the rank anchors on {spec.code} cannot be arranged together")
         numerator = self.catalog[indicator.numerator]
-        for level, rate in self._bent(spec, rates, additive=True, weights=weights).items():
-            rate = np.clip(rate, *bounds[level])
-            for anchor, rows, cols in self._anchored(spec.code, level, {"value"}):
-                if anchor.comparison == "=" and len(rows) == 1:
-                    rate[rows[0], cols[0]] = anchor.value
-            for anchor, rows, cols in self._anchored(spec.code, level, {"rank"}):
-                low, high = (bound[cols[0]] for bound in bounds[level])
-                self._arrange(anchor, rows[0], cols[0], rate, level, low, high)
+        for level, rate in rates.items():
             level.values[numerator.code] = np.round(weights[level] * rate / 100, numerator.decimals)
 
     def _score_groups(self, spec: IndicatorSpec, level: _Level) -> None:
@@ -298,11 +306,14 @@ class _Engine:
                 and (cells := self._cells(anchor, level)) is not None]
 
     def _bent(self, spec: IndicatorSpec, values: dict[_Level, np.ndarray], additive: bool,
-              weights: dict[_Level, np.ndarray] | None = None) -> dict[_Level, np.ndarray]:
-        """``values`` (old provinces and provinces) bent so each value, sum and ratio anchor holds:
-        "=" always, an inequality only where it is broken. Counts bend by a factor, rates by points."""
+              weights: dict[_Level, np.ndarray] | None = None, extra: list[Anchor] = ()) -> dict[_Level, np.ndarray]:
+        """``values`` (old provinces and provinces) bent so each value, sum and ratio anchor (and
+        ``extra``) holds: "=" always, an inequality only where it is broken. Counts bend by a factor,
+        rates by points."""
         found = [(anchor, level, rows, cols) for level in values
                  for anchor, rows, cols in self._anchored(spec.code, level, {"value", "sum", "ratio"})]
+        found += [(anchor, level, *cells) for anchor in extra for level in values
+                  if (cells := self._cells(anchor, level)) is not None]
         if not found:
             return values
         first, decimals = month_number(self.spec.first_month), self.catalog[spec.code].decimals
@@ -343,26 +354,31 @@ class _Engine:
             active += broken
         raise SpecError(f"the anchors on {spec.code} cannot all be met: {[a.id for a, *_ in found]}")
 
-    def _arrange(self, anchor: Anchor, row: int, col: int, rate: np.ndarray, level: _Level,
-                 low: float, high: float) -> None:
-        """Move other provinces past the anchored one so that it holds its rank that month; provinces
-        with their own anchor that month stay where they are."""
+    def _arrange(self, anchor: Anchor, row: int, col: int, rates: dict[_Level, np.ndarray],
+                 moved: list[Anchor]) -> list[Anchor]:
+        """Value anchors that put ``rank - 1`` provinces ahead of the anchored one that month, each
+        ``rank_gap`` past it; provinces with an anchor of their own that month are not moved."""
+        level, period = self.province, self.province.months[col]
         sign = 1 if self.catalog[anchor.indicator].higher_is_better else -1
-        score, top, bottom = sign * rate[:, col], max(sign * low, sign * high), min(sign * low, sign * high)
-        pinned = {r for _, rows, cols in self._anchored(anchor.indicator, level, {"value"}) if col in cols
-                  for r in rows}
+        score = sign * rates[level][:, col]
+        low, high = (sign * bound[col] for bound in self._bounds(self.spec.indicators[anchor.indicator], level))
+        top, bottom = max(low, high), min(low, high)
+        pinned = {r for a in self.anchors + moved if a.indicator == anchor.indicator and a.kind == "value"
+                  and a.first <= period <= a.last for r in self._unit_rows(a.unit, level)} - {row}
         free = np.array([r for r in range(len(level.codes)) if r not in pinned | {row}])
-        needed = int(anchor.value) - 1 - sum(score[r] > score[row] for r in pinned - {row})
+        needed = int(anchor.value) - 1 - sum(score[r] > score[row] for r in pinned)
         if not 0 <= needed <= len(free):
             raise SpecError(f"anchor {anchor.id}: rank {int(anchor.value)} cannot be arranged")
         order = free[np.argsort(-score[free], kind="stable")]
-        better, worse = order[:needed], order[needed:]
         gap = self._rng(anchor.id, "rank").uniform(*self.spec.rank_gap, len(free))
-        score[better] = np.maximum(score[better], np.minimum(score[row] + gap[:needed], top))
-        score[worse] = np.minimum(score[worse], np.maximum(score[row] - gap[needed:], bottom))
-        if (score[better] <= score[row]).any() or (score[worse] >= score[row]).any():
+        least = self.spec.rank_gap[0]
+        targets = [(r, min(score[row] + g, top)) for r, g in zip(order[:needed], gap) if score[r] < score[row] + least]
+        targets += [(r, max(score[row] - g, bottom)) for r, g in zip(order[needed:], gap[needed:])
+                    if score[r] > score[row] - least]
+        if any(abs(target - score[row]) < least / 2 for _, target in targets):
             raise SpecError(f"anchor {anchor.id}: rank {int(anchor.value)} does not fit within the path's bounds")
-        rate[:, col] = sign * score
+        return [Anchor(f"{anchor.id}/{level.codes[r]}", anchor.indicator, level.codes[r], "province", period, period,
+                       "value", "=", sign * target) for r, target in targets]
 
     # ---- communes -------------------------------------------------------------------------------
     def _communes(self) -> None:

@@ -32,6 +32,8 @@ SEGMENT_KEYS = {"since", "start", "growth", "slope", "end", "tau", "rise", "nois
 COURSES = ("growth", "slope", "end", "rise")  # at most one per path segment
 ANCHOR_CHECKS = {"value", "month_at_least", "rank", "sum_since", "ratio_over_span", "min_in_province"}
 ANCHOR_COLUMNS = ["id", "indicator", "unit_code", "level", "period", "check", "comparison", "value"]
+REQUIRED = {"seed", "first_month", "last_month", "pull_months", "margin", "rank_gap", "communes"}
+COMMUNE_KEYS = {"weight_sigma", "kind_factor", "monthly_jitter"}
 
 
 class SpecError(ValueError):
@@ -127,7 +129,12 @@ def _entry(where: str, code: str, entry: dict, raw: dict, seasons: dict) -> Indi
 
 def read_spec(path: Path = SPEC_FILE) -> DemoSpec:
     """The spec file, checked against the catalog; :class:`SpecError` names the entry at fault."""
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path.name}: not valid TOML ({exc})") from None
+    if missing := sorted(REQUIRED - set(raw)) or sorted(COMMUNE_KEYS - set(raw["communes"])):
+        raise SpecError(f"{path.name}: missing {missing} (docs/demo.md)")
     seasons = {name: np.asarray(factors, float) / np.mean(factors) for name, factors in raw.get("season", {}).items()}
     entries, made = {}, set()
     for code, entry in raw.get("indicator", {}).items():
@@ -184,9 +191,9 @@ def anchors(spec: DemoSpec) -> list[Anchor]:
     """The checkable press facts and the spec's anchors, with the months each covers."""
     press = facts.facts_frame()
     checkable = press["check"].str.partition(":")[0].isin(ANCHOR_CHECKS)
-    found = []
+    found, generated = [], spec.generated()
     for row in pd.concat([press[checkable][ANCHOR_COLUMNS], spec.anchors[ANCHOR_COLUMNS]]).itertuples(index=False):
-        if row.indicator not in spec.generated():
+        if row.indicator not in generated:
             raise SpecError(f"anchor {row.id} is about {row.indicator}, which has no demo spec")
         check, _, since = row.check.partition(":")
         kind = {"month_at_least": "value", "sum_since": "sum", "ratio_over_span": "ratio"}.get(check, check)

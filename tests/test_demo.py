@@ -141,6 +141,16 @@ def test_a_faulty_spec_is_refused_naming_its_entry(tmp_path, entry, message):
     assert message in str(refused.value)
 
 
+@pytest.mark.parametrize("text, message", [
+    ("seed = ", "demo.toml: not valid TOML"),
+    (MINIMAL_SPEC.replace("margin = 0.02\n", ""), "demo.toml: missing ['margin']"),
+    (MINIMAL_SPEC.replace("monthly_jitter = 0.05\n", ""), "demo.toml: missing ['monthly_jitter']"),
+])
+def test_a_malformed_spec_file_is_refused_with_what_is_wrong(tmp_path, text, message):
+    with pytest.raises(SpecError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        demo_spec.read_spec(spec_file(tmp_path, text))
+
+
 def test_a_press_fact_about_an_indicator_without_a_spec_is_refused(tmp_path):
     spec = demo_spec.read_spec(spec_file(tmp_path, MINIMAL_SPEC))
     with pytest.raises(SpecError, match="anchor F01a is about online_application_rate, which has no demo spec"):
