@@ -73,6 +73,7 @@ def build(path: Path | None = None, verbose: bool = True, *, from_manifest: bool
         data = load_demo(con, loaded_at)
         stats["demo_rows"] = len(data.observations)
         stats["legacy_rows_not_rebased"] = len(data.not_rebased)
+        stats["demo_without_spec"] = list(data.without_spec)
         suspicious = reference.suspicious_areas()
         stats["suspicious_areas"] = [f"{r.code} {r.name}: {r.area_km2} km²" for r in suspicious.itertuples()]
         stats["replayed_loads"] = apply_replay(con, replays)
@@ -117,6 +118,9 @@ def _report(stats: dict) -> None:
     print(f"  demo observations: {stats['demo_rows']:,}")
     print(f"  legacy rows the re-basing rules refused (indices of merged provinces): "
           f"{stats['legacy_rows_not_rebased']:,}")
+    if stats["demo_without_spec"]:
+        print(f"  catalog indicators without a demo spec (data/meta/demo.toml), so no demo values: "
+              f"{', '.join(stats['demo_without_spec'])}")
     if stats.get("replayed_loads"):
         print(f"  loads re-applied from the raw archive (as recorded in {stats['record']}): {stats['replayed_loads']}")
     if stats.get("dropped_now"):

@@ -1,65 +1,42 @@
-"""Deterministic demo data that agrees with every press fact.
+"""Deterministic demo data, made by a small engine from the catalog and data/meta/demo.toml.
 
 Why demo data at all: the dashboard must be usable before provinces send real reports.
 Every value it produces is marked ``is_demo`` in the warehouse and labelled in the UI, and
 any real report for the same (indicator, period, unit) supersedes it.
 
-How it is made (fixed seed, so every build gives the same numbers):
-- 2024-01 .. 2025-06: generated for the **63 old provinces** and re-based onto the 34 with
-  :func:`etl.rebase.rebase_legacy` — the code that re-bases real legacy files.
-- 2025-07 .. 2026-10: dossier counts are generated per **commune** and summed to provinces
-  (so a province's rate is exactly the sum of commune numerators over the sum of commune
-  denominators); the other province indicators are generated per current province.
-- A few press facts are anchors (``ANCHORS``): the generator pins those values and arranges
-  the other provinces around them (e.g. Phú Thọ 88.01 %, 9th of 34 in 2025-09).
-  Point-in-time facts (Huế, morning of 2025-07-01) stay press facts; the monthly values are
-  checked not to contradict them (tests/test_press_facts.py checks every fact).
+How it is made (docs/demo.md; fixed seed, so every build gives the same numbers):
+- each indicator with an entry in the spec (:mod:`etl.demo_spec`) is made by its *shape* from
+  the parameters the entry declares; this module names no indicator. Each indicator draws from
+  its own random stream, so adding one leaves the others' numbers as they were;
+- months before the merger (the catalog's commune ``valid_from``) are generated for the 63 old
+  provinces and re-based with :func:`etl.rebase.rebase_legacy`, the code real legacy files use.
+  The 34 provinces carry on with their old provinces' parameters averaged by size, so a series
+  changes course at the merger only where its path has a segment starting there;
+- from the merger, summed counts are generated per province and shared out to its communes (a
+  province's value is exactly the sum of its communes'); other commune values have their own path;
+- anchors (press facts and the spec's own) are met at their own months: the anchored unit's path
+  bends to each, the bend fading with ``pull_months`` on either side but never past the start or
+  end of the path segment the anchor falls in.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from core import catalog
+from etl.demo_spec import (SPEC_FILE, Anchor, DemoSpec, IndicatorSpec, SpecError, anchors, month_name, month_number,
+                           month_range, read_spec)
 from etl.rebase import rebase_legacy
 from etl.reference import communes, legacy_provinces, provinces
 
-SEED = 57
-FIRST_MONTH = "2024-01"
-MERGER_MONTH = "2025-07"  # two-tier local government starts 2025-07-01
-LAST_MONTH = "2026-10"
 SOURCE_ID = "demo"
-
-PHU_THO, HA_NOI, HUE = "25", "01", "46"
-
-# Values pinned to press facts (fact ids in data/meta/press_facts.csv).
-ANCHORS = {
-    # F01a/F01b: 88.01 %, rank 9 of 34; one month earlier rank 11 (so "up 2 places").
-    "phu_tho_online_rate": {"2025-07": 80.52, "2025-08": 84.93, "2025-09": 88.01},
-    "phu_tho_rank": {"2025-08": 11, "2025-09": 9},
-    # F09/F10: below 1 % in 2025-07, 23.45 % the month after, above 25 % by 2025-09, 99 % in 2025-11.
-    "ha_noi_online_rate": {"2025-07": 0.87, "2025-08": 23.45, "2025-09": 48.62, "2025-10": 81.17, "2025-11": 99.0},
-    # F02: procedures on the settlement system in 2025-09 (total = full + partial).
-    "phu_tho_procedures": {"procedures_full_online": 969, "procedures_partial_online": 1184},
-    "hue_procedures_2025_07": 2307,  # F20a
-    "phu_tho_bts_2025_09": 10214,  # F03a: more than 10,200
-    "phu_tho_5g_2025_09": 170,  # F03b
-    "phu_tho_smartphone_2025_09": 89.0,  # F03d
-    "phu_tho_eid_2025_09": 2_514_800,  # F06: more than 2,500,000
-    # F05: e-documents since the merger (2025-07 .. 2025-09).
-    "phu_tho_edocs_since_merger": {"edocs_received": 161_562, "edocs_sent": 99_986},
-    "ha_noi_delayed_tasks_2025_11": 30,  # F13a
-    "ha_noi_disbursement_2024_max": 42.0,  # F14: below 42 % of plan
-}
-FACT_PERIOD = "2025-09"
-
-
-def month_range(first: str, last: str) -> list[str]:
-    return [p.strftime("%Y-%m") for p in pd.period_range(first, last, freq="M")]
+COLUMNS = ["indicator", "period", "level", "unit_code", "value", "numerator", "denominator"]
 
 
 @dataclass
@@ -69,362 +46,470 @@ class DemoData:
     observations: pd.DataFrame  # indicator, period, level, unit_code, value, numerator, denominator
     legacy: pd.DataFrame  # indicator, period, legacy_code, value, numerator, denominator
     not_rebased: pd.DataFrame  # legacy rows the re-basing rules refused (indices of merged provinces)
+    without_spec: tuple[str, ...]  # catalog indicators the spec does not make (the build reports them)
 
 
-def _rows(indicator: str, period: str, codes, values, numerators=None, denominators=None) -> pd.DataFrame:
-    n = len(codes)
-    return pd.DataFrame(
-        {
-            "indicator": indicator,
-            "period": period,
-            "unit_code": list(codes),
-            "value": np.asarray(values, dtype=float),
-            "numerator": np.full(n, np.nan) if numerators is None else np.asarray(numerators, dtype=float),
-            "denominator": np.full(n, np.nan) if denominators is None else np.asarray(denominators, dtype=float),
-        }
-    )
+@dataclass(eq=False)
+class _Level:
+    """The units of one level (the 63 old provinces, the 34, the communes) over its months."""
+
+    name: str
+    codes: np.ndarray
+    size: np.ndarray
+    months: list[str]
+    values: dict[str, np.ndarray] = field(default_factory=dict)  # indicator -> units x months, NaN = none
+
+    @property
+    def numbers(self) -> np.ndarray:
+        return np.arange(month_number(self.months[0]), month_number(self.months[-1]) + 1)
 
 
-def _rate_rows(rate_code: str, period: str, codes, numerators, denominators) -> list[pd.DataFrame]:
-    """Count rows for numerator and denominator plus the rate recomputed from them."""
-    rate = catalog.get(rate_code)
-    num = np.asarray(numerators, dtype=float)
-    den = np.asarray(denominators, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        value = np.where(den > 0, 100.0 * num / den, np.nan)
-    return [
-        _rows(rate.numerator, period, codes, num),
-        _rows(rate.denominator, period, codes, den),
-        _rows(rate_code, period, codes, value, num, den),
-    ]
+def _offsets(spans: list[tuple[int, int, float]], n_months: int, pull: float) -> np.ndarray:
+    """A bend: each span's offset inside it, straight lines between spans, fading with time constant
+    ``pull`` before the first and after the last (``inf``: held)."""
+    spans, t = sorted(spans), np.arange(n_months, dtype=float)
+    (first, _, first_offset), (_, last, last_offset) = spans[0], spans[-1]
+    curve = np.where(t < first, first_offset * np.exp(-(first - t) / pull), last_offset * np.exp(-(t - last) / pull))
+    for (_, a1, a_offset), (b0, _, b_offset) in zip(spans, spans[1:]):
+        between = (t > a1) & (t < b0)
+        curve[between] = a_offset + (b_offset - a_offset) * (t[between] - a1) / (b0 - a1)
+    for m0, m1, offset in spans:
+        curve[m0:m1 + 1] = offset
+    return curve
 
 
-class _Generator:
-    def __init__(self) -> None:
-        self.rng = np.random.default_rng(SEED)
-        self.legacy = legacy_provinces()
-        self.provinces = provinces()
-        self.communes = communes()
-        # Size measure: communes before the reform (old provinces) and their sums (new ones).
-        self.legacy_size = self.legacy.set_index("code").n_communes.astype(float)
-        self.size = self.legacy.groupby("province_code").n_communes.sum().astype(float)
-        self.pre_months = month_range(FIRST_MONTH, "2025-06")
-        self.post_months = month_range(MERGER_MONTH, LAST_MONTH)
-        self.all_months = self.pre_months + self.post_months
-        self.month_index = {m: i for i, m in enumerate(self.all_months)}
-        self.index_quality: dict = {}  # last index766 call's group qualities by unit code
+def _exact_step(rate: float, numerator_decimals: int, denominator_decimals: int) -> int:
+    """The step (in the denominator's last decimal) at which ``rate`` (two decimals) gives a
+    numerator with ``numerator_decimals``: 88.01 % of a multiple of 10,000 is a whole number."""
+    scale = 10_000 * 10 ** denominator_decimals
+    return scale // math.gcd(scale, round(rate * 100) * 10 ** numerator_decimals)
 
-    # ---- shared shapes -------------------------------------------------------------
-    def season(self, period: str) -> float:
-        """Dossier volume by month: low around Tết (Jan/Feb), high before year end."""
-        month = int(period[5:])
-        return {1: 0.86, 2: 0.72, 3: 1.02, 4: 1.0, 5: 1.03, 6: 1.04, 7: 1.0, 8: 0.98,
-                9: 1.01, 10: 1.04, 11: 1.06, 12: 1.1}[month]
 
-    def stock_growth(self, period: str, monthly: float) -> float:
-        return (1 + monthly) ** self.month_index[period]
+class _Engine:
+    def __init__(self, spec: DemoSpec) -> None:
+        self.spec, self.catalog, self.anchors = spec, catalog.indicators(), anchors(spec)
+        self.first_of = {code: max(spec.first_month, self.catalog[code].demo_since or "") for code in spec.generated()}
+        merger = catalog.valid_from("commune")
+        old, current, com = legacy_provinces(), provinces().code.to_numpy(), communes()
+        self.legacy = _Level("legacy", old.code.to_numpy(), old.n_communes.to_numpy(float),
+                             month_range(spec.first_month, month_name(month_number(merger) - 1)))
+        weights = (old.province_code.to_numpy()[None, :] == current[:, None]) * self.legacy.size[None, :]
+        self.province = _Level("province", current, weights.sum(axis=1), month_range(merger, spec.last_month))
+        self.blend = weights / weights.sum(axis=1, keepdims=True)  # province x old province
+        self.members = {code: np.flatnonzero(row) for code, row in zip(current, weights > 0)}
+        kind_factor = com.kind.map(spec.communes["kind_factor"]).fillna(1.0).to_numpy(float)
+        weight = self._rng("communes").lognormal(0, spec.communes["weight_sigma"], len(com)) * kind_factor
+        self.commune = _Level("commune", com.code.to_numpy(), weight, self.province.months)
+        self.commune_province = pd.Index(current).get_indexer(com.province_code)
+        self.in_province = [np.flatnonzero(self.commune_province == p) for p in range(len(current))]
+        self._drawn: dict[tuple[str, str], list[dict]] = {}
 
-    # ---- dossiers ----------------------------------------------------------------
-    def legacy_dossiers(self) -> list[pd.DataFrame]:
-        codes = self.legacy.code.to_numpy()
-        size = self.legacy_size.loc[codes].to_numpy()
-        start = self.rng.uniform(18, 45, len(codes))
-        end = np.minimum(start + self.rng.uniform(12, 30, len(codes)), 72)
-        hanoi = codes == HA_NOI
-        start[hanoi], end[hanoi] = 0.55, 0.95
-        resolve_share = self.rng.uniform(0.86, 0.96, len(codes))
-        on_time_share = self.rng.uniform(0.88, 0.985, len(codes))
-        frames = []
-        n = len(self.pre_months)
-        for i, period in enumerate(self.pre_months):
-            received = np.round(180 * size * self.season(period) * self.rng.normal(1, 0.04, len(codes)))
-            rate = start + (end - start) * i / (n - 1) + self.rng.normal(0, 0.8, len(codes)) * ~hanoi
-            online = np.round(received * np.clip(rate, 0.1, 99) / 100)
-            resolved = np.round(received * np.clip(resolve_share + self.rng.normal(0, 0.01, len(codes)), 0, 1))
-            on_time = np.round(resolved * np.clip(on_time_share + self.rng.normal(0, 0.006, len(codes)), 0, 1))
-            frames += _rate_rows("online_application_rate", period, codes, online, received)
-            frames += _rate_rows("on_time_rate", period, codes, on_time, resolved)[2:]
-            frames.append(_rows("applications_resolved", period, codes, resolved))
-        return frames
+    def _rng(self, *keys: str) -> np.random.Generator:
+        return np.random.default_rng([self.spec.seed, *(zlib.crc32(key.encode()) for key in keys)])
 
-    def province_online_rates(self) -> pd.DataFrame:
-        """Planned online-application rate per current province and month (2025-07 on)."""
-        codes = self.provinces.code.to_numpy()
-        t = np.arange(len(self.post_months))
-        start = self.rng.uniform(45, 78, len(codes))
-        end = self.rng.uniform(92, 99.3, len(codes))
-        tau = self.rng.uniform(2.5, 5.0, len(codes))
-        paths = start[:, None] + (end - start)[:, None] * (1 - np.exp(-t[None, :] / tau[:, None]))
-        paths += self.rng.normal(0, 0.5, paths.shape)
-        rates = pd.DataFrame(np.clip(paths, 1, 99.6), index=codes, columns=self.post_months)
+    # ---- paths ----------------------------------------------------------------------------------
+    def _params(self, code: str, segments: tuple[dict, ...], level: _Level) -> list[dict]:
+        """Per-unit parameters, drawn for the old provinces (averaged by size onto the 34) or communes."""
+        base = self.commune if level is self.commune else self.legacy
+        if (code, base.name) not in self._drawn:
+            rng, n = self._rng(code, "params", base.name), len(base.codes)
+            self._drawn[code, base.name] = [
+                {key: rng.uniform(*value, n) if isinstance(value, list) else np.full(n, float(value))
+                 for key, value in sorted(segment.items()) if key != "since"} for segment in segments]
+        drawn = self._drawn[code, base.name]
+        return [{k: self.blend @ v for k, v in s.items()} for s in drawn] if level is self.province else drawn
 
-        for period, value in ANCHORS["ha_noi_online_rate"].items():
-            rates.loc[HA_NOI, period] = value
-        after = [m for m in self.post_months if m > "2025-11"]
-        rates.loc[HA_NOI, after] = np.clip(99.0 + self.rng.normal(0, 0.2, len(after)), 98.4, 99.6)
-        for period, value in ANCHORS["phu_tho_online_rate"].items():
-            rates.loc[PHU_THO, period] = value
-        later = [m for m in self.post_months if m > FACT_PERIOD]
-        rates.loc[PHU_THO, later] = np.linspace(88.9, 97.2, len(later)) + self.rng.normal(0, 0.3, len(later))
+    def _starts(self, spec: IndicatorSpec) -> list[int]:
+        """Month numbers at which the path's segments start, and one past the last month."""
+        first = self.first_of[spec.code]
+        return [month_number(max(s.get("since", first), first)) for s in spec.segments] + \
+            [month_number(self.spec.last_month) + 1]
 
-        # Arrange the others so Phú Thọ holds the rank the press reported.
-        for period, rank in ANCHORS["phu_tho_rank"].items():
-            anchor = rates.loc[PHU_THO, period]
-            others = rates[period].drop(PHU_THO).sort_values(ascending=False)
-            above, below = others.index[: rank - 1], others.index[rank - 1:]
-            rates.loc[above, period] = np.maximum(others[above], anchor + 0.3 + self.rng.uniform(0, 4, len(above)))
-            rates.loc[above, period] = np.minimum(rates.loc[above, period], 99.6)
-            rates.loc[below, period] = np.minimum(others[below], anchor - 0.3 - self.rng.uniform(0, 3, len(below)))
-        return rates
+    def _path(self, code: str, spec: IndicatorSpec, level: _Level) -> np.ndarray:
+        """Every unit's path over the level's months, noise and bounds included (NaN before its start)."""
+        params, t, starts = self._params(code, spec.segments, level), level.numbers, self._starts(spec)
+        out = np.full((len(level.codes), len(t)), np.nan)
+        rng = self._rng(code, "path", level.name)
+        for segment, p, begin, end in zip(spec.segments, params, starts, starts[1:]):
+            if not (cols := (t >= begin) & (t < end)).any():
+                continue
+            dt, start = (t[cols] - begin)[None, :].astype(float), p["start"][:, None]
+            if "growth" in p:
+                values = start * (1 + p["growth"][:, None]) ** dt
+            elif "slope" in p:
+                values = start + p["slope"][:, None] * dt
+            elif "tau" in p:
+                values = start + (p["end"] - p["start"])[:, None] * (1 - np.exp(-dt / p["tau"][:, None]))
+            elif "end" in p or "rise" in p:
+                goal = p["end"] if "end" in p else p["start"] + p["rise"]
+                values = start + (goal - p["start"])[:, None] * dt / max(1, end - begin - 1)
+            else:
+                values = np.repeat(start, cols.sum(), axis=1)
+            if "noise" in p:
+                values = values + rng.normal(0, 1, values.shape) * p["noise"][:, None]
+            out[:, cols] = np.clip(values, segment.get("min", -np.inf), segment.get("max", np.inf))
+        return out
 
-    def commune_dossiers(self) -> list[pd.DataFrame]:
-        """Commune counts for 2025-07 on; province rows are their sums."""
-        rates = self.province_online_rates()
-        com = self.communes
-        weight = self.rng.lognormal(0, 0.45, len(com)) * np.where(com.kind == "phường", 1.5, 1.0)
-        resolve_share = pd.Series(self.rng.uniform(0.88, 0.97, len(self.provinces)), index=self.provinces.code)
-        on_time_share = pd.Series(self.rng.uniform(0.9, 0.99, len(self.provinces)), index=self.provinces.code)
-        groups = {code: idx.to_numpy() for code, idx in com.groupby("province_code").groups.items()}
-        commune_codes = com.code.to_numpy()
-        frames = []
-        for period in self.post_months:
-            cols = {name: np.zeros(len(com), dtype=np.int64) for name in ("rec", "onl", "res", "ont")}
-            for code in self.provinces.code:
-                idx = groups[code]
-                received = int(round(165 * self.size[code] * self.season(period) * self.rng.normal(1, 0.03)))
-                received = self._round_for_exact_rate(code, period, received)
-                online = int(round(received * rates.loc[code, period] / 100))
-                resolved = int(round(received * min(1.0, resolve_share[code] + self.rng.normal(0, 0.008))))
-                on_time = int(round(resolved * min(1.0, on_time_share[code] + self.rng.normal(0, 0.005))))
+    def _bounds(self, spec: IndicatorSpec, level: _Level) -> tuple[np.ndarray, np.ndarray]:
+        """The path's min and max in each month of the level."""
+        which = np.clip(np.searchsorted(self._starts(spec)[:-1], level.numbers, side="right") - 1, 0, None)
+        return (np.array([s.get("min", -np.inf) for s in spec.segments])[which],
+                np.array([s.get("max", np.inf) for s in spec.segments])[which])
 
-                w = weight[idx] * self.rng.normal(1, 0.05, len(idx)).clip(0.8, 1.2)
-                rec_c = self.rng.multinomial(received, w / w.sum())
-                # Online share varies by commune: capacity rises with the commune's propensity,
-                # and the R-weighted mean distance factor stays below 1 so capacity >= online.
-                k = self.rng.uniform(0.25, 1.35, len(idx))
-                k *= 0.85 / max(1e-9, (k * rec_c).sum() / max(1, rec_c.sum()))
-                share = 1 - (1 - online / received) * k
-                capacity = np.floor(rec_c * np.clip(share, 0, 1)).astype(np.int64)
-                if capacity.sum() < online:  # fall back to no variation (never hit in practice)
-                    capacity = rec_c
-                onl_c = self.rng.multivariate_hypergeometric(capacity, online)
-                res_c = self.rng.multivariate_hypergeometric(rec_c, resolved)
-                ont_c = self.rng.multivariate_hypergeometric(res_c, on_time)
-                for name, values in zip(("rec", "onl", "res", "ont"), (rec_c, onl_c, res_c, ont_c)):
-                    cols[name][idx] = values
-            frames += self._level(
-                _rate_rows("online_application_rate", period, commune_codes, cols["onl"], cols["rec"]), "commune"
-            )
-            frames += self._level(
-                _rate_rows("on_time_rate", period, commune_codes, cols["ont"], cols["res"])[2:], "commune"
-            )
-            frames += self._level([_rows("applications_resolved", period, commune_codes, cols["res"])], "commune")
+    # ---- shapes ---------------------------------------------------------------------------------
+    def _provinces(self) -> None:
+        """Every indicator published for provinces: the 63 before the merger, the 34 after."""
+        for code, spec in self.spec.indicators.items():
+            indicator = self.catalog[code]
+            if "province" not in indicator.levels:
+                continue
+            levels = [lvl for lvl in (self.legacy, self.province) if self.first_of[code] <= lvl.months[-1]]
+            if spec.shape in ("flow", "stock"):
+                self._finish(spec, {lvl: self._count(spec, lvl) for lvl in levels})
+            elif spec.shape == "share":
+                parents = {lvl: lvl.values[spec.options["of"]] for lvl in levels}
+                self._finish(spec, {lvl: np.minimum(parent, parent * self._path(code, spec, lvl))
+                                    for lvl, parent in parents.items()})
+            elif spec.shape == "difference":
+                minuend, subtrahend = spec.options["of"]
+                for lvl in levels:
+                    lvl.values[code] = lvl.values[minuend] - lvl.values[subtrahend]
+            elif spec.shape == "rate":
+                self._rate(spec, indicator, levels)
+            else:
+                for lvl in levels:
+                    (self._score_groups if spec.shape == "score_groups" else self._bounded_integer)(spec, lvl)
 
-            sums = pd.DataFrame({k: v for k, v in cols.items()}).groupby(com.province_code.to_numpy()).sum()
-            codes = sums.index.to_numpy()
-            frames += self._level(
-                _rate_rows("online_application_rate", period, codes, sums.onl, sums.rec)
-                + _rate_rows("on_time_rate", period, codes, sums.ont, sums.res)[2:]
-                + [_rows("applications_resolved", period, codes, sums.res)],
-                "province",
-            )
-        return frames
+    def _count(self, spec: IndicatorSpec, level: _Level) -> np.ndarray:
+        """flow and stock: path x per_size x size (x season x year factor), with noise."""
+        options, months = spec.options, level.numbers
+        values = self._path(spec.code, spec, level) * options.get("per_size", 1.0)
+        if "per_size" in options:
+            values = values * level.size[:, None]
+        if "season" in options:
+            values = values * self.spec.seasons[options["season"]][months % 12][None, :]
+        if "year_factor" in options:
+            if missing := sorted({str(n // 12) for n in months} - set(options["year_factor"])):
+                raise SpecError(f"demo spec [indicator.{spec.code}]: year_factor lacks {missing}")
+            values = values * np.array([options["year_factor"][str(n // 12)] for n in months])[None, :]
+        rng, known = self._rng(spec.code, "noise", level.name), ~np.isnan(values)
+        if options.get("noise") == "poisson":
+            values[known] = rng.poisson(values[known])
+        elif "noise" in options:
+            values = values * np.maximum(0, rng.normal(1, options["noise"], values.shape))
+        return values
 
-    @staticmethod
-    def _round_for_exact_rate(code: str, period: str, received: int) -> int:
-        """Choose a denominator for which the anchored rate is exact to two decimals."""
-        anchors = {PHU_THO: ANCHORS["phu_tho_online_rate"], HA_NOI: ANCHORS["ha_noi_online_rate"]}
-        if period not in anchors.get(code, {}):
-            return received
-        step = 10_000 // math.gcd(10_000, int(round(anchors[code][period] * 100)))
-        return max(step, int(round(received / step)) * step)
+    def _finish(self, spec: IndicatorSpec, values: dict[_Level, np.ndarray]) -> None:
+        """A count bent to its anchors and rounded; exact where a rate anchored on it needs it."""
+        indicator = self.catalog[spec.code]
+        decimals = spec.options.get("round", indicator.decimals)
+        for level, counts in self._bent(spec, values, False).items():
+            counts = np.round(counts, decimals)
+            for anchor, rows, cols in self._anchored(spec.code, level, {"value", "sum"}):
+                target, now = anchor.target(self.spec.margin, indicator.decimals), counts[np.ix_(rows, cols)].sum()
+                if len(rows) == 1 and (anchor.comparison == "=" or not anchor.holds(now)):
+                    counts[rows[0], cols[-1]] += target - now  # a sum's rounding rest goes to its last month
+            granule = max(1, round(10.0 ** (indicator.decimals - decimals)))  # round = -2: hundreds
+            for rate in (rate for rate in catalog.rates() if rate.denominator == spec.code):
+                for anchor, rows, cols in self._anchored(rate.code, level, {"value"}):
+                    if anchor.comparison == "=" and len(rows) == 1:
+                        step = _exact_step(anchor.value, self.catalog[rate.numerator].decimals, indicator.decimals)
+                        step = math.lcm(step, granule) / 10 ** indicator.decimals
+                        counts[rows[0], cols[0]] = max(step, round(counts[rows[0], cols[0]] / step) * step)
+            level.values[spec.code] = counts
 
-    @staticmethod
-    def _level(frames: list[pd.DataFrame], level: str) -> list[pd.DataFrame]:
-        return [f.assign(level=level) for f in frames]
+    def _rate(self, spec: IndicatorSpec, indicator: catalog.Indicator, levels: list[_Level]) -> None:
+        """A rate's path in percent, bent to its anchors, times its denominator gives its numerator.
+        A rank anchor adds value anchors for the provinces it moves, so they bend too (no spikes)."""
+        bounds = {level: self._bounds(spec, level) for level in levels}
+        paths = {level: np.clip(self._path(spec.code, spec, level), *bounds[level]) for level in levels}
+        weights = {level: level.values[indicator.denominator] for level in levels}
+        moved: list[Anchor] = []
+        for _ in range(len(self.province.codes)):
+            rates = {level: np.clip(rate, *bounds[level])
+                     for level, rate in self._bent(spec, paths, True, weights, moved).items()}
+            for level, rate in rates.items():
+                for anchor, rows, cols in self._anchored(spec.code, level, {"value"}):
+                    if anchor.comparison == "=" and len(rows) == 1:
+                        rate[rows[0], cols[0]] = anchor.value
+            ranks = [(anchor, rows[0], cols[0]) for anchor, rows, cols in self._anchored(spec.code, self.province, {"rank"})]
+            if not (more := [m for anchor, row, col in ranks for m in self._arrange(anchor, row, col, rates, moved)]):
+                break
+            moved += more
+        else:
+            raise SpecError(f"the rank anchors on {spec.code} cannot be arranged together")
+        numerator = self.catalog[indicator.numerator]
+        for level, rate in rates.items():
+            level.values[numerator.code] = np.round(weights[level] * rate / 100, numerator.decimals)
 
-    # ---- other province indicators -------------------------------------------------
-    def spending(self, codes, size, periods, hanoi_cap: bool) -> list[pd.DataFrame]:
-        year_factor = {"2024": 1.0, "2025": 1.6, "2026": 2.0}
-        plan_weight = np.array([5, 5, 7, 8, 8, 9, 8, 8, 9, 10, 11, 12], dtype=float)
-        plan_weight /= plan_weight.sum()
-        base_ratio = self.rng.uniform(0.62, 0.92, len(codes))
-        frames = []
-        for period in periods:
-            month = int(period[5:])
-            planned = np.round(0.9 * size * year_factor[period[:4]] * plan_weight[month - 1]
-                               * self.rng.normal(1, 0.03, len(codes)), 1)
-            ratio = np.clip(base_ratio + 0.02 * (month - 6) / 6 + self.rng.normal(0, 0.03, len(codes)), 0.3, 0.99)
-            if hanoi_cap and period[:4] == "2024":
-                ratio = np.where(codes == HA_NOI, np.clip(0.385 + self.rng.normal(0, 0.02), 0.33, 0.41), ratio)
-            disbursed = np.round(planned * ratio, 1)
-            frames += _rate_rows("spending_disbursement_rate", period, codes, disbursed, planned)
-        return frames
+    def _score_groups(self, spec: IndicatorSpec, level: _Level) -> None:
+        """Each catalog component scores its path (a share) times its maximum; the total is their sum."""
+        if self._anchored(spec.code, level, None):
+            raise SpecError(f"anchors on {spec.code} (score groups) are not supported yet (docs/demo.md)")
+        indicator, total = self.catalog[spec.code], 0.0
+        for code in indicator.components:
+            group = self.catalog[code]
+            level.values[code] = np.round(self._path(code, spec, level) * group.max, group.decimals)
+            total = total + level.values[code]
+        level.values[spec.code] = np.round(total, indicator.decimals)
 
-    def infrastructure(self, codes, size, periods) -> list[pd.DataFrame]:
-        bts0 = 19 * size * self.rng.uniform(0.9, 1.1, len(codes))
-        subs0 = 1250 * size * self.rng.uniform(0.9, 1.1, len(codes))
-        smart0 = self.rng.uniform(0.72, 0.82, len(codes))
-        eid_share = self.rng.uniform(0.9, 1.1, len(codes))
-        five_g = self.rng.uniform(0.6, 1.4, len(codes))
-        frames = []
-        for period in periods:
-            i = self.month_index[period]
-            bts = np.round(bts0 * self.stock_growth(period, 0.0025))
-            months_5g = self.month_index[period] - self.month_index["2024-10"]
-            stations_5g = np.round(five_g * size * 0.02 * max(0, months_5g) ** 1.3) if months_5g > 0 else np.zeros(len(codes))
-            subs = np.round(subs0 * self.stock_growth(period, 0.002), -2)
-            smart = np.round(subs * np.clip(smart0 + 0.0045 * i, 0, 0.95))
-            eid = np.round(size * 10_000 * eid_share * np.clip(0.22 + 0.011 * i, 0, 0.85), -2)
-            if PHU_THO in codes and period == FACT_PERIOD:
-                at = list(codes).index(PHU_THO)
-                bts[at] = ANCHORS["phu_tho_bts_2025_09"]
-                stations_5g[at] = ANCHORS["phu_tho_5g_2025_09"]
-                smart[at] = subs[at] * ANCHORS["phu_tho_smartphone_2025_09"] / 100
-                eid[at] = ANCHORS["phu_tho_eid_2025_09"]
-            frames += [
-                _rows("bts_stations", period, codes, bts),
-                _rows("stations_5g", period, codes, stations_5g),
-                _rows("eid_level2_accounts", period, codes, eid),
-            ]
-            frames += _rate_rows("smartphone_rate", period, codes, smart, subs)
-        return frames
+    def _bounded_integer(self, spec: IndicatorSpec, level: _Level) -> None:
+        """Whole numbers from 0 to the catalog's upper bound that never fall (criteria met)."""
+        top = self.catalog[spec.code].upper_bound
+        path = np.clip(self._path(spec.code, spec, level), 0, top)
+        values, pins = np.floor(path + 1e-9), []
+        for anchor, rows, cols in self._anchored(spec.code, level, {"value", "min_in_province"}):
+            target, now = anchor.target(self.spec.margin, 0), values[rows, cols[0]]
+            if anchor.comparison != "=" and anchor.holds(now.min()):
+                continue
+            chosen = [rows[np.argmin(now)]] if anchor.comparison.startswith("<") else rows[now < target]
+            pins += [(row, cols[0], target) for row in (rows if anchor.comparison == "=" else chosen)]
+        spans: dict[int, list] = {}
+        for row, col, target in pins:
+            spans.setdefault(row, []).append((col, col, target - path[row, col]))
+        for row, row_spans in spans.items():
+            values[row] = np.floor(path[row] + _offsets(row_spans, path.shape[1], spec.pull_months) + 1e-9)
+        for row, col, target in pins:
+            values[row, col] = target
+        known = ~np.isnan(values)
+        level.values[spec.code] = np.where(known, np.fmax.accumulate(np.where(known, values, 0), axis=1), np.nan)
 
-    def government(self, codes, size, periods) -> list[pd.DataFrame]:
-        tasks_level = self.rng.uniform(0.5, 1.5, len(codes))
-        edocs = self.rng.uniform(0.8, 1.2, len(codes))
-        frames = []
-        for period in periods:
-            received = np.round(size * 105 * edocs * self.rng.normal(1, 0.05, len(codes)))
-            sent = np.round(received * self.rng.uniform(0.55, 0.68, len(codes)))
-            frames += [_rows("edocs_received", period, codes, received), _rows("edocs_sent", period, codes, sent)]
-            if period >= catalog.get("delayed_tasks").demo_since:
-                months_in = self.month_index[period] - self.month_index["2025-01"]
-                expected = size / 12 * tasks_level * 0.93 ** months_in
-                frames.append(_rows("delayed_tasks", period, codes, self.rng.poisson(expected)))
-        return frames
+    # ---- anchors --------------------------------------------------------------------------------
+    def _cells(self, anchor: Anchor, level: _Level) -> tuple[np.ndarray, list[int]] | None:
+        """The rows and month columns of ``level`` an anchor covers (None: it falls elsewhere)."""
+        inside = [month in level.months for month in (anchor.first, anchor.last)]
+        if not all(inside):
+            if any(inside):
+                raise SpecError(f"anchor {anchor.id}: its months straddle the merger; split it")
+            return None
+        if anchor.kind == "min_in_province":
+            rows = self.in_province[list(self.province.codes).index(anchor.unit)] if level is self.commune else None
+        elif (anchor.level == "commune") != (level is self.commune):
+            rows = None
+        else:
+            rows = self._unit_rows(anchor.unit, level)
+            if len(rows) == 0:
+                raise SpecError(f"anchor {anchor.id}: no unit {anchor.unit} at level {anchor.level}")
+        first = level.months.index(anchor.first)
+        return None if rows is None else (np.asarray(rows), list(range(first, level.months.index(anchor.last) + 1)))
 
-    def index766(self, codes, periods, level: str, carried: dict | None = None) -> list[pd.DataFrame]:
-        """Index scores per group; ``carried`` (code -> group qualities) continues the series of
-        provinces that kept their borders, so they show no jump at the 2025-07 merger."""
-        total = catalog.get("index766_total")
-        groups = [catalog.get(code) for code in total.components]
-        quality = self.rng.uniform(0.5, 0.85, (len(codes), len(groups)))
-        for row, code in enumerate(codes):
-            if carried and code in carried:
-                quality[row] = carried[code]
-        self.index_quality = dict(zip(codes, quality))
-        frames = []
-        for period in periods:
-            i = self.month_index[period]
-            q = np.clip(quality + 0.006 * i + self.rng.normal(0, 0.015, quality.shape), 0.2, 0.995)
-            points = np.round(q * np.array([g.max for g in groups]), 2)
-            for j, group in enumerate(groups):
-                frames.append(_rows(group.code, period, codes, points[:, j]))
-            frames.append(_rows(total.code, period, codes, np.round(points.sum(axis=1), 2)))
-        return self._level(frames, level)
+    def _unit_rows(self, unit: str, level: _Level) -> np.ndarray:
+        """A province's rows: its old provinces before the merger; itself (or a commune) after."""
+        if level is self.legacy:
+            return self.members.get(unit, np.array([], int))
+        return np.flatnonzero(level.codes == unit)
 
-    def procedures(self) -> list[pd.DataFrame]:
-        codes = self.provinces.code.to_numpy()
-        total0 = self.rng.integers(1900, 2400, len(codes))
-        full0 = self.rng.uniform(0.38, 0.47, len(codes))
-        frames = []
-        for i, period in enumerate(self.post_months):
-            total = total0 + np.round(i * self.rng.uniform(0, 4, len(codes))).astype(int)
-            full = np.round(total * np.clip(full0 + 0.006 * i, 0, 0.9)).astype(int)
-            at = {code: n for n, code in enumerate(codes)}
-            if period == MERGER_MONTH:
-                total[at[HUE]] = ANCHORS["hue_procedures_2025_07"]
-                full[at[HUE]] = round(total[at[HUE]] * full0[at[HUE]])
-            if period == FACT_PERIOD:
-                anchor = ANCHORS["phu_tho_procedures"]
-                full[at[PHU_THO]] = anchor["procedures_full_online"]
-                total[at[PHU_THO]] = anchor["procedures_full_online"] + anchor["procedures_partial_online"]
-            frames += [
-                _rows("procedures_total", period, codes, total),
-                _rows("procedures_full_online", period, codes, full),
-                _rows("procedures_partial_online", period, codes, total - full),
-            ]
-        return self._level(frames, "province")
+    def _anchored(self, code: str, level: _Level, kinds: set[str] | None) -> list[tuple[Anchor, np.ndarray, list]]:
+        """Anchors on ``code`` that fall in ``level``, with the rows and month columns they cover."""
+        return [(anchor, *cells) for anchor in self.anchors
+                if anchor.indicator == code and (kinds is None or anchor.kind in kinds)
+                and (cells := self._cells(anchor, level)) is not None]
 
-    def dx_criteria(self) -> list[pd.DataFrame]:
-        com = self.communes
-        start = self.rng.integers(8, 15, len(com))
-        pace = self.rng.uniform(0.4, 1.2, len(com))
-        in_hanoi = (com.province_code == HA_NOI).to_numpy()
-        not_yet = self.rng.random(len(com)) < 0.3  # Hà Nội communes still at 16 in 2025-11
-        frames = []
-        for i, period in enumerate(self.post_months):
-            met = np.minimum(17, np.floor(start + pace * i)).astype(int)
-            if period >= "2025-11":
-                met = np.where(in_hanoi, np.where(not_yet & (period < "2026-03"), 16, 17), met)
-            elif period >= "2025-09":
-                met = np.where(in_hanoi, np.maximum(met, 15), met)
-            frames.append(_rows("dx_criteria_met", period, com.code.to_numpy(), met))
-        return self._level(frames, "commune")
+    def _bent(self, spec: IndicatorSpec, values: dict[_Level, np.ndarray], additive: bool,
+              weights: dict[_Level, np.ndarray] | None = None, extra: list[Anchor] = ()) -> dict[_Level, np.ndarray]:
+        """``values`` (old provinces and provinces) bent so each value, sum and ratio anchor (and
+        ``extra``) holds: "=" always, an inequality only where it is broken. Counts bend by a factor,
+        rates by points."""
+        found = [(anchor, level, rows, cols) for level in values
+                 for anchor, rows, cols in self._anchored(spec.code, level, {"value", "sum", "ratio"})]
+        found += [(anchor, level, *cells) for anchor in extra for level in values
+                  if (cells := self._cells(anchor, level)) is not None]
+        if not found:
+            return values
+        first, decimals = month_number(self.spec.first_month), self.catalog[spec.code].decimals
+        timeline = month_number(self.spec.last_month) - first + 1
+        segments = [start - first for start in self._starts(spec)]
+        segments[0] = 0
 
-    # ---- anchors that need whole paths ---------------------------------------------
-    def pin_province_paths(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Adjust monthly flows so sums since the merger and Hà Nội's tasks match the press."""
-        frame = frame.copy()
-        since = [m for m in self.post_months if m <= FACT_PERIOD]
-        for code, total in ANCHORS["phu_tho_edocs_since_merger"].items():
-            rows = (frame.indicator == code) & (frame.unit_code == PHU_THO) & frame.period.isin(since)
-            values = frame.loc[rows, "value"].to_numpy()
-            scaled = np.floor(values * total / values.sum())
-            scaled[-1] += total - scaled.sum()
-            frame.loc[rows, "value"] = scaled
-        tasks = (frame.indicator == "delayed_tasks") & (frame.unit_code == HA_NOI)
-        months = frame.loc[tasks, "period"]
-        frame.loc[tasks, "value"] = np.maximum(
-            0, ANCHORS["ha_noi_delayed_tasks_2025_11"]
-            + np.round((month_index_array(months) - self.month_index["2025-11"]) * -2.5)
-        )
-        return frame
+        def observed(level, rows, cols, data):
+            cells = np.ix_(rows, cols)
+            if weights is None:
+                return float(data[level][cells].sum())
+            return float((data[level][cells] * weights[level][cells]).sum() / weights[level][cells].sum())
+
+        active = [i for i, (anchor, *_) in enumerate(found) if anchor.comparison == "="]
+        for _ in range(len(found) + 1):
+            spans: dict[str, list] = {}
+            for anchor, level, rows, cols in (found[i] for i in active):
+                target, now = anchor.target(self.spec.margin, decimals), observed(level, rows, cols, values)
+                if not additive and min(now, target) <= 0:
+                    raise SpecError(f"anchor {anchor.id}: {spec.code} cannot be scaled from {now} to {target}")
+                start = month_number(level.months[cols[0]]) - first
+                spans.setdefault(anchor.unit, []).append(
+                    (start, start + len(cols) - 1, target - now if additive else math.log(target / now)))
+            bent = {level: data.copy() for level, data in values.items()}
+            for unit, unit_spans in spans.items():
+                curve = np.zeros(timeline)
+                for begin, end in zip(segments, segments[1:]):  # a bend stays in its path segment
+                    if inside := [(a - begin, b - begin, o) for a, b, o in unit_spans if begin <= a < end]:
+                        curve[begin:end] = _offsets(inside, end - begin, spec.pull_months)
+                for level, data in values.items():
+                    rows = self._unit_rows(unit, level)
+                    part = curve[month_number(level.months[0]) - first:][:len(level.months)]
+                    bent[level][rows] = data[rows] + part if additive else data[rows] * np.exp(part)
+            broken = [i for i, (anchor, level, rows, cols) in enumerate(found)
+                      if i not in active and not anchor.holds(observed(level, rows, cols, bent))]
+            if not broken:
+                return bent
+            active += broken
+        raise SpecError(f"the anchors on {spec.code} cannot all be met: {[a.id for a, *_ in found]}")
+
+    def _arrange(self, anchor: Anchor, row: int, col: int, rates: dict[_Level, np.ndarray],
+                 moved: list[Anchor]) -> list[Anchor]:
+        """Value anchors that put ``rank - 1`` provinces ahead of the anchored one that month, each
+        ``rank_gap`` past it; provinces with an anchor of their own that month are not moved."""
+        level, period = self.province, self.province.months[col]
+        sign = 1 if self.catalog[anchor.indicator].higher_is_better else -1
+        score = sign * rates[level][:, col]
+        low, high = (sign * bound[col] for bound in self._bounds(self.spec.indicators[anchor.indicator], level))
+        top, bottom = max(low, high), min(low, high)
+        pinned = {r for a in self.anchors + moved if a.indicator == anchor.indicator and a.kind == "value"
+                  and a.first <= period <= a.last for r in self._unit_rows(a.unit, level)} - {row}
+        free = np.array([r for r in range(len(level.codes)) if r not in pinned | {row}])
+        needed = int(anchor.value) - 1 - sum(score[r] > score[row] for r in pinned)
+        if not 0 <= needed <= len(free):
+            raise SpecError(f"anchor {anchor.id}: rank {int(anchor.value)} cannot be arranged")
+        order = free[np.argsort(-score[free], kind="stable")]
+        gap = self._rng(anchor.id, "rank").uniform(*self.spec.rank_gap, len(free))
+        least = self.spec.rank_gap[0]
+        targets = [(r, min(score[row] + g, top)) for r, g in zip(order[:needed], gap) if score[r] < score[row] + least]
+        targets += [(r, max(score[row] - g, bottom)) for r, g in zip(order[needed:], gap[needed:])
+                    if score[r] > score[row] - least]
+        if any(abs(target - score[row]) < least / 2 for _, target in targets):
+            raise SpecError(f"anchor {anchor.id}: rank {int(anchor.value)} does not fit within the path's bounds")
+        return [Anchor(f"{anchor.id}/{level.codes[r]}", anchor.indicator, level.codes[r], "province", period, period,
+                       "value", "=", sign * target) for r, target in targets]
+
+    # ---- communes -------------------------------------------------------------------------------
+    def _communes(self) -> None:
+        """Summed counts shared out from their provinces; own paths for the other commune indicators."""
+        for code, spec in self.spec.indicators.items():
+            indicator = self.catalog[code]
+            if "commune" not in indicator.levels:
+                continue
+            if indicator.is_rate:
+                if not all("commune" in self.catalog[c].levels and self.catalog[c].is_count
+                           for c in (indicator.numerator, indicator.denominator)):
+                    raise SpecError(f"{code} is published for communes: its numerator and denominator must be "
+                                    "summed commune counts")
+                self._split(indicator.numerator, indicator.denominator, spec.options.get("commune_spread"))
+            elif indicator.is_count and "province" in indicator.levels:
+                self._split(code, spec.options.get("of") if spec.shape == "share" else None,
+                            spec.options.get("commune_spread"))
+            elif spec.shape in ("score_groups", "bounded_integer") and not indicator.is_count:
+                (self._score_groups if spec.shape == "score_groups" else self._bounded_integer)(spec, self.commune)
+            else:
+                raise SpecError(f"{code}: shape {spec.shape} cannot make commune values (docs/demo.md)")
+
+    def _split(self, code: str, parent: str | None, spread: list | None) -> None:
+        """Share a count's province totals among communes: by commune weight, or drawn from the
+        parent count's commune values (a child never exceeds its parent); ``spread`` lets the
+        child's share differ between communes around the province's."""
+        totals, commune = self.province.values[code], self.commune
+        if np.nanmax(np.abs(totals - np.round(totals))) > 0:
+            raise SpecError(f"{code}: only whole counts can be shared out to communes")
+        rng, jitter = self._rng(code, "split"), self.spec.communes["monthly_jitter"]
+        out = np.full((len(commune.codes), totals.shape[1]), np.nan)
+        lean = rng.uniform(*spread, len(commune.codes)) if spread else None
+        for col in np.flatnonzero(~np.isnan(totals).all(axis=0)):
+            for p, rows in enumerate(self.in_province):
+                total = int(totals[p, col])
+                if parent is None:
+                    change = np.clip(rng.normal(1, jitter, len(rows)), 1 - 4 * jitter, 1 + 4 * jitter)
+                    weight = commune.size[rows] * change
+                    out[rows, col] = rng.multinomial(total, weight / weight.sum())
+                    continue
+                room = commune.values[parent][rows, col].astype(np.int64)
+                if lean is not None and room.sum() > 0:  # 15 % headroom: the draws always fit
+                    k = lean[rows] * 0.85 * room.sum() / max(1e-9, (lean[rows] * room).sum())
+                    capacity = np.floor(room * np.clip(1 - (1 - total / room.sum()) * k, 0, 1)).astype(np.int64)
+                    room = capacity if capacity.sum() >= total else room
+                out[rows, col] = rng.multivariate_hypergeometric(room, total)
+        for anchor, rows, cols in self._anchored(code, commune, {"value"}):
+            self._floor(anchor, rows[0], cols[0], out, parent)
+        commune.values[code] = out
+
+    def _floor(self, anchor: Anchor, row: int, col: int, out: np.ndarray, parent: str | None) -> None:
+        """A commune anchor on a shared-out count: the lack is moved from the province's largest commune."""
+        if not anchor.comparison.startswith(">"):
+            raise SpecError(f"anchor {anchor.id}: a shared-out commune count can only be given a floor")
+        lack = anchor.target(self.spec.margin, 0) - out[row, col]
+        siblings = self.in_province[self.commune_province[row]]
+        donor = siblings[np.argmax(np.where(siblings == row, -1, out[siblings, col]))]
+        ceiling = self.commune.values[parent][row, col] if parent else np.inf
+        if lack > 0 and not anchor.holds(out[row, col]):
+            if out[donor, col] < lack or out[row, col] + lack > ceiling:
+                raise SpecError(f"anchor {anchor.id}: {anchor.indicator} cannot be raised there")
+            out[row, col] += lack
+            out[donor, col] -= lack
+
+    def _sum_communes(self) -> None:
+        """Province values of shared-out counts are the sums of their communes'."""
+        for code, values in self.commune.values.items():
+            if self.catalog[code].is_count:
+                sums = np.zeros((len(self.province.codes), values.shape[1]))
+                np.add.at(sums, self.commune_province, np.nan_to_num(values))
+                self.province.values[code] = np.where(np.isnan(values).all(axis=0), np.nan, sums)
+
+    # ---- rows -----------------------------------------------------------------------------------
+    def _rows(self, level: _Level, label: str) -> pd.DataFrame:
+        """Cells of every indicator at the level; rates with their numerator and denominator."""
+        blank = np.full((len(level.codes), len(level.months)), np.nan)
+        parts = [(code, values, blank, blank) for code, values in level.values.items()]
+        published = "province" if level is self.legacy else label
+        for rate in catalog.rates():
+            if {rate.numerator, rate.denominator} <= set(level.values) and published in rate.levels:
+                num, den = level.values[rate.numerator], level.values[rate.denominator]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    parts.append((rate.code, np.where(den > 0, 100.0 * num / den, np.nan), num, den))
+        cells = [np.nonzero(~np.isnan(values)) for _, values, _, _ in parts]
+        which = np.concatenate([np.full(len(rows), i) for i, (rows, _) in enumerate(cells)])
+        rows, cols = (np.concatenate(axis) for axis in zip(*cells))
+        return pd.DataFrame({
+            "indicator": np.array([code for code, *_ in parts], dtype=object)[which],
+            "period": np.array(level.months, dtype=object)[cols],
+            "level": np.array([label], dtype=object)[np.zeros(len(rows), dtype=int)],
+            "unit_code": level.codes[rows],
+            **{name: np.concatenate([part[k][r, c] for part, (r, c) in zip(parts, cells)])
+               for k, name in enumerate(COLUMNS[4:], start=1)},
+        })
+
+    def _observed(self, anchor: Anchor) -> float | None:
+        """What the generated data say for an anchor, computed as the warehouse will."""
+        indicator = self.catalog[anchor.indicator]
+        for level in (self.legacy, self.province, self.commune):
+            if (cells := self._cells(anchor, level)) is None:
+                continue
+            rows, cols = cells
+            if indicator.is_rate:  # summed and re-based alike: 100 * sum(numerator) / sum(denominator)
+                num, den = level.values[indicator.numerator], level.values[indicator.denominator]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    column = 100 * num[:, cols[0]] / den[:, cols[0]]
+                value = 100 * num[np.ix_(rows, cols)].sum() / den[np.ix_(rows, cols)].sum()
+            else:
+                values = level.values[anchor.indicator]
+                column, covered = values[:, cols[0]], values[np.ix_(rows, cols)]
+                value = covered.min() if anchor.kind == "min_in_province" else covered.sum()
+            if anchor.kind == "rank":
+                sign = 1 if indicator.higher_is_better else -1
+                return float(1 + (sign * (column - column[rows[0]]) > 0).sum())
+            return float(value)
+        return None
 
     def run(self) -> DemoData:
-        legacy_frames = self.legacy_dossiers()
-        legacy_codes = self.legacy.code.to_numpy()
-        legacy_size = self.legacy_size.loc[legacy_codes].to_numpy()
-        legacy_frames += self.spending(legacy_codes, legacy_size, self.pre_months, hanoi_cap=True)
-        legacy_frames += self.infrastructure(legacy_codes, legacy_size, self.pre_months)
-        legacy_frames += self.government(legacy_codes, legacy_size, self.pre_months)
-        legacy_frames += self.index766(legacy_codes, self.pre_months, "legacy")
-        legacy_quality = self.index_quality
-        legacy = pd.concat(legacy_frames, ignore_index=True).rename(columns={"unit_code": "legacy_code"})
-        legacy = legacy.drop(columns="level", errors="ignore")
+        self._provinces()
+        legacy = self._rows(self.legacy, "legacy").drop(columns="level").rename(columns={"unit_code": "legacy_code"})
         rebased, not_rebased = rebase_legacy(legacy)
-        rebased = rebased.drop(columns="n_legacy").assign(level="province")
-
-        codes = self.provinces.code.to_numpy()
-        size = self.size.loc[codes].to_numpy()
-        post = self.spending(codes, size, self.post_months, hanoi_cap=False)
-        post += self.infrastructure(codes, size, self.post_months)
-        post += self.government(codes, size, self.post_months)
-        province_post = pd.concat(self._level(post, "province"), ignore_index=True)
-        province_post = pd.concat([rebased, province_post], ignore_index=True)
-        province_post = self.pin_province_paths(province_post)
-
-        frames = [province_post]
-        frames += self.commune_dossiers()
-        frames += self.procedures()
-        alone = self.legacy.groupby("province_code").code.agg(list)
-        alone = {new: olds[0] for new, olds in alone.items() if len(olds) == 1}
-        frames += self.index766(codes, self.post_months, "province",
-                                carried={new: legacy_quality[old] for new, old in alone.items()})
-        frames += self.index766(self.communes.code.to_numpy(), self.post_months, "commune")
-        frames += self.dx_criteria()
-        observations = pd.concat(frames, ignore_index=True)
-        observations = observations[["indicator", "period", "level", "unit_code", "value", "numerator", "denominator"]]
-        return DemoData(observations=observations, legacy=legacy, not_rebased=not_rebased)
+        self._communes()
+        self._sum_communes()
+        if failed := [anchor.id for anchor in self.anchors if not anchor.holds(self._observed(anchor))]:
+            raise SpecError(f"the demo data do not meet anchors {failed} (docs/demo.md)")
+        observations = pd.concat([rebased.assign(level="province")[COLUMNS], self._rows(self.province, "province"),
+                                  self._rows(self.commune, "commune")], ignore_index=True)
+        without = tuple(code for code in self.catalog if code not in self.first_of)
+        return DemoData(observations=observations, legacy=legacy, not_rebased=not_rebased, without_spec=without)
 
 
-def month_index_array(periods: pd.Series) -> np.ndarray:
-    years = periods.str[:4].astype(int).to_numpy()
-    months = periods.str[5:].astype(int).to_numpy()
-    return (years - 2024) * 12 + months - 1
-
-
-def generate() -> DemoData:
+def generate(spec_file: Path = SPEC_FILE) -> DemoData:
     """The demo data set (same seed, same numbers, every time)."""
-    return _Generator().run()
+    return _Engine(read_spec(spec_file)).run()
