@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import catalog
+from core import catalog, paths
 from etl import demo, demo_spec
 from etl.demo_spec import Anchor, SpecError
 from etl.reference import legacy_provinces
@@ -60,22 +60,13 @@ def series(data: demo.DemoData, indicator: str, unit: str, level: str = "provinc
     return rows.set_index("period").value.sort_index()
 
 
-def _clear_catalog_caches() -> None:
-    for function in vars(catalog).values():
-        if hasattr(function, "cache_clear"):
-            function.cache_clear()
-
-
 @pytest.fixture
 def catalog_with_portal_visits(tmp_path, monkeypatch):
     """The real catalog plus one throwaway indicator, for the length of a test."""
     path = tmp_path / "indicators.toml"
-    path.write_text(catalog.CATALOG_FILE.read_text(encoding="utf-8") + THROWAWAY_INDICATOR, encoding="utf-8")
-    monkeypatch.setattr(catalog, "CATALOG_FILE", path)
-    _clear_catalog_caches()
-    yield
-    monkeypatch.undo()
-    _clear_catalog_caches()
+    path.write_text((paths.META / "indicators.toml").read_text(encoding="utf-8") + THROWAWAY_INDICATOR,
+                    encoding="utf-8")
+    monkeypatch.setenv("DX_CATALOG", str(path))
 
 
 def spec_file(tmp_path, text: str):
