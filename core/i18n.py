@@ -11,10 +11,12 @@ A missing key or language never raises: the Vietnamese text, then the key itself
 
 from __future__ import annotations
 
+import numbers
+import string
 import tomllib
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 I18N_FILE = Path(__file__).resolve().parent.parent / "data" / "i18n.toml"
 LANGS = ("vi", "en")
@@ -45,6 +47,32 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt: Any) -> str:
         return key
     text = entry.get(lang) or entry.get(DEFAULT_LANG) or key
     return text.format(**fmt) if fmt else text
+
+
+class _Notation(string.Formatter):
+    """``str.format`` with numbers written in the reader's notation: a field such as ``{n:,}``
+    or ``{x:,.1f}`` gives "1,234.5" in English and "1.234,5" in Vietnamese."""
+
+    _SWAP = str.maketrans(",.", ".,")
+
+    def __init__(self, lang: str):
+        super().__init__()
+        self.lang = lang
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        text = super().format_field(value, format_spec)
+        if self.lang == "vi" and isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return text.translate(self._SWAP)
+        return text
+
+
+def sentence(key: str, lang: str, values: Mapping[str, Any]) -> str:
+    """Like :func:`t` for a sentence that takes numbers as numbers (``{n:,}``, ``{x:.4g}``):
+    they are written in ``lang``'s notation, so one template serves both languages."""
+    entry = messages().get(key)
+    if entry is None:
+        return key
+    return _Notation(lang).vformat(entry.get(lang) or entry.get(DEFAULT_LANG) or key, (), values)
 
 
 def has(key: str) -> bool:

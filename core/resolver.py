@@ -67,15 +67,20 @@ class ResolveError(ValueError):
 
     ``reason`` is 'unknown', 'ambiguous', 'not_in_province' (commune exists, elsewhere) or
     'legacy' (a pre-merger province that was merged; ``candidates`` holds the new one).
-    ``candidates`` are display labels such as "Xã Quảng Điền (46 Huế)".
+    ``candidates`` are display labels such as "Xã Quảng Điền (46 Huế)". The message is for
+    developers; ``params`` are its named values (``value``, ``closest``, and for 'legacy' ``old``
+    and ``new``), from which a caller words the problem for its readers, in their language
+    (the loader: data/i18n.toml ``[reason.*]``).
     """
 
-    def __init__(self, value: Any, reason: str, candidates: list[str], message: str, level: str = ""):
+    def __init__(self, value: Any, reason: str, candidates: list[str], message: str, level: str = "",
+                 **params: str):
         super().__init__(message)
         self.value = value
         self.reason = reason
         self.candidates = list(candidates)
         self.level = level
+        self.params = {"value": _text(value), "closest": ", ".join(self.candidates), **params}
 
 
 # --------------------------------------------------------------------------- key helpers
@@ -386,7 +391,7 @@ class UnitResolver:
                     text, "legacy", [label],
                     f"{_text(text)!r} is the pre-2025 province {self._l_label(i)}, merged into {label}; "
                     "pass allow_legacy=True or use legacy_province()",
-                    "province",
+                    "province", old=self._l_label(i), new=label,
                 )
         raise self._province_unknown(text, "province")
 

@@ -17,6 +17,7 @@ from core import catalog
 from etl.reference import legacy_provinces
 
 KEY = ["indicator", "period", "province_code"]
+REJECTED_COLUMNS = ["row", "legacy_code", "indicator", "period", "problem", "missing"]
 
 
 def rebase_legacy(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -26,7 +27,11 @@ def rebase_legacy(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     (numerator/denominator may be NaN) and optionally ``row`` (the row number in the source
     file, carried into rejections). Returns ``(rebased, rejected)``: rebased has indicator,
     period, unit_code, value, numerator, denominator, n_legacy (how many old provinces were
-    combined); rejected has row, legacy_code, indicator, period, reason.
+    combined); rejected has row, legacy_code, indicator, period, problem ('rate_without_counts':
+    a rate of a merged old province without its counts; 'not_additive': an index or list count
+    of a merged old province; 'incomplete': an old province of the sum is missing) and missing
+    (for 'incomplete', the old provinces to add: "Hòa Bình (17), Phú Thọ (25)"; the loader puts
+    these in words, :mod:`etl.load.rules.rebase`).
     """
     legacy = legacy_provinces()
     members = legacy.groupby("province_code").code.size()
@@ -49,14 +54,8 @@ def rebase_legacy(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         ((work.aggregation == "ratio") & ~has_counts) | (work.aggregation == "none")
     )
     rejected = work[rejected_mask].assign(
-        reason=lambda d: d.aggregation.map(
-            {
-                "ratio": "rate without numerator and denominator cannot be re-based "
-                "(its old province was merged with others)",
-                "none": "indicator is not additive and its old province was merged with others",
-            }
-        )
-    )[["row", "legacy_code", "indicator", "period", "reason"]]
+        problem=lambda d: d.aggregation.map({"ratio": "rate_without_counts", "none": "not_additive"}), missing=""
+    )[REJECTED_COLUMNS]
     work = work[~rejected_mask]
 
     # Each new province needs all of its old provinces for a sum to be complete.
@@ -66,9 +65,9 @@ def rebase_legacy(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     if incomplete.any():
         present = work[incomplete].groupby(KEY).legacy_code.agg(set)
         missing = work[incomplete].assign(
-            reason=[_incomplete_reason(present[key], key[2], legacy)
-                    for key in zip(*(work.loc[incomplete, k] for k in KEY))]
-        )[["row", "legacy_code", "indicator", "period", "reason"]]
+            problem="incomplete",
+            missing=[_missing(present[key], key[2], legacy) for key in zip(*(work.loc[incomplete, k] for k in KEY))],
+        )[REJECTED_COLUMNS]
         rejected = pd.concat([rejected, missing], ignore_index=True)
         work = work[~incomplete]
 
@@ -98,8 +97,7 @@ def rebase_legacy(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return rebased, rejected.reset_index(drop=True)
 
 
-def _incomplete_reason(present: set[str], province_code: str, legacy: pd.DataFrame) -> str:
+def _missing(present: set[str], province_code: str, legacy: pd.DataFrame) -> str:
     """Names the old provinces a data clerk must add for the new province's sum."""
     absent = legacy[(legacy.province_code == province_code) & ~legacy.code.isin(present)]
-    names = ", ".join(f"{name} ({code})" for code, name in zip(absent.code, absent.name))
-    return f"incomplete: not every old province of the new province is in the file (missing: {names})"
+    return ", ".join(f"{name} ({code})" for code, name in zip(absent.code, absent.name))

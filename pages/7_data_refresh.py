@@ -31,7 +31,8 @@ from dashboard import auth, queries, state, ui
 from etl.load import apply as loader
 from etl.load import sandbox
 from etl.load.readers import UsageError
-from etl.load.validate import REASONS
+from etl.load.rules import title as reason_title
+from etl.load.rules.found import localised
 from etl.warehouse import WarehouseError
 
 lang = state.current_lang()
@@ -136,21 +137,15 @@ def _reset_upload() -> None:
     ss[S + "upload_gen"] = ss.get(S + "upload_gen", 0) + 1
 
 
-def _reason_title(code: Any) -> str:
-    key = f"refresh.reason.{code}"
-    if i18n.has(key):
-        return t(key)
-    return REASONS.get(str(code), str(code))
-
-
 def _rejection_table(rejections: pd.DataFrame) -> pd.DataFrame:
-    """The rejection report as shown (and downloaded): row, column, value, reason, suggestion."""
-    r = rejections.reset_index(drop=True)
+    """The rejection report as shown (and downloaded), in the reader's language: row, column,
+    value, reason, suggestion."""
+    r = localised(rejections, lang).reset_index(drop=True)
     return pd.DataFrame({
         t("refresh.col.row"): r["row"].astype("Int64"),
         t("refresh.col.column"): r["column"].astype(object),
         t("refresh.col.value"): r["value"].astype(object),
-        t("refresh.col.problem"): r["code"].map(_reason_title),
+        t("refresh.col.problem"): r["code"].map(lambda code: reason_title(code, lang)),
         t("refresh.col.reason"): r["reason"].astype(object),
         t("refresh.col.suggestion"): r["suggestion"].astype(object),
         t("refresh.col.severity"): r["severity"].map(lambda s: t(f"refresh.severity_{s}")),
@@ -334,7 +329,7 @@ if staged is not None:
                     st.error(t("refresh.unexpected", message=plain(f"{type(exc).__name__}: {exc}")), icon=":material/block:")
                     st.stop()
             ss[S + "result"] = {"status": outcome.status, "load_id": outcome.load_id,
-                                "summary": outcome.summary, "message": outcome.message}
+                                "summary": outcome.summary, "message": outcome.message_text(lang)}
             if outcome.status in ("loaded", "already_loaded"):
                 _reset_upload()
             else:

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import i18n
 from dashboard import users
+from etl.reference import provinces
 from markdown_support import shown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -252,7 +253,12 @@ def test_dossier_export_dry_run_speaks_vietnamese(app_env):
     warnings = frame(at, "refresh.col.suggestion")
     partial = warnings[warnings[vi("refresh.col.code")] == "partial_province"]
     assert set(partial[vi("refresh.col.value")]) == {"Huế (46)", "Tây Ninh (80)"}
-    assert set(partial[vi("refresh.col.problem")]) == {vi("refresh.reason.partial_province")}
+    assert set(partial[vi("refresh.col.problem")]) == {vi("reason.partial_province.title")}
+    communes = provinces().set_index("code").n_communes
+    assert set(partial[vi("refresh.col.reason")]) == {
+        f"tệp xuất có hồ sơ của 1 trong số {communes[code]} xã, phường của {name}: số liệu cấp tỉnh chỉ là tổng "
+        "của các xã này" for code, name in (("46", "Huế"), ("80", "Tây Ninh"))}
+    assert set(partial[vi("refresh.col.suggestion")]) == {vi("reason.partial_province.suggestion")}
     assert set(partial[vi("refresh.col.severity")]) == {vi("refresh.severity_warning")}
     assert not button(at, "refresh.confirm").disabled  # a warning does not stop the load
     assert "##### " + vi("refresh.warnings_title") in texts(at.markdown)
@@ -293,8 +299,13 @@ def test_invalid_file_shows_the_rejection_report_and_loads_nothing(app_env):
     bad_value = rejections[rejections[vi("refresh.col.code")] == "non_numeric"].iloc[0]
     assert bad_value[vi("refresh.col.row")] == 2 and bad_value[vi("refresh.col.value")] == "abc"
     assert bad_value[vi("refresh.col.column")] == "value"
-    assert bad_value[vi("refresh.col.reason")] and bad_value[vi("refresh.col.suggestion")]
-    assert bad_value[vi("refresh.col.problem")] == vi("refresh.reason.non_numeric")
+    # Reasons and suggestions in the reader's language (the stored English is for the command line).
+    assert bad_value[vi("refresh.col.problem")] == vi("reason.non_numeric.title")
+    assert bad_value[vi("refresh.col.reason")] == "value không phải là số"
+    assert bad_value[vi("refresh.col.suggestion")] == vi("reason.non_numeric.suggestion")
+    unknown = rejections[rejections[vi("refresh.col.code")] == "unknown_unit"].iloc[0]
+    assert unknown[vi("refresh.col.reason")] == "không rõ tỉnh 'Tỉnh Không Có'"
+    assert unknown[vi("refresh.col.suggestion")].startswith("gần nhất: ")
     csv_buttons = [d for d in at.get("download_button") if "CSV" in d.proto.label]
     assert csv_buttons  # the rejection report (and the history) as CSV
     assert button(at, "refresh.confirm").disabled

@@ -103,7 +103,7 @@ def test_an_export_covering_part_of_a_province_is_flagged_but_loads(tmp_path):
 
 
 def test_load_notes_read_in_either_language():
-    from etl.load.validate import Note
+    from etl.load.notes import Note
 
     note = Note("duplicates_counted_once", {"rows": 10_209, "ids": 10_206})
     assert str(note) == "10,209 duplicate rows of 10,206 dossier ids counted once"

@@ -201,13 +201,6 @@ def test_a_workbook_bomb_uploaded_to_the_page_is_refused_and_the_server_lives(st
     assert list(shown[i18n.t("refresh.col.code", "vi")]) == [code]
 
 
-def test_every_rejection_reason_has_a_title_in_both_languages():
-    from core import i18n
-    from etl.load.validate import REASONS
-
-    assert [code for code in REASONS if not i18n.has(f"refresh.reason.{code}")] == []
-
-
 def _small_stream_workbook(tmp_path: Path) -> tuple[Path, bytes]:
     """The .xls fixture rebuilt as Excel stores a small workbook: its workbook stream (2.6 KB)
     in the mini stream, beside a summary stream."""

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 
+from etl.load.rules import periods
 from etl.load.values import parse_bool, parse_number, parse_period
 
 
@@ -33,15 +34,18 @@ def test_periods_in_the_usual_spellings():
                  "Jul 2025", "July 2025", "jul-2025"]:
         assert parse_period(text, now)[0] == "2025-07", text
     assert parse_period("2026-03", now)[0] == "2026-03"
-    assert parse_period("2026-04", now)[1] == "future_period"
-    for bad in ["2025-13", "July", "1999-01", "25-07", ""]:
-        assert parse_period(bad, now)[1] == "bad_period", bad
-    # A quarter, a year or "9 months" is not a month: the message says why, not just "malformed".
-    for span, texts in {"a quarter": ["Quý III/2025", "Quý 3/2025", "Q3 2025"], "a year": ["Năm 2025", "2025"],
-                        "several months": ["9 tháng đầu năm 2025", "6 tháng 2025"]}.items():
+    assert parse_period("2026-04", now)[1] == ("future", {"period": "2026-04", "current": "2026-03"})
+    for bad, problem in [("2025-13", "no_such_month"), ("July", "not_a_month"), ("1999-01", "too_early"),
+                         ("25-07", "not_a_month"), ("", "empty")]:
+        assert parse_period(bad, now)[1].name == problem, bad
+    # A quarter, a year or "9 months" is not a month: the rejection says why, not just "malformed".
+    for span, texts in {"quarter": ["Quý III/2025", "Quý 3/2025", "Q3 2025"], "year": ["Năm 2025", "2025"],
+                        "months": ["9 tháng đầu năm 2025", "6 tháng 2025"]}.items():
         for text in texts:
-            period, code, message = parse_period(text, now)
-            assert (period, code) == (None, "bad_period") and message.startswith(f"{span}, not a month"), text
+            assert parse_period(text, now) == (None, (span, None)), text
+    period, said = periods.parse_period("Quý III/2025", now)
+    assert said.code == "bad_period" and said.text("en")[0].startswith("a quarter, not a month")
+    assert said.text("vi")[0].startswith("đây là một quý, không phải một tháng")
 
 
 def test_yes_no_values():

@@ -45,7 +45,7 @@ def test_rate_without_counts_is_refused_for_a_merged_province_but_kept_when_it_m
     rebased, rejected = rebase_legacy(frame)
     assert list(rebased.unit_code) == ["38"] and rebased.value.iloc[0] == 41.5
     assert sorted(rejected.legacy_code) == ["17", "25", "26"]
-    assert rejected.reason.str.contains("cannot be re-based").all()
+    assert (rejected.problem == "rate_without_counts").all()
 
 
 def test_an_index_is_not_additive():
@@ -58,7 +58,7 @@ def test_an_index_is_not_additive():
         ]
     )
     rebased, rejected = rebase_legacy(frame)
-    assert list(rebased.unit_code) == ["01"] and len(rejected) == 3
+    assert list(rebased.unit_code) == ["01"] and len(rejected) == 3 and (rejected.problem == "not_additive").all()
 
 
 def test_a_sum_missing_one_old_province_is_refused_as_incomplete():
@@ -70,4 +70,5 @@ def test_a_sum_missing_one_old_province_is_refused_as_incomplete():
     )
     rebased, rejected = rebase_legacy(frame)
     assert rebased.empty
-    assert rejected.reason.str.startswith("incomplete").all()
+    assert (rejected.problem == "incomplete").all()
+    assert set(rejected.missing) == {"Vĩnh Phúc (26)"}

@@ -25,7 +25,6 @@ _HOMES = {
     "etl.load.dossiers": ["aggregate_dossiers", "summarise_dossiers"],
     "etl.load.errors": ["FileRejected", "UsageError"],
     "etl.load.readers": ["excel_sheets"],
-    "etl.load.validate": ["REASONS", "REJECTION_COLUMNS"],
 }
 _HOME = {name: module for module, names in _HOMES.items() for name in names}
 

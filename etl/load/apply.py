@@ -34,11 +34,13 @@ from typing import Any, Callable, Collection
 import duckdb
 import pandas as pd
 
-from core import paths
+from core import i18n, paths
 from etl import warehouse
 from etl.load import archive, limits, readers
 from etl.load import validate as VAL
+from etl.load.notes import Note
 from etl.load.readers import FileRejected, UsageError
+from etl.load.rules import found
 
 KINDS = ("report", "legacy", "dossiers")
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -63,7 +65,7 @@ def default_uploader() -> str:
 @dataclass
 class LoadPlan:
     """A parsed and validated file, not yet written. ``rows`` are the observations that
-    would be loaded; ``rejections`` one line per problem (see ``validate.REJECTION_COLUMNS``)."""
+    would be loaded; ``rejections`` one line per problem (:mod:`etl.load.rules.found`)."""
 
     path: Path
     file_name: str
@@ -76,12 +78,12 @@ class LoadPlan:
     fmt: str = "csv"
     layout: str = ""
     rows: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=VAL.OBS_COLUMNS))
-    rejections: pd.DataFrame = field(default_factory=VAL.empty_rejections)
+    rejections: pd.DataFrame = field(default_factory=found.empty)
     rows_read: int = 0
     values_read: int = 0
     rows_rejected: int = 0
     fatal: bool = False  # the whole file is unusable (encoding, size, layout...)
-    notes: list[VAL.Note] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     already_loaded: int | None = None  # load id of the same file already in the warehouse
     changes: pd.DataFrame | None = None  # vs the warehouse at planning time
     duration_s: float = 0.0
@@ -112,7 +114,15 @@ class LoadResult:
     load_id: int | None = None
     rows_loaded: int = 0
     changes: pd.DataFrame | None = None
-    message: str = ""
+    message_key: str = ""  # what became of the file: load_report.<message_key> in data/i18n.toml
+    message_values: dict[str, Any] = field(default_factory=dict)
+
+    def message_text(self, lang: str = "en") -> str:
+        return i18n.sentence(f"load_report.{self.message_key}", lang, self.message_values) if self.message_key else ""
+
+    @property
+    def message(self) -> str:
+        return self.message_text("en")
 
     @property
     def exit_code(self) -> int:
@@ -125,7 +135,8 @@ class LoadResult:
     @property
     def summary(self) -> dict:
         out = summarise(self.plan, self.changes if self.changes is not None else self.plan.changes)
-        out.update(status=self.status, load_id=self.load_id, message=self.message)
+        out.update(status=self.status, load_id=self.load_id, message=self.message,
+                   message_key=self.message_key, message_values=self.message_values)
         if self.status == "loaded":
             out["values_loaded"] = self.rows_loaded
         return out
@@ -241,9 +252,7 @@ def _new_plan(path: str | Path, kind: str | None, period: str | None, sheet: str
 def _refuse(plan: LoadPlan, exc: FileRejected) -> None:
     """Mark the whole file unusable, with its one rejection line."""
     plan.fatal = True
-    plan.rejections = pd.DataFrame([VAL.rejection(exc.row, exc.column, exc.value, exc.code,
-                                                  exc.message, exc.suggestion)], columns=VAL.REJECTION_COLUMNS)
-    plan.rejections["row"] = plan.rejections.row.astype("Int64")
+    plan.rejections = found.of(exc.said, exc.row, exc.column, exc.value)
     plan.rows = pd.DataFrame(columns=VAL.OBS_COLUMNS)
 
 
@@ -368,7 +377,7 @@ def summarise(plan: LoadPlan, changes: pd.DataFrame | None) -> dict:
         "rows_read": plan.rows_read, "values_read": plan.values_read,
         "values_valid": len(rows), "rows_rejected": plan.rows_rejected,
         "rejections": int(len(plan.errors)), "warnings": int(len(plan.warnings)),
-        "fatal": plan.fatal, "already_loaded": plan.already_loaded, "notes": [str(note) for note in plan.notes],
+        "fatal": plan.fatal, "already_loaded": plan.already_loaded, "notes": list(plan.notes),
         "duration_s": round(plan.duration_s, 3),
     }
     if len(rows):
@@ -506,7 +515,7 @@ class _AlreadyLoaded(Exception):
         self.load_id = load_id
 
 
-def _reject(plan: LoadPlan, message: str, directory: Path) -> LoadResult:
+def _reject(plan: LoadPlan, message_key: str, directory: Path, **values: Any) -> LoadResult:
     try:
         ext = archive.extension(plan.path, plan.fmt)
         stored, whole = archive.store_refused(plan.path, plan.sha256, ext, limits.current().refused_archive_bytes,
@@ -521,7 +530,7 @@ def _reject(plan: LoadPlan, message: str, directory: Path) -> LoadResult:
         }, directory)
     except (OSError, FileRejected, UsageError, warehouse.WriteFailed):  # the archive is best effort for refused files
         pass
-    return LoadResult("rejected", plan, message=message)
+    return LoadResult("rejected", plan, message_key=message_key, message_values=values)
 
 
 def apply_load(plan: LoadPlan, accept_valid: bool = False, db: str | Path | None = None,
@@ -542,18 +551,17 @@ def apply_load(plan: LoadPlan, accept_valid: bool = False, db: str | Path | None
         raise UsageError(f"no warehouse at {path}: run `python -m etl build` first")
     directory = paths.raw_archive_dir(path)
     if plan.fatal:
-        return _reject(plan, "the file cannot be loaded", directory)
+        return _reject(plan, "result_fatal", directory)
     if len(plan.errors) and not accept_valid:
-        return _reject(plan, f"{plan.rows_rejected:,} row(s) rejected, nothing loaded "
-                             "(fix them, or load the valid rows with --accept-valid)", directory)
+        return _reject(plan, "result_rejected", directory, rows=plan.rows_rejected)
     if plan.rows.empty:
-        return _reject(plan, "no valid values to load", directory)
+        return _reject(plan, "result_nothing_valid", directory)
     with _reader(path) as con:
         existing = _find_loaded(con, plan, "wh")
     if existing is not None:
         plan.already_loaded = existing
-        return LoadResult("already_loaded", plan, load_id=existing,
-                          message=f"already loaded as load {existing}; nothing changed")
+        return LoadResult("already_loaded", plan, load_id=existing, message_key="result_already_loaded",
+                          message_values={"load_id": existing})
 
     ext = archive.extension(plan.path, plan.fmt)
     stored = archive.store(plan.path, plan.sha256, ext, directory)
@@ -573,11 +581,11 @@ def apply_load(plan: LoadPlan, accept_valid: bool = False, db: str | Path | None
                 progress("publishing")
     except _AlreadyLoaded as exc:
         plan.already_loaded = exc.load_id
-        return LoadResult("already_loaded", plan, load_id=exc.load_id,
-                          message=f"already loaded as load {exc.load_id}; nothing changed")
+        return LoadResult("already_loaded", plan, load_id=exc.load_id, message_key="result_already_loaded",
+                          message_values={"load_id": exc.load_id})
     plan.changes = changes
     return LoadResult("loaded", plan, load_id=load_id, rows_loaded=written, changes=changes,
-                      message=f"loaded as load {load_id}")
+                      message_key="result_loaded", message_values={"load_id": load_id})
 
 
 # --------------------------------------------------------------------------- history and undo

@@ -18,7 +18,7 @@ import re
 import sys
 from pathlib import Path
 
-from core import paths
+from core import i18n, paths
 from etl import warehouse
 from etl.load.errors import UsageError
 
@@ -134,7 +134,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     report_file = None
     if len(plan.rejections):
         try:
-            report_file = R.write_rejections_csv(plan.rejections, report_path)
+            report_file = R.write_rejections_csv(plan.rejections, report_path, args.lang)
         except (UsageError, OSError) as exc:
             _say(f"error: cannot write the rejection report: {exc}", err=True)
         else:
@@ -142,15 +142,14 @@ def cmd_load(args: argparse.Namespace) -> int:
     if args.json:
         _say(json.dumps(summary, ensure_ascii=False, default=str, indent=2))
     else:
-        _say(R.summary_text(summary))
+        _say(R.summary_text(summary, args.lang))
         if len(plan.rejections):
             _say("")
-            _say(R.rejections_text(plan.rejections))
+            _say(R.rejections_text(plan.rejections, lang=args.lang))
             if report_file is not None:
-                _say(f"\nRejection report: {report_file}")
+                _say("\n" + i18n.sentence("load_report.report_file", args.lang, {"path": report_file}))
         if result.status == "rejected" and not plan.fatal and len(plan.rows):
-            _say(f"\n{len(plan.rows):,} values were valid; load them with --accept-valid "
-                  "(rejected rows are kept in quarantine).")
+            _say("\n" + i18n.sentence("load_report.valid_rows", args.lang, {"n": len(plan.rows)}))
     return result.exit_code
 
 
@@ -213,6 +212,8 @@ def _configure_load(p: argparse.ArgumentParser) -> None:
     p.add_argument("--uploader", help="who is loading (default: $DX_UPLOADER or the login name)")
     p.add_argument("--report", help="where to write the rejection CSV (default: FILE.rejections.csv)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--lang", choices=i18n.LANGS, default="en",
+                   help="language of the report and the rejection CSV: en (default) or vi (Vietnamese)")
     p.add_argument("--progress", action="store_true", help="always show the progress bar")
     p.add_argument("--no-progress", action="store_true", help="never show the progress bar")
     _db(p)

@@ -20,6 +20,7 @@ from etl.load.dossier_sql import (
     hash_column, id_hash_sql, id_hashes, id_sql, is_typed_time, month_index, now_literal, numbered_parquet, quote,
     repeated_hashes, text, timestamp, unit_columns,
 )
+from etl.load.rules.found import Found
 from core.resolver import ResolveError, UnitResolver
 
 PERFECT_HASH_BITS = 20  # commune index and month packed this small are counted in an array, not a hash table
@@ -126,7 +127,7 @@ def clean_file_counts(con: duckdb.DuckDBPyConnection, from_sql: str, m: dict[str
         resolved = _minus(resolved, losers["_idx"][was_resolved], losers["sm"][was_resolved],
                           losers["on_time"][was_resolved])
     return Counts(int(checked.rows), 0, int(checked.rows - duplicate_rows), int(duplicate_rows), int(duplicate_ids),
-                  duplicates, [], checked.unit_codes, checked.province_codes, received, resolved)
+                  duplicates, Found(), checked.unit_codes, checked.province_codes, received, resolved)
 
 
 def _minus(counts: MonthCounts, unit: np.ndarray, month: np.ndarray, subset: np.ndarray) -> MonthCounts:

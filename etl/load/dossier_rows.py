@@ -11,13 +11,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from etl.load import validate as VAL
 from etl.load.dossier_sql import (
     DUPLICATE_LIMIT, Counts, MonthCounts, advancement_sql, bool_sql, channel_sql, column_types, create_from_arrow,
     id_hash_sql, id_hashes, id_sql, is_typed_time, month_index, now_literal, numbered_parquet, quote,
     repeated_hashes, text, timestamp,
 )
 from etl.load.readers import FileRejected
+from etl.load.rules import Said
+from etl.load.rules import dossiers as D
+from etl.load.rules import file as F
+from etl.load.rules import units as U
+from etl.load.rules.found import Found
 from core.resolver import ResolveError, UnitResolver
 
 DETAIL_LIMIT = 1_000_000  # rejected rows listed individually (all of them in practice)
@@ -234,7 +238,7 @@ def row_by_row_counts(con: duckdb.DuckDBPyConnection, from_sql: str, offset: int
     con.execute("DROP TABLE _dossier_groups")
     rows_read = con.execute("SELECT coalesce(sum(rows), 0) FROM _dossier_facts").fetchall()[0][0]
     if rows_read == 0:
-        raise FileRejected("empty_file", "the export has a header but no dossiers", "export the dossiers again")
+        raise FileRejected(F.NO_DOSSIERS())
 
     # Resolve each distinct (commune, province) spelling once.
     pairs = con.execute("SELECT DISTINCT commune_raw, province_raw FROM _dossier_facts "
@@ -250,9 +254,9 @@ def row_by_row_counts(con: duckdb.DuckDBPyConnection, from_sql: str, offset: int
             try:
                 named = resolver.province(prov, allow_legacy=True) if prov is not None else None
             except ResolveError as province_err:  # the province column is at fault, not the commune
-                bad_pairs[key] = ("province", prov, *VAL.unknown_province(prov, province_err))
+                bad_pairs[key] = ("province", prov, U.unknown_province(prov, province_err))
                 continue
-            bad_pairs[key] = ("commune", commune, *VAL.UnitLookup._commune_error(commune, err, named)[1:])
+            bad_pairs[key] = ("commune", commune, U.commune_error(commune, err, named))
     create_from_arrow(con, "_dossier_codes", pa.table({
         "_u": pa.array(range(len(known)), pa.int64()),
         "commune_raw": pa.array([r[0] for r in known], pa.string()),
@@ -278,40 +282,44 @@ def row_by_row_counts(con: duckdb.DuckDBPyConnection, from_sql: str, offset: int
         SELECT id, rows FROM _dossier_counted WHERE rows > 1 AND id IS NOT NULL
         ORDER BY id LIMIT {DUPLICATE_LIMIT}
     """).fetchall() if duplicate_rows else []
-    lines = _details(con, _flagged_sql(from_sql, mapping, types, now), offset, bad_pairs) if rows_rejected else []
+    rejected = _details(con, _flagged_sql(from_sql, mapping, types, now), offset, bad_pairs) if rows_rejected \
+        else Found()
     return Counts(int(rows_read), int(rows_rejected), int(dossiers), int(duplicate_rows), int(duplicate_ids),
-                  duplicates, lines, np.array([r[2] for r in known], dtype=object),
+                  duplicates, rejected, np.array([r[2] for r in known], dtype=object),
                   np.array([r[3] for r in known], dtype=object), received, resolved)
 
 
-_PROBLEM_TEXT = {
-    "missing_id": ("dossier_id", "the dossier id is empty", "every row needs its dossier id"),
-    "unknown_unit": ("commune", "the receiving commune is empty", "name the commune (code or name)"),
-    "bad_time": (None, "not a date-time", "write times as YYYY-MM-DD HH:MM:SS or DD/MM/YYYY HH:MM"),
-    "future_time": (None, "the time is in the future", "check the year; exports cover past dossiers"),
-    "resolved_before_received": ("resolved_at", "resolved before it was received",
-                                 "check the two times (day and month swapped?)"),
-    "bad_channel": ("channel", "unknown channel", "use online, in person or postal"),
-    "bad_bool": ("paid_online", "not a yes/no value", "use true/false, 1/0 or có/không"),
+PROBLEMS = {  # the problems of _flagged_sql: its message and the column at fault (None: named by the problem)
+    "missing_id": (D.MISSING_ID, "dossier_id"),
+    "unknown_unit": (U.EMPTY_COMMUNE, "commune"),
+    "bad_time": (D.NOT_A_TIME, None),
+    "future_time": (D.FUTURE_TIME, None),
+    "resolved_before_received": (D.RESOLVED_BEFORE_RECEIVED, "resolved_at"),
+    "bad_channel": (D.BAD_CHANNEL, "channel"),
+    "bad_bool": (D.BAD_BOOL, "paid_online"),
 }
 
 
-def _details(con: duckdb.DuckDBPyConnection, numbered: str, offset: int, bad_pairs: dict) -> list[dict]:
+def _details(con: duckdb.DuckDBPyConnection, numbered: str, offset: int,
+             bad_pairs: dict[tuple, tuple[str, str, Said]]) -> Found:
     """Second pass, only when rows were rejected: each with its row number (the line number
-    for CSV, header = line 1) and the value at fault."""
-    lines = []
-    bad = pd.DataFrame([(c, p, *v) for (c, p), v in bad_pairs.items()],
-                       columns=["commune_raw", "province_raw", "column", "value", "code", "reason", "suggestion"])
-    con.register("_bad_pairs", bad.astype(object))
+    for CSV, header = line 1) and the value at fault. ``bad_pairs``: (commune, province)
+    spellings that name no commune -> (column at fault, its value, what is wrong)."""
+    found = Found()
+    said_of = list(bad_pairs.values())
+    bad = pd.DataFrame([(c, p, i) for i, (c, p) in enumerate(bad_pairs)],
+                       columns=["commune_raw", "province_raw", "pair"]).astype({"commune_raw": object,
+                                                                                "province_raw": object})
+    con.register("_bad_pairs", bad)
     try:
         rows = con.execute(f"""
             WITH n AS ({numbered})
             SELECT n._row, n.problem, n.id, n.commune_raw, n.channel_raw, n.received_raw, n.due_raw,
-                   n.resolved_raw, n.paid_raw, b.code, b.reason, b.suggestion, b.column, b.value
+                   n.resolved_raw, n.paid_raw, b.pair
             FROM n
             LEFT JOIN _bad_pairs b ON n.problem IS NULL AND b.commune_raw = n.commune_raw
                  AND b.province_raw IS NOT DISTINCT FROM n.province_raw
-            WHERE n.problem IS NOT NULL OR b.code IS NOT NULL
+            WHERE n.problem IS NOT NULL OR b.pair IS NOT NULL
             ORDER BY n._row LIMIT {DETAIL_LIMIT}
         """).fetchall()
     finally:
@@ -320,13 +328,14 @@ def _details(con: duckdb.DuckDBPyConnection, numbered: str, offset: int, bad_pai
               "resolved_at": 7, "paid_online": 8}
     for r in rows:
         if r[1] is None:
-            lines.append(VAL.rejection(r[0] + offset, r[12], r[13], r[9], r[10], r[11]))
+            column, value, said = said_of[r[9]]
+            found.add(said, r[0] + offset, column, value)
             continue
         code, _, column = r[1].partition(":")
-        default_col, reason, suggestion = _PROBLEM_TEXT[code]
-        column = column or default_col
+        message, default_column = PROBLEMS[code]
+        column = column or default_column
         value = r[raw_of[column]] if column in raw_of else None
-        if code in ("bad_time", "future_time") and value is None:
-            reason = "empty"
-        lines.append(VAL.rejection(r[0] + offset, column, value, code, f"{column}: {reason}", suggestion))
-    return lines
+        if code == "bad_time" and value is None:
+            message = D.NO_TIME
+        found.add(message(column=column), r[0] + offset, column, value)
+    return found

@@ -15,6 +15,8 @@ import pandas as pd
 import pyarrow as pa
 
 from etl.load.readers import XLS_MAGIC, XLSX_MAGIC, FileRejected, header_key
+from etl.load.rules import file as F
+from etl.load.rules.found import Found
 
 DUPLICATE_LIMIT = 100_000  # duplicate ids listed individually (a national year has ~100 k); the rest are counted
 
@@ -64,7 +66,7 @@ def source_sql(con: duckdb.DuckDBPyConnection, source: Any, sheet: str | None = 
         grid = read_excel_grid(path, choose_sheet(path, sheet))
         rows = [r for r in grid.rows if any(v not in ("", None) for v in r)]
         if not rows:
-            raise FileRejected("empty_file", "the workbook has no rows", "export the dossiers again")
+            raise FileRejected(F.WORKBOOK_WITHOUT_ROWS())
         def cell(v):
             if v is None or v == "" or (isinstance(v, float) and v != v):
                 return None
@@ -99,11 +101,8 @@ def describe(con: duckdb.DuckDBPyConnection, from_sql: str) -> list[tuple[str, s
 def file_error(exc: Exception) -> FileRejected:
     message = str(exc)
     if "unicode" in message.lower() or "utf-8" in message.lower():
-        return FileRejected("encoding", "the file is not UTF-8 encoded",
-                            "export the dossiers as UTF-8 CSV (or Parquet)")
-    first = message.splitlines()[0] if message else type(exc).__name__
-    return FileRejected("bad_format", f"the file cannot be read: {first}",
-                        "export the dossiers again as CSV (UTF-8, comma separated) or Parquet")
+        return FileRejected(F.NOT_UTF8_EXPORT())
+    return FileRejected(F.UNREADABLE_EXPORT(error=message.splitlines()[0] if message else type(exc).__name__))
 
 
 def quote(name: str) -> str:
@@ -161,11 +160,8 @@ def map_columns(described: list[tuple[str, str]]) -> tuple[dict[str, str], dict[
             mapping[canonical] = name
     missing = [c for c in REQUIRED if c not in mapping]
     if missing:
-        raise FileRejected(
-            "missing_column",
-            f"required dossier column(s) missing: {', '.join(missing)} (found: {', '.join(types)})",
-            "use the header of data/templates/dossiers.csv: " + ", ".join(DOSSIER_COLUMNS),
-            column=", ".join(missing))
+        raise FileRejected(F.MISSING_DOSSIER_COLUMNS(missing=", ".join(missing), found=", ".join(types),
+                                                     columns=", ".join(DOSSIER_COLUMNS)), column=", ".join(missing))
     return mapping, types
 
 TIME_COLUMNS = ("received_at", "due_at", "resolved_at")
@@ -268,7 +264,7 @@ class Counts:
     duplicate_rows: int
     duplicate_ids: int
     duplicates: list[tuple[str, int]]  # (id, rows), at most DUPLICATE_LIMIT
-    lines: list[dict]  # rejected rows
+    rejected: Found  # rejected rows, each with its row number
     unit_codes: np.ndarray  # per commune spelling: its commune code ...
     province_codes: np.ndarray  # ... and province code
     received: MonthCounts  # by received month

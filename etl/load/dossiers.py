@@ -44,7 +44,6 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from etl.load import validate as VAL
 from etl.load import values as V
 from etl.load.dossier_clean import clean_file_counts
 from etl.load.dossier_indicators import indicator_frame
@@ -52,7 +51,10 @@ from etl.load.dossier_rows import row_by_row_counts, run_passes
 from etl.load.dossier_sql import (
     DOSSIER_COLUMNS, HEADER_KEYS, TIME_COLUMNS, describe, file_error, is_typed_time, map_columns, source_sql,
 )
+from etl.load.notes import Note
 from etl.load.readers import FileRejected, header_key
+from etl.load.rules import dossiers as D
+from etl.load.rules.found import Found
 from core import catalog
 from core.resolver import UnitResolver
 from etl import reference
@@ -66,22 +68,18 @@ def looks_like_dossiers(columns: list[str]) -> bool:
 @dataclass
 class DossierSummary:
     observations: pd.DataFrame  # level, unit_code, province_code, indicator, period, value, numerator, denominator
-    rejections: pd.DataFrame  # validate.REJECTION_COLUMNS (+ duplicate warnings)
+    rejections: pd.DataFrame  # etl.load.rules.found.COLUMNS: rejected rows, then warnings
     rows_read: int
     rows_rejected: int
     dossiers: int  # distinct valid dossiers counted
     duplicate_rows: int  # extra rows of duplicated ids (not counted)
     duplicate_ids: int
     columns: dict[str, str] = field(default_factory=dict)
-    notes: list[VAL.Note] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
 
 _TEMP_TABLES = ("_dossier_repeated", "_dossier_groups", "_dossier_facts", "_dossier_codes", "_dossier_counted",
                 "_dossier_units")
-
-DUPLICATE_REASON = ("counted once (its most advanced row: resolved before open, then the latest received, due "
-                    "and resolved times; full ties by content, never by row order)")
-
 
 def summarise_dossiers(con: duckdb.DuckDBPyConnection, source: Any, *, province: str | None = None,
                        resolver: UnitResolver | None = None, now: dt.datetime | None = None,
@@ -131,44 +129,27 @@ def summarise_dossiers(con: duckdb.DuckDBPyConnection, source: Any, *, province:
     finally:
         con.execute("; ".join(f"DROP TABLE IF EXISTS {table}" for table in _TEMP_TABLES))
     observations = indicator_frame(counts)
-    frames = (_rejected_rows(counts.lines), _duplicate_warnings(counts.duplicates, counts.duplicate_ids),
-              _partial_province_warnings(observations))
-    rejections = pd.concat([frame for frame in frames if len(frame)] or [VAL.empty_rejections()], ignore_index=True)
-    notes = [VAL.Note("dossiers_counted", {"n": counts.dossiers})]
+    rejections = counts.rejected
+    _duplicate_warnings(rejections, counts.duplicates, counts.duplicate_ids)
+    _partial_province_warnings(rejections, observations)
+    notes = [Note("dossiers_counted", {"n": counts.dossiers})]
     if counts.duplicate_rows:
-        notes.append(VAL.Note("duplicates_counted_once", {"rows": counts.duplicate_rows, "ids": counts.duplicate_ids}))
-    return DossierSummary(observations, rejections, counts.rows_read, counts.rows_rejected, counts.dossiers,
+        notes.append(Note("duplicates_counted_once", {"rows": counts.duplicate_rows, "ids": counts.duplicate_ids}))
+    return DossierSummary(observations, rejections.frame(), counts.rows_read, counts.rows_rejected, counts.dossiers,
                           counts.duplicate_rows, counts.duplicate_ids, mapping, notes)
 
 
-def _rejected_rows(lines: list[dict]) -> pd.DataFrame:
-    rows = pd.DataFrame(lines, columns=VAL.REJECTION_COLUMNS)
-    rows["row"] = pd.to_numeric(rows.row, errors="coerce").astype("Int64")
-    return rows
+def _duplicate_warnings(found: Found, duplicates: list[tuple[str, int]], duplicate_ids: int) -> None:
+    """One warning per repeated id (a national year has ~100 k of them), and one line for the
+    ids beyond the listing limit, so that no count is silently understated."""
+    found.many([None] * len(duplicates), "dossier_id", [V.display(dossier_id) for dossier_id, _ in duplicates],
+               D.DUPLICATE_DOSSIER, n=[int(n) for _, n in duplicates])
+    if duplicate_ids > len(duplicates):
+        found.add(D.DUPLICATES_NOT_LISTED(listed=len(duplicates), beyond=duplicate_ids - len(duplicates),
+                                          total=duplicate_ids), None, "dossier_id", "")
 
 
-def _duplicate_warnings(duplicates: list[tuple[str, int]], duplicate_ids: int) -> pd.DataFrame:
-    """One warning per repeated id, built as columns (a national year has ~100 k of them), and
-    one line for the ids beyond the listing limit, so that no count is silently understated."""
-    listed = pd.DataFrame({
-        "row": pd.array([pd.NA] * len(duplicates), dtype="Int64"),
-        "column": "dossier_id",
-        "value": [V.display(dossier_id) for dossier_id, _ in duplicates],
-        "code": "duplicate_dossier",
-        "reason": [f"occurs {int(n)} times; {DUPLICATE_REASON}" for _, n in duplicates],
-        "suggestion": "remove the repeated rows from the export",
-        "severity": "warning",
-    }, columns=VAL.REJECTION_COLUMNS)
-    if duplicate_ids <= len(duplicates):
-        return listed
-    more = VAL.rejection(None, "dossier_id", "", "duplicates_not_listed",
-                         f"repeated ids beyond the {len(duplicates):,} listed: {duplicate_ids - len(duplicates):,} "
-                         f"({duplicate_ids:,} in all); each is counted once like the listed ones",
-                         "remove the repeated rows from the export", severity="warning")
-    return pd.concat([listed, pd.DataFrame([more], columns=VAL.REJECTION_COLUMNS)], ignore_index=True)
-
-
-def _partial_province_warnings(observations: pd.DataFrame) -> pd.DataFrame:
+def _partial_province_warnings(found: Found, observations: pd.DataFrame) -> None:
     """A warning per province whose communes the export covers only in part: its province
     values are the sum of the communes in the file, and replace the province's figures, which
     is right for a province's complete export and wrong for one commune's (the clerk decides)."""
@@ -182,16 +163,9 @@ def _partial_province_warnings(observations: pd.DataFrame) -> pd.DataFrame:
     reference = provinces().set_index("code")
     partial = [(code, n, reference.n_communes[code], reference.name[code]) for code, n in covered.sort_index().items()
                if n < reference.n_communes[code]]
-    return pd.DataFrame({
-        "row": pd.array([pd.NA] * len(partial), dtype="Int64"),
-        "column": "commune",
-        "value": [f"{name} ({code})" for code, _, _, name in partial],
-        "code": "partial_province",
-        "reason": [f"the export has dossiers from {n:,} of the {total:,} communes of {name}: its province values "
-                   "are the sum of these communes only" for _, n, total, name in partial],
-        "suggestion": "load the province's complete export, unless the other communes received no dossiers",
-        "severity": "warning",
-    }, columns=VAL.REJECTION_COLUMNS)
+    found.many([None] * len(partial), "commune", [f"{name} ({code})" for code, _, _, name in partial],
+               D.PARTIAL_PROVINCE, n=[int(n) for _, n, _, _ in partial], total=[int(t) for _, _, t, _ in partial],
+               province=[name for *_, name in partial])
 
 
 def aggregate_dossiers(con: duckdb.DuckDBPyConnection, source: Any, **options) -> pd.DataFrame:

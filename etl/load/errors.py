@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from etl.load.rules import Said
+
 
 class FileRejected(Exception):
-    """The whole file is unusable (encoding, size, no header, empty...)."""
+    """The whole file is unusable (encoding, size, no header, empty...): what is said about it
+    (:class:`etl.load.rules.Said`; ``message`` and ``suggestion`` are its English words) and
+    where, when one place is at fault."""
 
-    def __init__(self, code: str, message: str, suggestion: str = "", *, row: int | None = None,
-                 column: str | None = None, value: str | None = None):
+    def __init__(self, said: Said, *, row: int | None = None, column: str | None = None, value: str | None = None):
+        message, suggestion = said.text("en")
         super().__init__(message)
-        self.code = code
+        self.said = said
+        self.code = said.code
         self.message = message
         self.suggestion = suggestion
         self.row = row
@@ -17,11 +22,11 @@ class FileRejected(Exception):
         self.value = value
 
     def __reduce__(self):  # keyword-only fields survive pickling (the sandbox returns them)
-        return _rebuild_rejected, (self.code, self.message, self.suggestion, self.row, self.column, self.value)
+        return _rebuild_rejected, (self.said, self.row, self.column, self.value)
 
 
-def _rebuild_rejected(code, message, suggestion, row, column, value) -> FileRejected:
-    return FileRejected(code, message, suggestion, row=row, column=column, value=value)
+def _rebuild_rejected(said, row, column, value) -> FileRejected:
+    return FileRejected(said, row=row, column=column, value=value)
 
 
 class UsageError(ValueError):

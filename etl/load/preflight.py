@@ -32,20 +32,13 @@ from pathlib import Path
 
 from etl.load import limits as L
 from etl.load.errors import FileRejected
+from etl.load.rules import file as F
 
 EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
 XLSX_MAGIC, XLS_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"  # zip (.xlsx) / OLE compound file (.xls)
 EXCEL_FORMATS = ("xlsx", "xls")
 MAX_ZIP_PARTS = 10_000
 INFLATE_STEP = 1 << 20
-
-DAMAGED_SUGGESTION = "open it in Excel, remove any password and save as “Excel Workbook (.xlsx)”"
-BIG_SUGGESTION = ("delete empty rows and columns and anything typed far from the table (press Ctrl+End in "
-                  "Excel to see the last used cell), or split the file")
-
-
-def _mb(n: float) -> str:
-    return f"{n / L.MB:,.1f} MB"
 
 
 def column_name(index: int) -> str:
@@ -73,23 +66,19 @@ class Extent:
             self.columns, self.last_column_cell = column + 1, f"{column_name(column)}{row + 1}"
 
 
-def check_extent(extent: Extent, where: str, lim: L.Limits) -> None:
-    """Refuse a sheet whose grid (A1 to its farthest cell) is beyond the limits."""
+def check_extent(extent: Extent, sheet: str, lim: L.Limits) -> None:
+    """Refuse a sheet whose grid (A1 to its farthest cell) is beyond the limits; ``sheet``
+    names it (a workbook part, or a sheet's number)."""
     if extent.columns > lim.columns:
-        raise FileRejected(
-            "too_large", f"{where} has a cell at {extent.last_column_cell}: column {extent.columns:,}; "
-            f"a sheet may have at most {lim.columns:,} columns ({L.Limits.env('columns')})", BIG_SUGGESTION,
-            value=extent.last_column_cell)
+        raise FileRejected(F.SHEET_COLUMNS(sheet=sheet, cell=extent.last_column_cell, columns=extent.columns,
+                                           limit=lim.columns, env=L.Limits.env("columns")),
+                           value=extent.last_column_cell)
     if extent.rows > lim.rows:
-        raise FileRejected(
-            "too_large", f"{where} has a cell at {extent.last_row_cell}: row {extent.rows:,}; "
-            f"a sheet may have at most {lim.rows:,} rows ({L.Limits.env('rows')})",
-            BIG_SUGGESTION + "; more rows than that: send CSV or Parquet", value=extent.last_row_cell)
+        raise FileRejected(F.SHEET_ROWS(sheet=sheet, cell=extent.last_row_cell, rows=extent.rows, limit=lim.rows,
+                                        env=L.Limits.env("rows")), value=extent.last_row_cell)
     if extent.rows * extent.columns > lim.cells:
-        raise FileRejected(
-            "too_large", f"{where} spans {extent.rows:,} rows × {extent.columns:,} columns = "
-            f"{extent.rows * extent.columns:,} cells; the limit is {lim.cells:,} ({L.Limits.env('cells')})",
-            BIG_SUGGESTION)
+        raise FileRejected(F.SHEET_CELLS(sheet=sheet, rows=extent.rows, columns=extent.columns,
+                                         cells=extent.rows * extent.columns, limit=lim.cells, env=L.Limits.env("cells")))
 
 
 # --------------------------------------------------------------------------- .xlsx
@@ -109,24 +98,22 @@ _SST = re.compile(rb"<" + _PREFIX + rb"sst(?=[\s/>])" + _ATTRS + rb">")
 _UNIQUE = re.compile(rb"""(?:^|\s)uniqueCount\s*=\s*["']\s*([0-9]+)""")
 
 
-def _ref(raw: bytes, where: str) -> tuple[int, int]:
+def _ref(raw: bytes, sheet: str) -> tuple[int, int]:
     """(row, column), 0-based, of a cell reference as the reader parses it; a reference outside
     Excel's grid (which the reader would wrap around) is refused."""
     match = _REF.fullmatch(raw)
     if not match or len(match.group(1)) > 3 or len(match.group(2)) > 7:
-        raise FileRejected("bad_format", f"{where} has a cell reference {raw[:20].decode('ascii', 'replace')!r} "
-                           "that is not a cell address", DAMAGED_SUGGESTION)
+        raise FileRejected(F.NOT_A_CELL_ADDRESS(sheet=sheet, ref=raw[:20].decode("ascii", "replace")))
     column = 0
     for letter in match.group(1).upper():
         column = column * 26 + letter - 64
     row = int(match.group(2))
     if row < 1 or row > EXCEL_ROWS or column > EXCEL_COLUMNS:
-        raise FileRejected("bad_format", f"{where} has a cell reference {raw.decode('ascii')!r} outside "
-                           "Excel's grid", DAMAGED_SUGGESTION)
+        raise FileRejected(F.OUTSIDE_THE_GRID(sheet=sheet, ref=raw.decode("ascii")))
     return row - 1, column - 1
 
 
-def cell_extent(xml: bytes, where: str) -> Extent:
+def cell_extent(xml: bytes, sheet: str) -> Extent:
     """The farthest cell, placed as the reader places cells: by their ``r`` attribute, else
     one column right of the previous cell of the row (empty ones included), rows by ``<row r>``
     or one below the previous row. Cells written the usual way are found by a few regex passes
@@ -141,8 +128,8 @@ def cell_extent(xml: bytes, where: str) -> Extent:
         top = next(max(rows) for rows in (_PLAIN_ROW[d].findall(xml) for d in range(7, 0, -1)) if rows)
         at_top = re.search(rb'<c r="([A-Z]{1,3})' + top + b'"', xml).group(1)
         at_widest = re.search(rb'<c r="' + widest + rb'([1-9][0-9]{0,6})"', xml).group(1)
-        extent.add(*_ref(widest + at_widest, where))
-        extent.add(*_ref(at_top + top, where))
+        extent.add(*_ref(widest + at_widest, sheet))
+        extent.add(*_ref(at_top + top, sheet))
         return extent
     row = column = 0
     for closing, name, attrs in _TAG.findall(xml):
@@ -153,7 +140,7 @@ def cell_extent(xml: bytes, where: str) -> Extent:
                 continue
             r = _R.search(attrs)
             if r:  # the reader takes the digits and ignores any letters
-                row = _ref(b"A" + (r.group(1) if r.group(1) is not None else r.group(2)).lstrip(_LETTERS), where)[0]
+                row = _ref(b"A" + (r.group(1) if r.group(1) is not None else r.group(2)).lstrip(_LETTERS), sheet)[0]
             if self_closing:
                 row, column = row + 1, 0
             continue
@@ -161,11 +148,11 @@ def cell_extent(xml: bytes, where: str) -> Extent:
             continue
         r = _R.search(attrs)
         if r:
-            here, column = _ref(r.group(1) if r.group(1) is not None else r.group(2), where)
+            here, column = _ref(r.group(1) if r.group(1) is not None else r.group(2), sheet)
         else:
             here = row
             if row >= EXCEL_ROWS or column >= EXCEL_COLUMNS:
-                raise FileRejected("bad_format", f"{where} has cells outside Excel's grid", DAMAGED_SUGGESTION)
+                raise FileRejected(F.CELLS_OUTSIDE_THE_GRID(sheet=sheet))
         if not self_closing:
             extent.add(here, column)
         column += 1
@@ -185,7 +172,7 @@ def _inflate(handle, info: zipfile.ZipInfo) -> bytes:
     name_len, extra_len = struct.unpack("<HH", local[26:30])
     handle.seek(info.header_offset + 30 + name_len + extra_len)
     if info.flag_bits & 0x1:
-        raise FileRejected("bad_format", "the workbook is encrypted", "remove the password in Excel and save again")
+        raise FileRejected(F.ENCRYPTED())
     if info.compress_type == zipfile.ZIP_STORED:
         data = handle.read(info.compress_size)
         if len(data) != info.file_size:
@@ -206,9 +193,7 @@ def _inflate(handle, info: zipfile.ZipInfo) -> bytes:
             pending = inflater.unconsumed_tail
             produced += len(piece)
             if produced > info.file_size:
-                raise FileRejected("too_large", f"the workbook part {info.filename!r} inflates beyond the "
-                                   f"{info.file_size:,} bytes it declares (a zip bomb or a damaged file)",
-                                   DAMAGED_SUGGESTION)
+                raise FileRejected(F.PART_BEYOND(part=info.filename, size=info.file_size))
             pieces.append(piece)
             if inflater.eof:
                 break
@@ -216,45 +201,40 @@ def _inflate(handle, info: zipfile.ZipInfo) -> bytes:
         if not inflater.eof or len(data) != info.file_size:
             raise zipfile.BadZipFile("truncated part")
     else:
-        raise FileRejected("bad_format", f"the workbook part {info.filename!r} uses a compression Excel does not "
-                           "write", DAMAGED_SUGGESTION)
+        raise FileRejected(F.UNKNOWN_COMPRESSION(part=info.filename))
     if zlib.crc32(data) != info.CRC:
         raise zipfile.BadZipFile("bad CRC")
     return data
 
 
 def xlsx(path: Path, lim: L.Limits) -> None:
-    damaged = FileRejected("bad_format", "the file cannot be read as an Excel workbook (a damaged or incomplete "
-                           ".xlsx, or another kind of zip file)", DAMAGED_SUGGESTION)
+    damaged = FileRejected(F.DAMAGED_XLSX())
     try:
         with zipfile.ZipFile(path) as archive, open(path, "rb") as handle:
             parts = archive.infolist()
             if len(parts) > MAX_ZIP_PARTS:
-                raise FileRejected("bad_format", f"the workbook has {len(parts):,} parts; Excel writes a few dozen",
-                                   DAMAGED_SUGGESTION)
+                raise FileRejected(F.TOO_MANY_PARTS(parts=len(parts)))
             unpacked = sum(p.file_size for p in parts)
             if unpacked > lim.upload_bytes:
-                raise FileRejected("too_large", f"the workbook unpacks to {_mb(unpacked)}; the limit is "
-                                   f"{_mb(lim.upload_bytes)} ({L.Limits.env('upload_mb')})", BIG_SUGGESTION)
+                raise FileRejected(F.UNPACKED(size_mb=unpacked / L.MB, limit_mb=lim.upload_bytes / L.MB,
+                                              env=L.Limits.env("upload_mb")))
             for part in parts:
                 if part.file_size > L.ZIP_RATIO_FROM_BYTES and \
                         part.file_size > lim.zip_ratio * max(part.compress_size, 1):
-                    raise FileRejected(
-                        "too_large", f"the workbook part {part.filename!r} inflates "
-                        f"{part.file_size / max(part.compress_size, 1):,.0f} times ({_mb(part.compress_size)} → "
-                        f"{_mb(part.file_size)}); the limit is {lim.zip_ratio:g} times ({L.Limits.env('zip_ratio')}): "
-                        "this is not how Excel writes a sheet (a zip bomb?)", DAMAGED_SUGGESTION)
+                    raise FileRejected(F.PART_RATIO(
+                        part=part.filename, ratio=part.file_size / max(part.compress_size, 1),
+                        packed_mb=part.compress_size / L.MB, size_mb=part.file_size / L.MB, limit=lim.zip_ratio,
+                        env=L.Limits.env("zip_ratio")))
             for part in parts:
                 if part.is_dir():
                     continue
                 data = _inflate(handle, part)
-                where = f"a sheet of the workbook ({part.filename!r})"
-                check_extent(cell_extent(data, where), where, lim)
+                sheet = repr(part.filename)
+                check_extent(cell_extent(data, sheet), sheet, lim)
                 sst = _SST.search(data)  # the reader reserves room for its uniqueCount strings
                 unique = _UNIQUE.search(sst.group(1)) if sst else None
                 if unique and int(unique.group(1)) > min(lim.cells, len(data)):
-                    raise FileRejected("bad_format", f"the shared-string table declares {int(unique.group(1)):,} "
-                                       f"strings in {len(data):,} bytes", DAMAGED_SUGGESTION)
+                    raise FileRejected(F.SHARED_STRINGS(strings=int(unique.group(1)), size=len(data)))
     except FileRejected:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, struct.error,
@@ -347,8 +327,7 @@ def _compound_stream(data: bytes, lim: L.Limits) -> tuple[str, bytes]:
         if found:
             break
     else:
-        raise FileRejected("bad_format", "the file cannot be read as an Excel workbook: it is an Office document "
-                           "without a workbook (a Word or PowerPoint file?)", DAMAGED_SUGGESTION)
+        raise FileRejected(F.NO_WORKBOOK_STREAM())
     name, _, start, length = found[0]
     if length > len(data) or length > lim.upload_bytes:
         raise _Damaged
@@ -375,7 +354,7 @@ def _records(stream: bytes, at: int):
         at += 4 + length
 
 
-def _sheet_extent(stream: bytes, at: int, where: str, lim: L.Limits) -> Extent:
+def _sheet_extent(stream: bytes, at: int, sheet: str, lim: L.Limits) -> Extent:
     """Cells of one worksheet substream, and the grid its DIMENSIONS record makes the reader reserve."""
     extent = Extent()
     depth, seen_bof = 0, False
@@ -401,9 +380,8 @@ def _sheet_extent(stream: bytes, at: int, where: str, lim: L.Limits) -> Extent:
                 rows = ((last_row - 1 - first_row) % 2 ** 32) + 1  # as the reader computes it (u32)
                 columns = ((last_col - 1 - first_col) % 2 ** 32) + 1
                 if rows > lim.rows or columns > lim.columns or rows * columns > lim.cells:
-                    raise FileRejected("too_large", f"{where} declares {rows:,} rows × {columns:,} columns; the "
-                                       f"limits are {lim.rows:,} rows, {lim.columns:,} columns and {lim.cells:,} "
-                                       "cells", BIG_SUGGESTION)
+                    raise FileRejected(F.SHEET_DECLARES(sheet=sheet, rows=rows, columns=columns, max_rows=lim.rows,
+                                                        max_columns=lim.columns, max_cells=lim.cells))
         elif kind in XLS_CELLS and len(body) >= 4:
             extent.add(_u16(body, 0), _u16(body, 2))
         elif kind == XLS_MULRK and len(body) >= 6:
@@ -419,11 +397,10 @@ def xls(path: Path, lim: L.Limits) -> None:
         for number, (at, _) in enumerate(sheets, start=1):
             if at >= len(stream):
                 raise _Damaged
-            where = f"sheet {number} of the workbook"
-            check_extent(_sheet_extent(stream, at, where, lim), where, lim)
+            sheet = str(number)
+            check_extent(_sheet_extent(stream, at, sheet, lim), sheet, lim)
     except (_Damaged, struct.error):
-        raise FileRejected("bad_format", "the file cannot be read as an Excel workbook (a damaged .xls, or another "
-                           "kind of Office document)", DAMAGED_SUGGESTION) from None
+        raise FileRejected(F.DAMAGED_XLS()) from None
 
 
 def _globals(stream: bytes):
@@ -448,16 +425,10 @@ def sniff_format(path: Path) -> str:
         return "xls"
     suffix = Path(path).suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        raise FileRejected("bad_format", "the file is named .xlsx but is not an Excel workbook",
-                           "save it again from Excel as .xlsx")
+        raise FileRejected(F.NAMED_XLSX())
     if suffix in (".parquet", ".pq"):
-        raise FileRejected("bad_format", "the file is named .parquet but is not a Parquet file",
-                           "export it again")
+        raise FileRejected(F.NAMED_PARQUET())
     return "csv"
-
-
-UNREADABLE_PARQUET = ("the file starts like a Parquet file but cannot be read as one (damaged or truncated)",
-                      "export it again as Parquet or CSV")
 
 
 def parquet_metadata(path: Path):
@@ -468,7 +439,7 @@ def parquet_metadata(path: Path):
     try:
         return pq.read_metadata(path)
     except (pa.ArrowException, OSError, ValueError):
-        raise FileRejected("bad_format", *UNREADABLE_PARQUET) from None
+        raise FileRejected(F.UNREADABLE_PARQUET()) from None
 
 
 def before_reading(path: Path) -> None:
@@ -484,9 +455,8 @@ def before_reading(path: Path) -> None:
 @lru_cache(maxsize=8)
 def _workbook(path: str, fmt: str, mtime_ns: int, size: int, lim: L.Limits) -> None:
     if size > lim.upload_bytes:
-        raise FileRejected("too_large", f"the workbook is {_mb(size)}; the limit is {_mb(lim.upload_bytes)}",
-                           "split the file (e.g. one file per year or per province), or ask an administrator to "
-                           f"raise {L.Limits.env('upload_mb')}; send a bigger dossier export as CSV or Parquet")
+        raise FileRejected(F.WORKBOOK_SIZE(size_mb=size / L.MB, limit_mb=lim.upload_bytes / L.MB,
+                                           env=L.Limits.env("upload_mb")))
     (xlsx if fmt == "xlsx" else xls)(Path(path), lim)
 
 

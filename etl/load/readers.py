@@ -31,6 +31,7 @@ import pyarrow as pa
 from core import catalog, paths
 from etl.load import limits, preflight
 from etl.load.errors import FileRejected, UsageError
+from etl.load.rules import file as F
 from core.names import ascii_key, strip_diacritics, tone_key
 
 HEADER_SCAN_ROWS = 30
@@ -50,15 +51,11 @@ def check_size(path: Path, kind: str) -> int:
     size = path.stat().st_size
     limit = max_bytes(kind)
     if size > limit:
-        env = limits.Limits.env("dossier_mb" if kind == "dossiers" else "upload_mb")
-        raise FileRejected(
-            "too_large",
-            f"file is {size / MB:,.1f} MB; the limit for {kind} files is {limit / MB:,.0f} MB",
-            f"split the file (e.g. one file per year or per province), or ask an administrator "
-            f"to raise {env}",
-        )
+        dossiers = kind == "dossiers"
+        raise FileRejected((F.DOSSIER_SIZE if dossiers else F.REPORT_SIZE)(
+            size_mb=size / MB, limit_mb=limit / MB, env=limits.Limits.env("dossier_mb" if dossiers else "upload_mb")))
     if size == 0:
-        raise FileRejected("empty_file", "the file is empty (0 bytes)", "export the report again")
+        raise FileRejected(F.ZERO_BYTES())
     return size
 
 
@@ -77,23 +74,14 @@ def decode_csv_bytes(data: bytes) -> str:
     else:
         encoding, body = "utf-8", data
         if b"\x00" in data[:4096]:
-            raise FileRejected(
-                "encoding", "the file looks like UTF-16 without a byte-order mark",
-                "save it as “CSV UTF-8 (Comma delimited)” in Excel, or as UTF-8 in your editor",
-            )
+            raise FileRejected(F.UTF16_WITHOUT_BOM())
     try:
         return body.decode(encoding)
     except UnicodeDecodeError as exc:
         line = body[: exc.start].count(b"\n") + 1
         sample = body[max(0, exc.start - 20): exc.start + 20]
-        raise FileRejected(
-            "encoding",
-            f"the file is not valid {encoding.upper()} (byte {exc.start:,}, line {line}); "
-            "it was probably saved as Windows-1258/1252 or TCVN3",
-            "in Excel use File › Save As › “CSV UTF-8 (Comma delimited) (*.csv)”; in LibreOffice "
-            "choose character set “Unicode (UTF-8)”",
-            row=line, value=sample.decode("utf-8", "replace"),
-        ) from None
+        raise FileRejected(F.NOT_VALID_TEXT(encoding=encoding.upper(), byte=exc.start, line=line),
+                           row=line, value=sample.decode("utf-8", "replace")) from None
 
 
 def sniff_delimiter(lines: list[str]) -> str:
@@ -226,10 +214,6 @@ def _fill_merged(rows: list[list[Any]], merged: list[tuple[tuple[int, int], tupl
                     row[c] = top
 
 
-UNREADABLE_WORKBOOK = ("the file cannot be read as an Excel workbook (damaged, password-protected, or another kind "
-                       "of document)", "open it in Excel, remove any password and save as “Excel Workbook (.xlsx)”")
-
-
 def _calamine_fault(exc: BaseException) -> bool:
     """An error of the Excel reader about the file: its own exceptions, and the panics it turns
     into ``pyo3_runtime.PanicException`` (a BaseException) on inputs it does not expect."""
@@ -248,7 +232,7 @@ def excel_sheets(path: Path) -> list[tuple[str, bool]]:
     except BaseException as exc:  # noqa: BLE001 - calamine raises a different type per format and fault
         if not _calamine_fault(exc):
             raise
-        raise FileRejected("bad_format", *UNREADABLE_WORKBOOK) from None
+        raise FileRejected(F.UNREADABLE_WORKBOOK()) from None
     try:
         return [(meta.name, "Visible" in str(meta.visible) and "Hidden" not in str(meta.visible))
                 for meta in wb.sheets_metadata if "WorkSheet" in str(meta.typ)]
@@ -286,7 +270,7 @@ def _read_excel_grid(path: Path, sheet: str) -> Grid:
     except BaseException as exc:  # noqa: BLE001 - as in excel_sheets()
         if not _calamine_fault(exc):
             raise
-        raise FileRejected("bad_format", *UNREADABLE_WORKBOOK) from None
+        raise FileRejected(F.UNREADABLE_WORKBOOK()) from None
     rows = [list(r) for r in rows]
     _fill_merged(rows, merged)
     return Grid(rows, list(range(1, len(rows) + 1)), sheet, sniff_format(path))
@@ -323,13 +307,11 @@ def choose_sheet(path: Path, sheet: str | None) -> str:
     )
 
 
-def _cell_too_large(line: int | None, column: str | None, chars: int | None, limit: int) -> FileRejected:
-    size = f"{chars:,} characters" if chars else f"more than {csv.field_size_limit():,} characters"
-    return FileRejected(
-        "cell_too_large", f"{'line ' + format(line, ',') if line else 'a line'} has a cell of {size}; a cell may hold at "
-        f"most {limit:,} (Excel's own limit, {limits.Limits.env('cell_chars')})",
-        "check that the file is a report (a quote left open makes the rest of the file one cell)",
-        row=line, column=column)
+def _cell_too_large(line: int, column: str | None, chars: int | None, limit: int) -> FileRejected:
+    env = limits.Limits.env("cell_chars")
+    said = F.CELL_OF(line=line, chars=chars, limit=limit, env=env) if chars else \
+        F.CELL_OVER(line=line, parser_limit=csv.field_size_limit(), limit=limit, env=env)
+    return FileRejected(said, row=line, column=column)
 
 
 def csv_grid_head(text: str) -> tuple[list[list[str]], str]:
@@ -351,22 +333,18 @@ def csv_grid_head(text: str) -> tuple[list[list[str]], str]:
     return rows, delimiter
 
 
-SPLIT_SUGGESTION = "split the file (e.g. one file per year or per province), or ask an administrator to raise the limit"
-UNREADABLE_PARQUET = preflight.UNREADABLE_PARQUET
 parquet_metadata = preflight.parquet_metadata
 
 
 def check_shape(rows: int | None, columns: int | None, lim: limits.Limits) -> None:
     """Refuse a table beyond DX_MAX_ROWS, DX_MAX_COLUMNS or DX_MAX_CELLS (``rows`` None: not known yet)."""
     if columns is not None and columns > lim.columns:
-        raise FileRejected("too_large", f"the file has {columns:,} columns; the limit is {lim.columns:,} "
-                           f"({limits.Limits.env('columns')})", "delete the columns that are not indicators")
+        raise FileRejected(F.COLUMNS(columns=columns, limit=lim.columns, env=limits.Limits.env("columns")))
     if rows is not None and rows > lim.rows:
-        raise FileRejected("too_large", f"the file has more than {lim.rows:,} rows; the limit is {lim.rows:,} "
-                           f"({limits.Limits.env('rows')})", SPLIT_SUGGESTION)
+        raise FileRejected(F.ROWS(limit=lim.rows, env=limits.Limits.env("rows")))
     if rows is not None and columns is not None and rows * columns > lim.cells:
-        raise FileRejected("too_large", f"the file has {rows:,} rows × {columns:,} columns = {rows * columns:,} cells; "
-                           f"the limit is {lim.cells:,} ({limits.Limits.env('cells')})", SPLIT_SUGGESTION)
+        raise FileRejected(F.CELLS(rows=rows, columns=columns, cells=rows * columns, limit=lim.cells,
+                                   env=limits.Limits.env("cells")))
 
 
 # --------------------------------------------------------------------------- header + table
@@ -391,12 +369,7 @@ def find_header(grid: Grid, required: bool = True) -> int | None:
         if complete and score >= 2:
             return i
     if required:
-        raise FileRejected(
-            "bad_format",
-            "no header row found in the first 30 rows: expected columns period, unit, indicator, "
-            "value (long form) or a unit column and one column per indicator code (wide form)",
-            "start from a template in data/templates/ (report_long, report_wide, legacy_report)",
-        )
+        raise FileRejected(F.NO_HEADER())
     return None
 
 
@@ -467,24 +440,22 @@ def read_table(path: Path, sheet: str | None = None) -> Table:
             raise UsageError("--sheet applies to Excel workbooks only")
         text = decode_csv_bytes(path.read_bytes())
         if not text.strip():
-            raise FileRejected("empty_file", "the file has no content", "export the report again")
+            raise FileRejected(F.NO_CONTENT())
         try:
             table = read_csv_table(text)
         except pd.errors.ParserError as exc:
-            raise FileRejected("bad_format", f"the CSV cannot be parsed: {exc}",
-                               "check quoting; save from Excel as “CSV UTF-8”") from None
+            raise FileRejected(F.UNPARSED_CSV(error=str(exc))) from None
     else:
         meta = parquet_metadata(path)
         lim = limits.current()
         check_shape(meta.num_rows, meta.num_columns, lim)
         decoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
         if decoded > lim.upload_bytes:
-            raise FileRejected("too_large", f"the file holds {decoded / MB:,.1f} MB once decoded; the limit is "
-                               f"{lim.upload_mb:,.0f} MB ({limits.Limits.env('upload_mb')})", SPLIT_SUGGESTION)
+            raise FileRejected(F.DECODED(size_mb=decoded / MB, limit_mb=lim.upload_mb, env=limits.Limits.env("upload_mb")))
         try:
             frame = pd.read_parquet(path)
         except (pa.ArrowException, OSError, ValueError):
-            raise FileRejected("bad_format", *UNREADABLE_PARQUET) from None
+            raise FileRejected(F.UNREADABLE_PARQUET()) from None
         header = list(frame.columns)
         labels = _labels(header)
         frame.columns = labels
@@ -495,6 +466,5 @@ def read_table(path: Path, sheet: str | None = None) -> Table:
         if not any(r[0] == "column" and r[1] in ("unit", "province", "commune") for r in roles.values()):
             find_header(Grid([header], [0]))
     if table.frame.empty:
-        raise FileRejected("empty_file", "the file has a header but no data rows",
-                           "fill in at least one row under the header")
+        raise FileRejected(F.NO_DATA_ROWS())
     return table

@@ -1,5 +1,6 @@
 """Human-readable load reports: console text and the rejection CSV (UTF-8 with BOM, so
-Excel opens the Vietnamese text correctly)."""
+Excel opens the Vietnamese text correctly), in English or Vietnamese (``lang``; the words are
+``load_report.*`` and ``reason.*`` in data/i18n.toml)."""
 
 from __future__ import annotations
 
@@ -10,93 +11,107 @@ from pathlib import Path
 
 import pandas as pd
 
+from core import fmt, i18n
 from core.safety import neutralise
 from etl.load.limits import report_target
-from etl.load.validate import REASONS, REJECTION_COLUMNS
+from etl.load.rules import title
+from etl.load.rules.found import REJECTION_COLUMNS, localised
 
 CONSOLE_LINES = 25
 # What a report line without a row number is about (any other such line is about the file).
 ROWLESS_PLACE = {"duplicate_dossier": "dossier", "duplicates_not_listed": "dossiers", "partial_province": "province"}
+LABELS = ("rows_read", "values_to_load", "values_loaded", "rows_rejected", "warnings", "units", "periods",
+          "indicators", "values_changed")
 
 
-def _num(n) -> str:
+def _num(n, lang: str = "en") -> str:
     if n is None or (isinstance(n, float) and n != n):
         return "–"
-    if isinstance(n, float) and not n.is_integer():
-        return f"{n:,.2f}"
-    return f"{int(n):,}"
+    return fmt.number(n, 2 if isinstance(n, float) and not n.is_integer() else 0, lang)
 
 
-def summary_text(summary: dict) -> str:
+def summary_text(summary: dict, lang: str = "en") -> str:
     """The summary of a plan or a result (``LoadPlan.summary`` / ``LoadResult.summary``)."""
+    def say(key: str, **values) -> str:
+        return i18n.sentence(f"load_report.{key}", lang, values)
+
+    labels = {key: say(key) for key in LABELS}
+    width = max(map(len, labels.values())) + 1
+
+    def line(key: str, value: str) -> str:
+        return f"  {labels[key]:<{width}} {value}"
+
     lines = []
     status = summary.get("status")
-    title = {"loaded": f"LOADED as load {summary.get('load_id')}",
-             "rejected": "REJECTED – nothing was loaded",
-             "already_loaded": f"ALREADY LOADED as load {summary.get('load_id')} – nothing changed",
-             "dry_run": "DRY RUN – nothing was written"}.get(status, "")
+    title_line = {"loaded": "title_loaded", "rejected": "title_rejected", "already_loaded": "title_already_loaded",
+                  "dry_run": "title_dry_run"}.get(status)
     head = f"{summary['file_name']}  ({summary['kind']}, {summary['format']}"
     if summary.get("sheet"):
-        head += f", sheet {summary['sheet']!r}"
+        head += say("sheet", sheet=summary["sheet"])
     if summary.get("layout"):
-        head += f", {summary['layout']} layout"
+        head += say("layout", layout=summary["layout"])
     lines.append(head + ")")
-    if title:
-        lines.append(title)
-    if summary.get("message") and status != "already_loaded":
-        lines.append(summary["message"])
-    lines.append(f"  rows read:        {_num(summary['rows_read'])}"
-                 + (f"  ({_num(summary['values_read'])} values)" if summary.get("values_read") != summary["rows_read"] else ""))
+    if title_line:
+        lines.append(say(title_line, load_id=summary.get("load_id")))
+    if summary.get("message_key") and status != "already_loaded":
+        lines.append(say(summary["message_key"], **summary["message_values"]))
+    values = summary.get("values_read")
+    lines.append(line("rows_read", _num(summary["rows_read"], lang))
+                 + ("  " + say("values_of_rows", n=_num(values, lang)) if values != summary["rows_read"] else ""))
     if status == "already_loaded":
         return "\n".join(lines)
     loaded = summary.get("values_loaded", summary["values_valid"] if status in (None, "dry_run") else 0)
-    label = "values to load:" if status in (None, "dry_run") else "values loaded:"
-    lines.append(f"  {label:<17} {_num(loaded)}")
-    lines.append(f"  rows rejected:    {_num(summary['rows_rejected'])}"
-                 + (f"  ({_num(summary['rejections'])} problems)" if summary["rejections"] > summary["rows_rejected"] else ""))
+    lines.append(line("values_to_load" if status in (None, "dry_run") else "values_loaded", _num(loaded, lang)))
+    lines.append(line("rows_rejected", _num(summary["rows_rejected"], lang))
+                 + ("  " + say("problems", n=_num(summary["rejections"], lang))
+                    if summary["rejections"] > summary["rows_rejected"] else ""))
     if summary.get("warnings"):
-        lines.append(f"  warnings:         {_num(summary['warnings'])}")
+        lines.append(line("warnings", _num(summary["warnings"], lang)))
     if summary.get("units"):
-        units = ", ".join(f"{n:,} {lvl}{'s' if n != 1 else ''}" for lvl, n in summary["units"].items())
-        lines.append(f"  units touched:    {units}  (e.g. {', '.join(summary['unit_examples'][:3])})")
-        periods = summary["periods"]
-        lines.append(f"  periods touched:  {len(periods)} ({summary['period_range']})")
-        lines.append(f"  indicators:       {', '.join(summary['indicators'])}")
+        units = ", ".join(f"{_num(n, lang)} {i18n.t('refresh.level_' + level, lang)}"
+                          for level, n in summary["units"].items())
+        lines.append(line("units", f"{units}  " + say("examples", examples=", ".join(summary["unit_examples"][:3]))))
+        lines.append(line("periods", f"{len(summary['periods'])} ({summary['period_range']})"))
+        lines.append(line("indicators", ", ".join(summary["indicators"])))
     if "values_changed" in summary:
-        lines.append(f"  values changed:   {_num(summary['values_changed'])}  "
-                     f"(new {_num(summary['values_new'])}, unchanged {_num(summary['values_unchanged'])}, "
-                     f"demo values replaced {_num(summary['demo_values_replaced'])})")
+        lines.append(line("values_changed", _num(summary["values_changed"], lang) + "  " + say(
+            "changes", new=_num(summary["values_new"], lang), unchanged=_num(summary["values_unchanged"], lang),
+            demo=_num(summary["demo_values_replaced"], lang))))
         for ex in summary.get("change_examples", []):
-            demo = " (demo)" if ex["old_is_demo"] else ""
+            demo = say("demo_mark") if ex["old_is_demo"] else ""
             lines.append(f"      {ex['unit']}  {ex['indicator']}  {ex['period']}:  "
-                         f"{_num(ex['old'])}{demo} → {_num(ex['new'])}")
+                         f"{_num(ex['old'], lang)}{demo} → {_num(ex['new'], lang)}")
     for note in summary.get("notes", []):
-        lines.append(f"  note: {note}")
+        lines.append("  " + say("note", note=note.text(lang)))
     if summary.get("already_loaded") and status not in ("already_loaded", "loaded"):
-        lines.append(f"  this file was already loaded as load {summary['already_loaded']}")
+        lines.append("  " + say("was_loaded", load_id=summary["already_loaded"]))
     if summary.get("duration_s") is not None:
-        lines.append(f"  checked in {summary['duration_s']:.2f} s")
+        lines.append("  " + say("checked_in", seconds=summary["duration_s"]))
     return "\n".join(lines)
 
 
-def rejections_text(rejections: pd.DataFrame, limit: int = CONSOLE_LINES) -> str:
+def rejections_text(rejections: pd.DataFrame, limit: int = CONSOLE_LINES, lang: str = "en") -> str:
     """Rejections grouped by reason with counts, then the first ``limit`` lines in detail."""
     if rejections is None or rejections.empty:
         return ""
+
+    def say(key: str, **values) -> str:
+        return i18n.sentence(f"load_report.{key}", lang, values)
+
     lines = []
     errors = rejections[rejections.severity == "error"]
     warnings = rejections[rejections.severity == "warning"]
-    for label, frame in (("Problems", errors), ("Warnings", warnings)):
+    for key, frame in (("problems_by_reason", errors), ("warnings_by_reason", warnings)):
         if frame.empty:
             continue
-        lines.append(f"{label} by reason:")
+        lines.append(say(key))
         for code, n in frame.code.value_counts().items():
-            lines.append(f"  {n:>7,}  {REASONS.get(code, code)} [{code}]")
+            lines.append(f"  {_num(n, lang):>7}  {title(code, lang)} [{code}]")
     lines.append("")
-    lines.append("First problems (row, column, value – reason; suggestion):")
-    shown = pd.concat([errors, warnings]).head(limit)
+    lines.append(say("first_problems"))
+    shown = localised(pd.concat([errors, warnings]).head(limit), lang)
     for r in shown.itertuples(index=False):
-        where = f"row {r.row}" if pd.notna(r.row) else ROWLESS_PLACE.get(r.code, "file")
+        where = say("row", row=r.row) if pd.notna(r.row) else say("place_" + ROWLESS_PLACE.get(r.code, "file"))
         col = f", {r.column}" if isinstance(r.column, str) and r.column else ""
         val = f", {r.value!r}" if isinstance(r.value, str) and r.value else ""
         text = f"  {where}{col}{val} – {r.reason}"
@@ -104,18 +119,21 @@ def rejections_text(rejections: pd.DataFrame, limit: int = CONSOLE_LINES) -> str
             text += f"; {r.suggestion}"
         lines.append(textwrap.shorten(text, 240, placeholder=" …"))
     if len(rejections) > limit:
-        lines.append(f"  … and {len(rejections) - limit:,} more (see the CSV report)")
+        lines.append("  " + say("more_lines", n=len(rejections) - limit))
     return "\n".join(lines)
 
 
-def write_rejections_csv(rejections: pd.DataFrame, path: str | Path) -> Path:
-    """The rejection report as CSV, every text cell spreadsheet-inert (core.safety.neutralise).
-    Written to a new file beside the target and renamed over it, so a link planted at the path
-    after :func:`etl.load.limits.report_target` looked is replaced, never written through."""
+def write_rejections_csv(rejections: pd.DataFrame, path: str | Path, lang: str = "en") -> Path:
+    """The rejection report as CSV, its reasons and suggestions in ``lang`` (the column names
+    stay as they are: programs read them), every text cell spreadsheet-inert
+    (core.safety.neutralise). Written to a new file beside the target and renamed over it, so a
+    link planted at the path after :func:`etl.load.limits.report_target` looked is replaced,
+    never written through."""
     path = report_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame = rejections[REJECTION_COLUMNS].copy() if len(rejections) else pd.DataFrame(columns=REJECTION_COLUMNS)
-    frame.insert(4, "reason_title", frame.code.map(lambda c: REASONS.get(c, c)))
+    frame = localised(rejections, lang)[REJECTION_COLUMNS].copy() if len(rejections) else \
+        pd.DataFrame(columns=REJECTION_COLUMNS)
+    frame.insert(4, "reason_title", frame.code.map(lambda c: title(c, lang)))
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
     try:
         with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as out:

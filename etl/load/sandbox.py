@@ -38,6 +38,7 @@ from typing import Any, Callable
 
 from etl.load import limits as L
 from etl.load.errors import FileRejected, UsageError
+from etl.load.rules import file as F
 
 ROOT = Path(__file__).resolve().parents[2]
 PR_SET_PDEATHSIG = 1
@@ -115,8 +116,7 @@ class Check:
             except subprocess.TimeoutExpired:
                 self.child.kill()
                 self.child.wait()
-                raise FileRejected("too_demanding", f"checking the file took longer than {self.seconds:,.0f} s, the "
-                                   f"limit ({L.Limits.env('check_seconds')})", TOO_DEMANDING_SUGGESTION) from None
+                raise FileRejected(F.TOOK_TOO_LONG(seconds=self.seconds, env=L.Limits.env("check_seconds"))) from None
             except BaseException:  # interrupted: the child must not go on alone
                 self.child.kill()
                 self.child.wait()
@@ -135,8 +135,7 @@ class Check:
             code = self.child.returncode
             if (code == -signal.SIGABRT and "memory allocation" in last_words) or code == -signal.SIGKILL:
                 raise _out_of_memory(self.cap_mb)  # the reader's allocation failed (Rust aborts), or the OOM killer
-            raise FileRejected("bad_format", f"the reader stopped on this file ({_death(code)}); it is damaged or "
-                               "not what its name says", "open it in the program that made it and save it again")
+            raise FileRejected(F.READER_STOPPED(death=_death(code)))
         finally:
             self._close()
 
@@ -146,13 +145,8 @@ def call(target: str, *args: Any, progress: Progress | None = None, path: Path |
     return Check(target, *args, progress=progress, path=path, **kwargs).result()
 
 
-TOO_DEMANDING_SUGGESTION = ("split the file, or remove what is not part of the report (empty formatted areas, other "
-                            "sheets, pictures); an administrator can raise the limit")
-
-
 def _out_of_memory(cap_mb: float) -> FileRejected:
-    return FileRejected("too_demanding", f"the file needs more memory than allowed to check it ({cap_mb:,.0f} MB, "
-                        f"{L.Limits.env('check_memory_mb')})", TOO_DEMANDING_SUGGESTION)
+    return FileRejected(F.TOO_MUCH_MEMORY(limit_mb=cap_mb, env=L.Limits.env("check_memory_mb")))
 
 
 def _ends(path: Path) -> str:
