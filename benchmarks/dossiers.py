@@ -237,8 +237,8 @@ VARIANTS = {"product": run_product, "row_by_row": run_row_by_row, "pandas": run_
 
 def worker(args) -> int:
     """Run one variant ``repeat`` times in this process; JSON result on stdout."""
-    import pandas as pd  # noqa: F401  (imported before the baseline RSS is taken)
     import duckdb  # noqa: F401
+    import pandas as pd  # noqa: F401  (imported before the baseline RSS is taken)
     import pyarrow  # noqa: F401
 
     rss_imports = _status_kb("VmRSS") * 1024

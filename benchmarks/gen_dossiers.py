@@ -57,7 +57,7 @@ def _u(seed_expr: str, salt: int) -> str:
 def select_sql(n: int) -> str:
     """The SELECT producing the n rows in order (needs :func:`prepare` on the connection:
     per-commune lists in variables, looked up by index — no join, so no reordering)."""
-    is_dup = lambda e: f"({e} >= {DUP_EVERY} AND hash({e}, 11) % {DUP_EVERY} = 0)"  # noqa: E731
+    is_dup = lambda e: f"({e} >= {DUP_EVERY} AND hash({e}, 11) % {DUP_EVERY} = 0)"
     cand = f"(i - 1 - (hash(i, 12) % {DUP_WINDOW})::BIGINT)"
     return f"""
     WITH src AS (

@@ -23,6 +23,7 @@ Needs a warehouse (``DX_DB`` or data/warehouse.duckdb; ``make warehouse``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import logging
@@ -128,10 +129,8 @@ def _profile(script: str, params: dict, top: int = 15) -> str:
     def start_in_script_thread(frame, event, arg):  # first event of each new thread
         if threading.get_ident() != main_thread:
             sys.setprofile(None)
-            try:
+            with contextlib.suppress(ValueError):  # another profiler active
                 profiler.enable()
-            except ValueError:  # another profiler active
-                pass
 
     threading.setprofile(start_in_script_thread)
     try:

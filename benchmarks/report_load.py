@@ -43,9 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from core import paths
-    from etl import build
+    from etl import build, reference
     from etl.load import apply_load, plan_load, samples
-    from etl import reference
 
     work = Path(tempfile.mkdtemp(prefix="dx-bench-report-"))
     try:

@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             proc.wait(10)
         table[gc_on] = (results, rss0, rss_warm, rss_soak, args.soak / soak_s if soak_s else 0)
         del t0, soaked
-    print(f"\nserver-side rerun time (request → script_finished), median ms; target page ≤ 150, filter ≤ 100")
+    print("\nserver-side rerun time (request → script_finished), median ms; target page ≤ 150, filter ≤ 100")
     print(f"{'run':28} {'postScriptGC on':>16} {'off':>8}")
     for name, *_ in RUNS:
         print(f"{name:28} {table[True][0][name]:16.1f} {table[False][0][name]:8.1f}")

@@ -14,9 +14,10 @@ from __future__ import annotations
 import numbers
 import string
 import tomllib
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 I18N_FILE = Path(__file__).resolve().parent.parent / "data" / "i18n.toml"
 LANGS = ("vi", "en")

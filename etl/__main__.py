@@ -9,6 +9,8 @@ a usage error.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 
 from core import catalog, paths
@@ -86,5 +88,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def run() -> int:
+    """``main`` for the shell: a reader that leaves early (``| head``) ends the command quietly
+    with 141 (128 + SIGPIPE, what the shell's own tools return) instead of a traceback."""
+    try:
+        code = main()
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 128 + signal.SIGPIPE
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

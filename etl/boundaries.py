@@ -48,8 +48,8 @@ import shapely
 from shapely.geometry import box, mapping, shape
 
 from core import paths
-from etl import reference
 from core.names import PROVINCE_PREFIXES, ascii_key, nfc, split_prefix, tone_key
+from etl import reference
 
 TOLERANCE = 0.01  # degrees, coverage simplification (Visvalingam-Whyatt, ~1 km)
 GRID = 1e-5  # degrees, output precision (5 decimals, ~1 m)
@@ -201,7 +201,7 @@ def _read_file(source: Path) -> gpd.GeoDataFrame:
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty].copy()
     if frame.crs is None:
         minx, miny, maxx, maxy = frame.total_bounds
-        if not (-180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90):
+        if not (minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90):
             raise BoundaryError(f"{source} has no CRS and its coordinates are not degrees")
         frame = frame.set_crs(4326)
     elif not frame.crs.equals("EPSG:4326"):
@@ -478,7 +478,7 @@ def layer_stats(path: Path = paths.PROVINCES_GEOJSON) -> dict[str, Any]:
     names = dict(zip(reference.provinces().code, reference.provinces().name))
     expected = set(reference.provinces().code)
     return {
-        "n_features": int(len(layer)),
+        "n_features": len(layer),
         "bytes": int(Path(path).stat().st_size),
         "share_centroids_inside": round(float(own.mean()), 4),
         "share_centroids_outside_all": round(float(joined["code_layer"].isna().mean()), 4),
@@ -530,7 +530,7 @@ def build_layer(source: Path, out: Path = paths.PROVINCES_GEOJSON, *, tolerance:
         level, codes, how = found if found is not None else _identify_by_geometry(frame, levels)
     info.update({k: v for k, v in how.items() if k != "match_scores"})
     info["level"] = "34 provinces" if level == "new" else "63 pre-merger provinces"
-    info["n_source_features"] = int(len(frame))
+    info["n_source_features"] = len(frame)
 
     missing = sorted(levels[level].codes - set(codes))
     if missing:

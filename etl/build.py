@@ -14,7 +14,7 @@ out are explicit (docs/operations.md, "Backups and recovery"):
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -64,7 +64,7 @@ def build(path: Path | None = None, verbose: bool = True, *, from_manifest: bool
     existing warehouse cannot be read or a recorded load cannot be re-applied."""
     path = path or warehouse.default_path()
     started = time.perf_counter()
-    loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
     stats: dict = {}
     with warehouse.creating(path) as con:  # holds the writer lock: no load slips in meanwhile
         recorded, stats["record"] = _record_to_keep(path, from_manifest, force_new)

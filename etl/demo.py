@@ -21,6 +21,7 @@ How it is made (docs/demo.md; fixed seed, so every build gives the same numbers)
 
 from __future__ import annotations
 
+import itertools
 import math
 import zlib
 from dataclasses import dataclass, field
@@ -30,8 +31,18 @@ import numpy as np
 import pandas as pd
 
 from core import catalog
-from etl.demo_spec import (SPEC_FILE, Anchor, DemoSpec, IndicatorSpec, SpecError, anchors, month_name, month_number,
-                           month_range, read_spec)
+from etl.demo_spec import (
+    SPEC_FILE,
+    Anchor,
+    DemoSpec,
+    IndicatorSpec,
+    SpecError,
+    anchors,
+    month_name,
+    month_number,
+    month_range,
+    read_spec,
+)
 from etl.rebase import rebase_legacy
 from etl.reference import communes, legacy_provinces, provinces
 
@@ -70,7 +81,7 @@ def _offsets(spans: list[tuple[int, int, float]], n_months: int, pull: float) ->
     spans, t = sorted(spans), np.arange(n_months, dtype=float)
     (first, _, first_offset), (_, last, last_offset) = spans[0], spans[-1]
     curve = np.where(t < first, first_offset * np.exp(-(first - t) / pull), last_offset * np.exp(-(t - last) / pull))
-    for (_, a1, a_offset), (b0, _, b_offset) in zip(spans, spans[1:]):
+    for (_, a1, a_offset), (b0, _, b_offset) in itertools.pairwise(spans):
         between = (t > a1) & (t < b0)
         curve[between] = a_offset + (b_offset - a_offset) * (t[between] - a1) / (b0 - a1)
     for m0, m1, offset in spans:
@@ -340,7 +351,7 @@ class _Engine:
             bent = {level: data.copy() for level, data in values.items()}
             for unit, unit_spans in spans.items():
                 curve = np.zeros(timeline)
-                for begin, end in zip(segments, segments[1:]):  # a bend stays in its path segment
+                for begin, end in itertools.pairwise(segments):  # a bend stays in its path segment
                     if inside := [(a - begin, b - begin, o) for a, b, o in unit_spans if begin <= a < end]:
                         curve[begin:end] = _offsets(inside, end - begin, spec.pull_months)
                 for level, data in values.items():

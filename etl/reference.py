@@ -18,7 +18,6 @@ from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
-
 import vietnam_provinces
 import vietnamadminunits
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from etl import build, warehouse as wh
+from etl import build
+from etl import warehouse as wh
 
 
 @pytest.fixture(scope="session")

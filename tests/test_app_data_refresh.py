@@ -8,12 +8,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from markdown_support import shown
 from streamlit.testing.v1 import AppTest
 
 from core import i18n
 from dashboard import users
 from etl.reference import provinces
-from markdown_support import shown
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/7_data_refresh.py"

@@ -11,9 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from markdown_support import shown
+from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
 OVERVIEW, RANKINGS, TRENDS = "pages/1_overview.py", "pages/2_rankings.py", "pages/3_trends.py"

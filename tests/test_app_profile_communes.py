@@ -12,13 +12,13 @@ import json
 from pathlib import Path
 
 import pytest
+from load_support import write_csv
+from markdown_support import shown
 from streamlit.testing.v1 import AppTest
 
 from core import catalog as indicator_catalog
 from dashboard import views_doc
 from etl.load import apply_load, plan_load
-from load_support import write_csv
-from markdown_support import shown
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE, COMMUNES, METHODS = "province", "communes", "data_methods"  # url paths

@@ -16,13 +16,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from markdown_support import shown
 from streamlit.testing.v1 import AppTest
 
-from core.safety import plain
 from core import i18n
-from dashboard import db
-from dashboard import users
-from markdown_support import shown
+from core.safety import plain
+from dashboard import db, users
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ("overview", "rankings", "trends", "province", "communes", "data_methods", "data_refresh")

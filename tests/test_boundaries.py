@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from pathlib import Path
 
 import geopandas as gpd
 import pytest

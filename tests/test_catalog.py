@@ -11,12 +11,13 @@ import re
 from pathlib import Path
 
 import pytest
+from load_support import run_etl, write_csv
 from streamlit.testing.v1 import AppTest
 
 from core import catalog, fmt, i18n, paths
-from etl import build, reference, warehouse as wh
+from etl import build, reference
+from etl import warehouse as wh
 from etl.load import apply
-from load_support import run_etl, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 RANKINGS = "pages/2_rankings.py"
@@ -102,7 +103,7 @@ def test_the_etl_refuses_an_inconsistent_catalog_in_one_line(tmp_path):
 
 def test_a_unit_without_its_english_label_is_refused(tmp_path):
     path = catalog_copy(tmp_path, replace=('label_en = "bn VND"\n', ""))
-    with pytest.raises(catalog.CatalogError, match="unit bn_vnd: .*label_en"):
+    with pytest.raises(catalog.CatalogError, match=r"unit bn_vnd: .*label_en"):
         catalog.load(path)
 
 
@@ -139,7 +140,7 @@ def test_roles_name_the_indicators_the_app_builds_on():
         catalog.by_role("nope")
 
 
-@pytest.mark.parametrize(("replace", "message"), [
+@pytest.mark.parametrize("replace, message", [
     (('role = "headline"\n', ""), "role headline: needs exactly one indicator, has none"),
     (('code = "on_time_rate"\n', 'code = "on_time_rate"\nrole = "headline"\n'),
      r"role headline: needs exactly one indicator, has \['online_application_rate', 'on_time_rate'\]"),

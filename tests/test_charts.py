@@ -88,7 +88,7 @@ def test_provinces_without_data_are_still_drawn_grey(provinces):
     df.loc[df.code.isin(["01", "79"]), ["value", "rank"]] = None
     fig = maps.choropleth(df, indicator=ONLINE, lang="vi")
     assert len(set(maps.locations(fig))) == 34
-    grey = [t for t in fig.data if t.type == "choropleth" and t.name == "no data"][0]
+    grey = next(t for t in fig.data if t.type == "choropleth" and t.name == "no data")
     assert sorted(grey.locations) == ["01", "79"]
     assert grey.colorscale[0][1] == theme.MISSING
 

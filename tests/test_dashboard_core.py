@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 
 from core import fmt, i18n
-from dashboard import db as app_db, downloads, narrative, queries
+from dashboard import db as app_db
+from dashboard import downloads, narrative, queries
 from etl import warehouse as wh
-
 
 # ----------------------------------------------------------------------------- fmt
 
 
 @pytest.mark.parametrize(
-    ("call", "vi", "en"),
+    "call, vi, en",
     [
         (lambda lang: fmt.percent(88.01, 2, lang), "88,01 %", "88.01%"),
         (lambda lang: fmt.number(1234567, 0, lang), "1.234.567", "1,234,567"),
@@ -55,7 +55,7 @@ def test_every_text_has_vietnamese_and_english():
 
 
 def test_translations_keep_full_vietnamese_diacritics():
-    assert "Xếp hạng" == i18n.t("nav.rankings", "vi")
+    assert i18n.t("nav.rankings", "vi") == "Xếp hạng"
     sentence = i18n.t("overview.sentence_rank", "vi", name="Phú Thọ", rank=9, total=34,
                       indicator="tỷ lệ hồ sơ trực tuyến", value="88,01 %", movement="")
     assert sentence == "Phú Thọ xếp thứ 9/34 về tỷ lệ hồ sơ trực tuyến (88,01 %)."

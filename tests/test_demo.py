@@ -127,7 +127,7 @@ def test_the_build_reports_indicators_without_a_demo_spec(capsys):
     ('[indicator.no_such_thing]\nshape = "stock"\n', "no such indicator in the catalog"),
 ])
 def test_a_faulty_spec_is_refused_naming_its_entry(tmp_path, entry, message):
-    with pytest.raises(SpecError, match="demo.toml") as refused:
+    with pytest.raises(SpecError, match=r"demo\.toml") as refused:
         demo_spec.read_spec(spec_file(tmp_path, MINIMAL_SPEC + entry))
     assert message in str(refused.value)
 

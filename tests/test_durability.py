@@ -20,13 +20,13 @@ import subprocess
 
 import duckdb
 import pytest
+from load_support import ETL, ROOT, past, sha256, write_csv
 
 from etl import build
 from etl import warehouse as wh
 from etl.__main__ import main
 from etl.load import apply_load, history, plan_load, undo
 from etl.load.apply import plan_replay
-from load_support import ETL, ROOT, past, sha256, write_csv
 
 H = ["period", "unit", "indicator", "value"]
 P = past(2)

@@ -7,10 +7,10 @@ import json
 
 import duckdb
 import pytest
+from load_support import past, sha256, write_csv
 
 from etl import warehouse as wh
 from etl.load import UndoError, apply_load, history, plan_load, quarantine, undo
-from load_support import past, sha256, write_csv
 
 H = ["period", "unit", "indicator", "value", "numerator", "denominator"]
 P = past(2)

@@ -9,9 +9,9 @@ import time
 
 import duckdb
 import pytest
+from load_support import ETL, ROOT, past, run_etl, sha256, write_csv, write_xlsx
 
 from etl.__main__ import main
-from load_support import ETL, ROOT, past, run_etl, sha256, write_csv, write_xlsx
 
 H = ["period", "unit", "indicator", "value"]
 P = past(2)
@@ -104,3 +104,17 @@ def test_a_load_killed_at_any_point_leaves_the_last_good_warehouse(tmp_path, war
     assert not list(db.parent.glob(db.name + ".tmp-*"))
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM observation WHERE load_id = 1").fetchall()[0][0] > 0
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path, warehouse_copy):
+    """`python -m etl load FILE | head -1`: the pipe closes while the report is printed; the
+    command stops quietly (exit 141, as a shell's own tools do) instead of a BrokenPipe traceback."""
+    rows = [[P, "Huế", "bts_stations", f"x{i}"] for i in range(3000)]
+    bad = write_csv(tmp_path / "bad.csv", H, rows)
+    child = subprocess.Popen([*ETL, "load", str(bad), "--dry-run"], cwd=ROOT, env=os.environ.copy(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.readline()
+    child.stdout.close()  # what `head -1` does after its line
+    errors = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 141
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors

@@ -7,10 +7,10 @@ import datetime as dt
 import duckdb
 import pandas as pd
 import pytest
+from load_support import past
 
 from etl.load import aggregate_dossiers, plan_load, summarise_dossiers
 from etl.load.samples import dossier_frame
-from load_support import past
 
 A, B = past(2), past(1)  # two past months
 HEADER = ["dossier_id", "procedure_code", "commune", "channel", "received_at", "due_at", "resolved_at", "paid_online"]

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from load_support import ETL, ROOT
 
 sys.path.insert(0, str(ROOT / "tests" / "fixtures" / "hostile"))
-from make_hostile import CASES, PAYLOADS, PROTECTED, Case  # noqa: E402
+from make_hostile import CASES, PAYLOADS, PROTECTED, Case
 
 MODES = ("--dry-run", "load")
 MEMORY_BOUND_KB = 1024 * 1024  # 1 GB: generous; the bombs used to need 5 GB to 512 GB

@@ -7,9 +7,9 @@ import unicodedata
 
 import openpyxl
 import pytest
+from load_support import both, past, write_csv, write_xlsx
 
 from etl.load import UsageError, plan_load
-from load_support import both, past, write_csv, write_xlsx
 
 P, Q = past(3), past(2)
 
@@ -41,7 +41,7 @@ def test_total_rows_are_checked_against_the_rows_and_not_loaded(tmp_path, fmt):
     assert (warning.column, warning.value) == ("Hồ sơ nộp trực tuyến", "3.100")
     assert "the 2 rows above sum to 3,000" in warning.reason
     assert [str(n) for n in p.notes if n.key == "total_rows"] == [
-        "1 total row(s) not loaded (row %d…); 1 of 2 totals equal the sum of the rows" % warning.row]
+        f"1 total row(s) not loaded (row {warning.row}…); 1 of 2 totals equal the sum of the rows"]
     # A file holding nothing but its total is empty.
     p = plan_load(both(tmp_path, "only_total", header, rows[2:], fmt), period=P)
     assert [r.code for r in p.errors.itertuples()] == ["empty_file"]

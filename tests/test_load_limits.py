@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from load_support import ROOT, past, write_csv, write_xlsx
 
-from etl.load import archive, limits, plan_load, preflight, sandbox
+from etl.load import limits, plan_load, preflight, sandbox
 from etl.load.errors import FileRejected, UsageError
 from etl.load.readers import _fill_merged
-from load_support import ROOT, past, write_csv, write_xlsx
 
 sys.path.insert(0, str(ROOT / "tests" / "fixtures" / "hostile"))
 
@@ -119,7 +119,7 @@ def test_the_check_runs_in_a_child_and_returns_the_plan(tmp_path, warehouse):
 
 def test_a_child_out_of_memory_is_a_clean_rejection(monkeypatch):
     monkeypatch.setenv("DX_CHECK_MEMORY_MB", "1024")
-    with pytest.raises(FileRejected, match="more memory than allowed .*DX_CHECK_MEMORY_MB") as caught:
+    with pytest.raises(FileRejected, match=r"more memory than allowed .*DX_CHECK_MEMORY_MB") as caught:
         sandbox.call("builtins:bytearray", 3 * 1024 ** 3)
     assert caught.value.code == "too_demanding"
 
@@ -136,7 +136,7 @@ def test_the_excel_reader_aborting_is_a_clean_rejection(tmp_path):
 
 def test_a_child_that_takes_too_long_is_stopped(monkeypatch):
     monkeypatch.setenv("DX_CHECK_SECONDS", "3")
-    with pytest.raises(FileRejected, match="longer than 3 s.*DX_CHECK_SECONDS"):
+    with pytest.raises(FileRejected, match=r"longer than 3 s.*DX_CHECK_SECONDS"):
         sandbox.call("time:sleep", 60)
 
 
@@ -185,6 +185,7 @@ def test_a_workbook_bomb_uploaded_to_the_page_is_refused_and_the_server_lives(st
     """Staging (which lists the sheets) and the dry run read the workbook in the checking
     process: before, the first bomb killed the server at the dry run and the second at upload."""
     import make_hostile
+
     from core import i18n
 
     at = staff_page

@@ -11,13 +11,13 @@ import string
 from pathlib import Path
 
 import pytest
+from load_support import past, write_csv
 
 from core import i18n
 from etl.__main__ import main
 from etl.load import plan_load, rules
 from etl.load.rules import REASONS, Message, Reason
 from etl.load.rules.found import localised
-from load_support import past, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 H = ["period", "unit", "indicator", "value"]
@@ -89,7 +89,7 @@ def test_no_sentence_is_left_without_a_rule_that_says_it():
 def test_a_rule_passing_other_values_than_its_sentences_take_fails_loudly():
     from etl.load.rules import units
 
-    with pytest.raises(TypeError, match="reason.unknown_unit.reason takes"):
+    with pytest.raises(TypeError, match=r"reason\.unknown_unit\.reason takes"):
         units.UNKNOWN(value="Atlantis")  # no closest
     with pytest.raises(TypeError):
         units.UNKNOWN(value="Atlantis", closest="Huế", extra=1)

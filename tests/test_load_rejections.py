@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from load_support import both, codes, future, past, write_csv, write_xlsx
 
 from etl.load import plan_load
-from load_support import both, codes, future, past, write_csv, write_xlsx
 
 H = ["period", "unit", "indicator", "value", "numerator", "denominator"]
 FORMATS = ["csv", "xlsx"]

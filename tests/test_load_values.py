@@ -43,7 +43,7 @@ def test_periods_in_the_usual_spellings():
                         "months": ["9 tháng đầu năm 2025", "6 tháng 2025"]}.items():
         for text in texts:
             assert parse_period(text, now) == (None, (span, None)), text
-    period, said = periods.parse_period("Quý III/2025", now)
+    _period, said = periods.parse_period("Quý III/2025", now)
     assert said.code == "bad_period" and said.text("en")[0].startswith("a quarter, not a month")
     assert said.text("vi")[0].startswith("đây là một quý, không phải một tháng")
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from load_support import write_csv
 
 from etl import facts
 from etl.load import apply_load, plan_load
-from load_support import write_csv
 
 FACTS = facts.facts_frame()
 CHECKED = FACTS[FACTS["check"].notna()]

@@ -2,6 +2,7 @@
 declared once (every table in the DDL, every insert by column name), and a warehouse of an
 older schema is rebuilt, keeping its loads, before anything else may change it."""
 
+import itertools
 import os
 import re
 import subprocess
@@ -10,11 +11,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from load_support import write_csv
 
-from etl import build, warehouse as wh
+from etl import build
+from etl import warehouse as wh
 from etl.__main__ import main as etl_main
 from etl.load import apply_load, plan_load
-from load_support import write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -136,7 +138,7 @@ def test_ties_share_the_best_rank_and_lower_is_better_for_delayed_tasks(db):
     ).fetchall()
     values = [v for v, _ in rows]
     assert values == sorted(values)  # fewest delayed tasks first
-    for (v1, r1), (v2, r2) in zip(rows, rows[1:]):
+    for (v1, r1), (v2, r2) in itertools.pairwise(rows):
         assert (r1 == r2) == (v1 == v2)
     assert rows[0][1] == 1
 

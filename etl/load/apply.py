@@ -26,10 +26,11 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable, Collection
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -376,7 +377,7 @@ def summarise(plan: LoadPlan, changes: pd.DataFrame | None) -> dict:
         "sheet": plan.options.get("sheet"), "sha256": plan.sha256, "size_bytes": plan.size_bytes,
         "rows_read": plan.rows_read, "values_read": plan.values_read,
         "values_valid": len(rows), "rows_rejected": plan.rows_rejected,
-        "rejections": int(len(plan.errors)), "warnings": int(len(plan.warnings)),
+        "rejections": len(plan.errors), "warnings": len(plan.warnings),
         "fatal": plan.fatal, "already_loaded": plan.already_loaded, "notes": list(plan.notes),
         "duration_s": round(plan.duration_s, 3),
     }
@@ -525,7 +526,7 @@ def _reject(plan: LoadPlan, message_key: str, directory: Path, **values: Any) ->
             "uploader": plan.uploader, "received_at": plan.received_at.isoformat(sep=" "),
             "size_bytes": plan.size_bytes, "archived_name": stored.name if stored else None,
             "archived_whole": whole,
-            "rejections": int(len(plan.errors)),
+            "rejections": len(plan.errors),
             "reasons": {k: int(v) for k, v in plan.errors.code.value_counts().items()},
         }, directory)
     except (OSError, FileRejected, UsageError, warehouse.WriteFailed):  # the archive is best effort for refused files

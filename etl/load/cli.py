@@ -36,7 +36,7 @@ def _say(text: str, err: bool = False) -> None:
 class _Progress:
     """A tqdm bar on stderr through the stages of a load (only for large files or --progress)."""
 
-    STAGES = ["checksum", "reading", "validating", "aggregated", "writing", "publishing"]
+    STAGES = ("checksum", "reading", "validating", "aggregated", "writing", "publishing")
 
     def __init__(self, enabled: bool, size: int):
         self.bar = None

@@ -15,13 +15,31 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from core.resolver import ResolveError, UnitResolver
 from etl.load.dossier_sql import (
-    DUPLICATE_LIMIT, TIME_COLUMNS, Counts, MonthCounts, advancement_sql, bool_sql, channel_sql, column_types,
-    hash_column, id_hash_sql, id_hashes, id_sql, is_typed_time, month_index, now_literal, numbered_parquet, quote,
-    repeated_hashes, text, timestamp, unit_columns,
+    DUPLICATE_LIMIT,
+    TIME_COLUMNS,
+    Counts,
+    MonthCounts,
+    advancement_sql,
+    bool_sql,
+    channel_sql,
+    column_types,
+    hash_column,
+    id_hash_sql,
+    id_hashes,
+    id_sql,
+    is_typed_time,
+    month_index,
+    now_literal,
+    numbered_parquet,
+    quote,
+    repeated_hashes,
+    text,
+    timestamp,
+    unit_columns,
 )
 from etl.load.rules.found import Found
-from core.resolver import ResolveError, UnitResolver
 
 PERFECT_HASH_BITS = 20  # commune index and month packed this small are counted in an array, not a hash table
 

@@ -4,17 +4,33 @@ its row number (see :mod:`etl.load.dossiers` for the rules)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from core.resolver import ResolveError, UnitResolver
 from etl.load.dossier_sql import (
-    DUPLICATE_LIMIT, Counts, MonthCounts, advancement_sql, bool_sql, channel_sql, column_types, create_from_arrow,
-    id_hash_sql, id_hashes, id_sql, is_typed_time, month_index, now_literal, numbered_parquet, quote,
-    repeated_hashes, text, timestamp,
+    DUPLICATE_LIMIT,
+    Counts,
+    MonthCounts,
+    advancement_sql,
+    bool_sql,
+    channel_sql,
+    column_types,
+    create_from_arrow,
+    id_hash_sql,
+    id_hashes,
+    id_sql,
+    is_typed_time,
+    month_index,
+    now_literal,
+    numbered_parquet,
+    quote,
+    repeated_hashes,
+    text,
+    timestamp,
 )
 from etl.load.readers import FileRejected
 from etl.load.rules import Said
@@ -22,7 +38,6 @@ from etl.load.rules import dossiers as D
 from etl.load.rules import file as F
 from etl.load.rules import units as U
 from etl.load.rules.found import Found
-from core.resolver import ResolveError, UnitResolver
 
 DETAIL_LIMIT = 1_000_000  # rejected rows listed individually (all of them in practice)
 

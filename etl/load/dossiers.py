@@ -44,20 +44,27 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from core import catalog
+from core.resolver import UnitResolver
+from etl import reference
 from etl.load import values as V
 from etl.load.dossier_clean import clean_file_counts
 from etl.load.dossier_indicators import indicator_frame
 from etl.load.dossier_rows import row_by_row_counts, run_passes
 from etl.load.dossier_sql import (
-    DOSSIER_COLUMNS, HEADER_KEYS, TIME_COLUMNS, describe, file_error, is_typed_time, map_columns, source_sql,
+    DOSSIER_COLUMNS,
+    HEADER_KEYS,
+    TIME_COLUMNS,
+    describe,
+    file_error,
+    is_typed_time,
+    map_columns,
+    source_sql,
 )
 from etl.load.notes import Note
 from etl.load.readers import FileRejected, header_key
 from etl.load.rules import dossiers as D
 from etl.load.rules.found import Found
-from core import catalog
-from core.resolver import UnitResolver
-from etl import reference
 
 
 def looks_like_dossiers(columns: list[str]) -> bool:

@@ -287,7 +287,7 @@ def _compound_stream(data: bytes, lim: L.Limits) -> tuple[str, bytes]:
     # FAT sector of a real file, up to 16 GB in a forged header.
     if fat_count > sectors or mini_count > sectors or _u32(data, 62) > MAX_READER_RESERVE // 4:
         raise _Damaged
-    difat = [x for x in struct.unpack_from("<109I", data, 76)]
+    difat = list(struct.unpack_from("<109I", data, 76))
     seen: set[int] = set()
     next_difat = difat_start
     while next_difat < 0xFFFFFFFA:

@@ -29,10 +29,10 @@ import pandas as pd
 import pyarrow as pa
 
 from core import catalog, paths
+from core.names import ascii_key, strip_diacritics, tone_key
 from etl.load import limits, preflight
 from etl.load.errors import FileRejected, UsageError
 from etl.load.rules import file as F
-from core.names import ascii_key, strip_diacritics, tone_key
 
 HEADER_SCAN_ROWS = 30
 MB = limits.MB
@@ -229,7 +229,7 @@ def excel_sheets(path: Path) -> list[tuple[str, bool]]:
     preflight.workbook(path, sniff_format(path))
     try:
         wb = CalamineWorkbook.from_path(str(path))
-    except BaseException as exc:  # noqa: BLE001 - calamine raises a different type per format and fault
+    except BaseException as exc:
         if not _calamine_fault(exc):
             raise
         raise FileRejected(F.UNREADABLE_WORKBOOK()) from None
@@ -267,7 +267,7 @@ def _read_excel_grid(path: Path, sheet: str) -> Grid:
             merged = list(ws.merged_cell_ranges or [])
         finally:
             wb.close()
-    except BaseException as exc:  # noqa: BLE001 - as in excel_sheets()
+    except BaseException as exc:
         if not _calamine_fault(exc):
             raise
         raise FileRejected(F.UNREADABLE_WORKBOOK()) from None

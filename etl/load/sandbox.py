@@ -33,8 +33,9 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from etl.load import limits as L
 from etl.load.errors import FileRejected, UsageError
@@ -179,7 +180,7 @@ def _relay(stream, progress: Progress | None) -> None:
                 progress(stage, int(done))
             else:
                 progress(stage)
-        except Exception:  # noqa: BLE001 - a display failing stops the display, not the check
+        except Exception:
             progress = None
 
 
@@ -247,7 +248,7 @@ def _child(request: str, result: str, memory: int, parent: int) -> int:
         outcome = ("raised", exc)
     except MemoryError:
         outcome = ("memory", None)
-    except Exception as exc:  # noqa: BLE001 - a bug: the parent reports it in one line, details on stderr
+    except Exception as exc:
         traceback.print_exc()
         outcome = ("error", f"{type(exc).__name__}: {exc}")
     temp = result + ".part"

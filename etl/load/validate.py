@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from core.resolver import UnitResolver
 from etl import reference
 from etl.load import values as V
 from etl.load.cells import is_total_label, to_cells
@@ -27,7 +28,6 @@ from etl.load.readers import Table
 from etl.load.rules import file, indicators, numbers, periods, rates, rebase, rows, units
 from etl.load.rules.context import OBS_COLUMNS, Report, cached
 from etl.load.rules.found import empty as empty_rejections
-from core.resolver import UnitResolver
 
 HEADER = (indicators.unknown_columns, file.no_unit_column, periods.no_period)
 # In order: each row's cells (parse steps, then the rules reading what they parsed), then rows

@@ -76,7 +76,7 @@ def parse_number(value: Any) -> tuple[float | None, Problem | None]:
         return None, Problem("not_a_number")
     sign = -1.0 if text.startswith("-") else 1.0
     body = text.lstrip("+-")
-    if not body or not body[0].isdigit() and not body[0] in ".,":
+    if not body or (not body[0].isdigit() and body[0] not in ".,"):
         return None, Problem("not_a_number")
     has_dot, has_comma = "." in body, "," in body
     try:

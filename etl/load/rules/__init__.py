@@ -36,8 +36,9 @@ This module imports no pandas: the process that starts a file's check imports it
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from core import i18n
 

@@ -8,9 +8,11 @@ observations) and records one line each.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -104,9 +106,7 @@ def cached(series: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
             hit = done[k]
         except (KeyError, TypeError):
             hit = fn(v)
-            try:
+            with contextlib.suppress(TypeError):
                 done[k] = hit
-            except TypeError:
-                pass
         out.append(hit)
     return pd.Series(out, index=series.index, dtype=object)

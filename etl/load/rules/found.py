@@ -8,7 +8,8 @@ enough to say the line again in another language (:func:`localised`).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 

@@ -67,5 +67,5 @@ def wrong_level(r: Report) -> None:
     published = r.info.map(lambda i: tuple(i.levels) if i else ())
     code = r.info.map(lambda i: i.code if i else "")
     for levels in sorted(set(published[wrong])):
-        at = wrong & published.map(lambda p: p == levels).to_numpy()
+        at = wrong & published.map(levels.__eq__).to_numpy()
         r.reject(at, ONLY_AT[levels], c.indicator_column, c.indicator, indicator=code)

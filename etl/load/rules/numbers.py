@@ -132,7 +132,7 @@ def implausible_value(r: Report) -> None:
                info.map(lambda i: i if is_amount(i) else None))]
     for part, counts in (("numerator", c.num_num), ("denominator", c.den_num)):
         checks.append((part, counts, r.header(part), c[part],
-                       info.map(lambda i: catalog.get(getattr(i, part)) if i and i.is_rate else None)))
+                       info.map(lambda i, part=part: catalog.get(getattr(i, part)) if i and i.is_rate else None)))
     for name, numbers, column, raw, bounded in checks:
         bound = bounded.map(lambda i: i.upper_bound if i else np.nan).to_numpy(dtype="float64")
         x = numbers.to_numpy()

@@ -9,9 +9,9 @@ import numpy as np
 
 from core import catalog
 from etl.load import values as V
+from etl.load.notes import Note
 from etl.load.readers import match_indicator
 from etl.load.rules import Reason
-from etl.load.notes import Note
 
 if TYPE_CHECKING:
     from etl.load.rules.context import Report

@@ -11,7 +11,7 @@ import pandas as pd
 
 from core import catalog
 from core.names import COMMUNE_PREFIXES, PROVINCE_PREFIXES, split_prefix
-from core.resolver import ResolveError, Resolved, UnitResolver
+from core.resolver import Resolved, ResolveError, UnitResolver
 from etl.load import values as V
 from etl.load.rules import Message, Reason, Said
 from etl.load.rules import file as F
@@ -230,5 +230,5 @@ def before_unit_existed(r: Report) -> None:
         start = catalog.valid_from(level)
         if start is None:
             continue
-        early = (c.lvl == level).to_numpy() & c.period_ok.map(lambda p: isinstance(p, str) and p < start).to_numpy()
+        early = (c.lvl == level).to_numpy() & c.period_ok.map(lambda p, start=start: isinstance(p, str) and p < start).to_numpy()
         r.reject(early, BEFORE[level], c.period_column, c.period, period=c.period_ok, start=start)
