@@ -305,7 +305,7 @@ def test_invalid_file_shows_the_rejection_report_and_loads_nothing(app_env):
     assert bad_value[vi("refresh.col.suggestion")] == vi("reason.non_numeric.suggestion")
     unknown = rejections[rejections[vi("refresh.col.code")] == "unknown_unit"].iloc[0]
     assert unknown[vi("refresh.col.reason")] == "không rõ tỉnh 'Tỉnh Không Có'"
-    assert unknown[vi("refresh.col.suggestion")].startswith("gần nhất: ")
+    assert unknown[vi("refresh.col.suggestion")] == "kiểm tra chính tả hoặc dùng mã đơn vị"  # no name is close
     csv_buttons = [d for d in at.get("download_button") if "CSV" in d.proto.label]
     assert csv_buttons  # the rejection report (and the history) as CSV
     assert button(at, "refresh.confirm").disabled
