@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.requirements-installed
 PORT   ?= 8501
 
-.PHONY: setup browser warehouse run test test-all bench clean
+.PHONY: setup browser warehouse run lint test bench clean
 
 setup: $(STAMP)
 
@@ -28,8 +28,14 @@ warehouse: setup
 run: setup warehouse
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: setup browser
-	$(BIN)/python -m pytest -q
+# ruff with the rule set in pyproject.toml (a second or two).
+lint: setup
+	$(BIN)/ruff check .
+
+# Two workers (one per core), a test file per worker at a time so module fixtures start once.
+TEST_WORKERS ?= 2
+test: setup browser lint
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 bench: setup warehouse
 	$(BIN)/python -m benchmarks

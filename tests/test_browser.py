@@ -275,15 +275,13 @@ REWRITTEN = "http://evil.example/auto www.evil.example x@evil.example :material/
 EVIL_ELEMENTS = """
 () => [...document.querySelectorAll('a[href*="evil.example"], img[src*="evil.example"]')].map(e => e.outerHTML)
 """
-# The parameters each page warns about when they are unknown.
+# The pages whose chart captions show Hà Nội's loaded values, and the parameters each warns
+# about when they are unknown.
 WARNED = {
     "overview": ("indicator", "period", "province", "lang"),
     "rankings": ("indicator", "period", "province", "lang"),
     "trends": ("indicator", "lang"),
     "province": ("province", "period", "lang"),
-    "communes": ("indicator", "period", "lang"),
-    "data_methods": ("lang",),
-    "data_refresh": ("lang",),
 }
 LOGIN, LOGIN_PW = "lan", "staff password 57"
 
@@ -334,14 +332,12 @@ def _visible_text(text: str) -> str:
     return text.replace("\u2060", "")
 
 
-STORED_ON = ("overview", "rankings", "trends", "province")  # captions under charts with Hà Nội's values
-
-
 def test_links_and_images_from_urls_and_loaded_files_are_shown_as_text(payload_server, context):
-    """The tester's payload in ?indicator=, ?period=, ?province=, ?lang= on every page, in
-    ?page= on the root URL (with every other pattern Streamlit rewrites), and in a loaded
-    file's source column (the captions under the charts): no link or image to evil.example
-    in the DOM, nothing requested from it, the text itself on screen."""
+    """The tester's payload in ?indicator=, ?period=, ?province=, ?lang= on the four pages whose
+    chart captions also carry a loaded file's source column, and in ?page= on the root URL
+    (with every other pattern Streamlit rewrites): no link or image to evil.example in the
+    DOM, nothing requested from it, the text itself on screen. The other pages' warnings are
+    the same element, checked on every page in tests/test_app_safety.py."""
     params = "&".join(f"{name}={quote(payload(name))}" for name in ("indicator", "period", "province", "lang"))
     for path, warned in WARNED.items():
         page = _open(context, f"{payload_server}/{path}?{params}", charts=0, shot=f"payload_{path}")
@@ -351,9 +347,8 @@ def test_links_and_images_from_urls_and_loaded_files_are_shown_as_text(payload_s
         text = _visible_text(page.inner_text("body"))
         for name in warned:
             assert payload(name) in text, (path, name)
-        if path in STORED_ON:
-            captions = page.locator("[data-testid='stCaptionContainer']").all_inner_texts()
-            assert any(payload("source") in _visible_text(c) for c in captions), (path, captions)
+        captions = page.locator("[data-testid='stCaptionContainer']").all_inner_texts()
+        assert any(payload("source") in _visible_text(c) for c in captions), (path, captions)
         page.close()
 
     wanted = f"{payload('page')} {REWRITTEN}"
