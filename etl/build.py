@@ -4,7 +4,7 @@ The whole warehouse is written to a temporary file and moved over the published 
 an app reading it never sees a half-built state. The existing warehouse is the record of
 what was loaded: its loads are re-applied from the raw archive, and a build that cannot
 re-apply one of them refuses (nothing changes) rather than quietly dropping it. The ways
-out are explicit (docs/operations.md, "Backups and recovery"):
+out are explicit (docs/operations.md, "Backups"):
 
 - ``--drop-load N``    rebuild without load N (kept in the record as ``dropped``);
 - ``--from-manifest``  no warehouse file: rebuild its loads from the recovery manifest;

@@ -23,7 +23,7 @@ same folder and moved over the published file with ``os.replace`` (see :func:`up
 The warehouse is the record of what was loaded (``meta.load`` and ``raw.file``): a rebuild
 replays those loads from the raw archive. Every change also rewrites the recovery manifest
 (``paths.manifest_path``), a copy of that record kept in the raw archive for the day the
-warehouse file itself is lost (docs/operations.md, "Backups and recovery").
+warehouse file itself is lost (docs/operations.md, "Backups").
 """
 
 from __future__ import annotations

@@ -174,7 +174,7 @@ def test_rankings_csv_download_language_switch_and_permalink(server, context):
     page.wait_for_function("() => document.querySelector('h1').innerText.includes('Rankings')", timeout=60_000)
     _settle(page, 2)
     assert "lang=en" in page.url and "period=2025-09" in page.url and "province=25" in page.url
-    assert "88.01%" in page.inner_text("body")
+    page.wait_for_function("() => document.body.innerText.includes('88.01%')", timeout=60_000)  # redrawn in English
     permalink = page.url
     page.close()
     reopened = _open(context, permalink, charts=2, shot="2_rankings_en")

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import time
 import unicodedata
 
 import numpy as np
@@ -370,17 +369,16 @@ def test_communes_frame(r):
     assert r.provinces_frame(pd.Series(["Vĩnh Phúc"]), allow_legacy=True).legacy_code.tolist() == ["26"]
 
 
-def test_bulk_resolution_is_fast(r):
+def test_bulk_resolution_finds_100_000_commune_names_written_two_ways(r):
+    """Half the names as written, half in capitals without diacritics: more than 99 % resolve,
+    each to the commune it was drawn from. (Speed is for `python -m benchmarks`, never here.)"""
     communes = reference.communes()
     rng = np.random.default_rng(0)
     rows = communes.iloc[rng.integers(0, len(communes), 100_000)].reset_index(drop=True)
     names = rows.name.where(rows.index % 2 == 0, rows.name_ascii.str.upper())
-    start = time.perf_counter()
     frame = r.communes_frame(names, rows.province_code)
-    elapsed = time.perf_counter() - start
     assert frame.error.isna().mean() > 0.99
     assert (frame.code == rows.code)[frame.error.isna()].all()
-    assert elapsed < 5, elapsed  # ~1 s on the dev machine
 
 
 # ----------------------------------------------------------------------------- search

@@ -5,7 +5,7 @@ Columns (header names matched without case, diacritics or punctuation; Vietnames
 accepted): ``dossier_id, procedure_code, commune, channel, received_at, due_at,
 resolved_at, paid_online`` and optionally ``province`` (to disambiguate commune names).
 
-Rules (documented in data/templates/README.md):
+Rules (documented in docs/loading.md):
 - ``applications_received`` / ``online_applications``: dossiers by the month they were
   received; ``applications_resolved`` / ``resolved_on_time``: dossiers by the month they were
   resolved (``resolved_at <= due_at`` is on time); the rates are 100 × their counts. Every
