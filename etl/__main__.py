@@ -14,7 +14,7 @@ import signal
 import sys
 
 from core import catalog, paths
-from etl import warehouse
+from etl import population, warehouse
 from etl.load.cli import register as register_load_commands
 
 
@@ -67,6 +67,8 @@ COMMANDS = {
               "re-applying its recorded loads", _configure_build, _build),
     "ensure": ("build the warehouse only if it is missing or from an older schema", None, _ensure),
     "boundaries": ("rebuild data/geo/provinces_34.geojson from a boundary file", "rest", _boundaries),
+    "population": ("replace the province population table with a new file (same columns)",
+                   population.configure, population.command),
 }
 
 
@@ -85,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command][2](args)
     except catalog.CatalogError as exc:  # an edited catalog: one line naming the entry, nothing changed
         print(f"error: {paths.catalog_file()}: {exc}", file=sys.stderr)
+        return 1
+    except population.PopulationError as exc:  # an edited population file: one line naming the row
+        print(f"error: {exc}; nothing was changed", file=sys.stderr)
         return 1
 
 
