@@ -142,7 +142,7 @@ CREATE TABLE ref.indicator (
     code VARCHAR PRIMARY KEY, name_vi VARCHAR, name_en VARCHAR, unit VARCHAR, decimals INTEGER,
     higher_is_better BOOLEAN, aggregation VARCHAR, numerator VARCHAR, denominator VARCHAR,
     levels VARCHAR, topic VARCHAR, max_value DOUBLE, components VARCHAR, definition VARCHAR,
-    definition_en VARCHAR, legal_basis VARCHAR, sort_order INTEGER);
+    definition_en VARCHAR, legal_basis VARCHAR, sort_order INTEGER, per_capita BOOLEAN);
 CREATE TABLE ref.target (
     indicator VARCHAR, value DOUBLE, comparison VARCHAR, deadline VARCHAR, scope VARCHAR, basis VARCHAR);
 CREATE TABLE ref.press_fact (
@@ -270,7 +270,7 @@ CREATE OR REPLACE VIEW legacy_province AS
 CREATE OR REPLACE VIEW indicator AS
     SELECT code, name_vi, name_en, unit, decimals, higher_is_better, numerator, denominator,
            definition, definition_en, aggregation, levels, topic, max_value, components,
-           legal_basis, sort_order
+           legal_basis, sort_order, per_capita
     FROM ref.indicator;
 CREATE OR REPLACE VIEW target AS SELECT * FROM ref.target;
 CREATE OR REPLACE VIEW region AS SELECT * FROM ref.region;
