@@ -149,7 +149,8 @@ def _quote(name: str) -> str:
 def _field(view: str, name: str, data_type: str) -> dict:
     described = spec()["view"][view].get("field", {}).get(name) or spec()["field"].get(name)
     if described is None:
-        raise ExportError(f"{SPEC_FILE.name}: no description of {view}.{name}: add it under [field] or [view.{view}.field]")
+        raise ExportError(f"{SPEC_FILE.name}: no description of {view}.{name}: "
+                          f"add it under [field] or [view.{view}.field]")
     if data_type not in TYPES:
         raise ExportError(f"{view}.{name}: no Frictionless type for the DuckDB type {data_type}")
     field = {"name": name, "type": TYPES[data_type], "description": described["description"]}

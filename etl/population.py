@@ -65,7 +65,8 @@ def read(path: Path | None = None) -> pd.DataFrame:
         raise PopulationError(f"{path.name}: not a CSV table ({str(exc).splitlines()[0] if str(exc) else exc})") \
             from None
     if list(frame.columns) != COLUMNS:
-        raise PopulationError(f"{path.name}: columns must be {', '.join(COLUMNS)}, not {', '.join(map(str, frame.columns))}")
+        raise PopulationError(f"{path.name}: columns must be {', '.join(COLUMNS)}, "
+                              f"not {', '.join(map(str, frame.columns))}")
     frame = frame.apply(lambda column: column.str.strip())
     rows = [_row(path.name, number, record) for number, record in enumerate(frame.to_dict("records"), start=2)]
     result = pd.DataFrame(rows)

@@ -36,7 +36,8 @@ def write_rows(path: Path, rows: list[dict], columns: list[str] = population.COL
 def test_every_figure_of_the_file_is_in_the_warehouse_with_its_source(db):
     rows = rows_of(SHARED_FILE)
     assert len(rows) == 54
-    stored = db.execute("SELECT count(*), count(DISTINCT province_code), sum(is_primary::INT) FROM population").fetchone()
+    stored = db.execute(
+        "SELECT count(*), count(DISTINCT province_code), sum(is_primary::INT) FROM population").fetchone()
     assert stored == (54, 34, 34)
     assert db.execute("SELECT count(*) FROM population WHERE source_url NOT LIKE 'http%' OR reference = ''"
                       ).fetchone() == (0,)
@@ -50,9 +51,9 @@ def test_the_primary_rows_name_their_two_bases_and_add_up_to_111_5_million(db):
 
 
 def test_the_province_view_shows_the_primary_row_with_its_year_and_basis(db):
-    shown = dict((code, rest) for code, *rest in db.execute(
+    shown = {code: rest for code, *rest in db.execute(
         "SELECT code, population, population_year, population_basis FROM province WHERE code IN ('01', '25')"
-    ).fetchall())
+    ).fetchall()}
     assert shown == {"01": [8_587_100, None, "gso_pre_merger"], "25": [4_022_638, 2025, "nq202_2025"]}
     # Hà Nội's disagreeing figures stay beside it, never in the province view.
     assert db.execute("SELECT population FROM population WHERE province_code = '01' AND NOT is_primary "
