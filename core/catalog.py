@@ -91,6 +91,7 @@ class Indicator:
     plausible_max: float | None = None
     components: tuple[str, ...] = ()
     targets: tuple[dict, ...] = field(default_factory=tuple)
+    per_capita: bool = False
 
     @property
     def is_rate(self) -> bool:
@@ -179,6 +180,12 @@ def _indicator(entry: dict, units: dict[str, Unit]) -> Indicator:
             raise CatalogError(f"indicator {code}: {bound} is required for {unit.code} values, and only for them")
     if indicator.role is not None and indicator.role not in ROLES:
         raise CatalogError(f"indicator {code}: unknown role {indicator.role!r} (known: {sorted(ROLES)})")
+    if not isinstance(indicator.per_capita, bool):
+        raise CatalogError(f"indicator {code}: per_capita is true or false")
+    if indicator.per_capita and not (indicator.is_count and "province" in indicator.levels):
+        raise CatalogError(f"indicator {code}: per_capita is for counts (aggregation \"sum\") published for "
+                           "provinces: population exists for provinces only, and a rate or index per inhabitant "
+                           "means nothing")
     if indicator.dossier_count is not None and indicator.dossier_count not in DOSSIER_COUNTS:
         raise CatalogError(f"indicator {code}: dossier_count must be one of {sorted(DOSSIER_COUNTS)}")
     return indicator
@@ -276,6 +283,12 @@ def valid_from(level: str) -> str | None:
     return current().levels[level].get("valid_from")
 
 
+def per_capita() -> list[Indicator]:
+    """Counts that may be shown per 1,000 inhabitants (``per_capita = true``); the population
+    is the province view's, whose bases differ, so such figures are approximate."""
+    return [i for i in indicators().values() if i.per_capita]
+
+
 def rates() -> list[Indicator]:
     return [i for i in indicators().values() if i.is_rate]
 
@@ -303,6 +316,7 @@ def catalog_frame() -> pd.DataFrame:
                 "definition_en": i.definition_en,
                 "legal_basis": i.legal_basis,
                 "sort_order": order,
+                "per_capita": i.per_capita,
             }
         )
     return pd.DataFrame(rows)

@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import io
 import re
+import tempfile
 import threading
 import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import streamlit as st
 
+from core import open_data
 from core.safety import neutralise
+from dashboard import db
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +46,15 @@ def xlsx_bytes(df: pd.DataFrame, sheet: str = "data") -> bytes:
                 max(width + 2, 8), 60
             )
     return buffer.getvalue()
+
+
+@db.cached_per_warehouse(st.cache_resource, max_entries=1)
+def open_data_zip() -> bytes:
+    """Every published view as Parquet and CSV with its Frictionless datapackage.json, zipped
+    (core/open_data.py; the same package as ``python -m etl export``). Made once per warehouse
+    file, in a temporary folder removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="dx-open-data-") as folder, db.cursor() as cur:
+        return open_data.zip_bytes(cur, Path(folder))
 
 
 def file_stem(*parts: str) -> str:

@@ -472,6 +472,15 @@ def sources_detail() -> pd.DataFrame:
 
 
 @cached
+def population_bases() -> pd.DataFrame:
+    """The bases of the provinces' primary population rows: how many provinces and people each."""
+    return db.query(
+        "SELECT basis, min(reference) AS reference, count(*) AS n, "
+        "sum(population) AS total FROM wh.population WHERE is_primary GROUP BY basis ORDER BY n DESC, basis"
+    )
+
+
+@cached
 def press_facts() -> pd.DataFrame:
     """All press facts in file order (fact number, then id)."""
     return db.query("SELECT * FROM wh.press_fact ORDER BY fact_no, id")

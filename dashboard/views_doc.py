@@ -20,6 +20,11 @@ class View(NamedTuple):
 VIEWS: tuple[View, ...] = (
     View("province", "SELECT name, n_communes FROM province ORDER BY n_communes DESC LIMIT 5;"),
     View(
+        "population",
+        "SELECT population, year, basis, is_primary, source_url FROM population\nWHERE province_code = '01';"
+        "   -- the primary row and the figures that disagree",
+    ),
+    View(
         "commune",
         "SELECT name, kind FROM commune\nWHERE province_code = '46' AND name_ascii ILIKE '%quang dien%';",
     ),

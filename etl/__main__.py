@@ -12,9 +12,11 @@ import argparse
 import os
 import signal
 import sys
+import time
+from pathlib import Path
 
 from core import catalog, paths
-from etl import warehouse
+from etl import population, warehouse
 from etl.load.cli import register as register_load_commands
 
 
@@ -61,12 +63,41 @@ def _boundaries(args: argparse.Namespace) -> int:
     return boundaries.cli(args.rest)
 
 
+def _configure_export(parser: argparse.ArgumentParser) -> None:
+    parser.description = ("Write every published view as Parquet and CSV with a Frictionless datapackage.json "
+                          "into DIR (created if needed; files of an earlier export are replaced). docs/open-data.md")
+    parser.add_argument("directory", type=Path, metavar="DIR")
+    parser.add_argument("--db", type=Path, default=None, help="warehouse (default data/warehouse.duckdb or $DX_DB)")
+
+
+def _export(args: argparse.Namespace) -> int:
+    from core import open_data
+
+    started = time.perf_counter()
+    try:
+        with warehouse.reading(args.db or warehouse.default_path()) as con:
+            written = open_data.write_package(con, args.directory)
+    except (warehouse.WarehouseError, FileNotFoundError, open_data.ExportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: could not write {args.directory} ({exc.strerror or type(exc).__name__})", file=sys.stderr)
+        return 1
+    print(f"Data package written to {written.directory} in {time.perf_counter() - started:.1f} s: "
+          f"{len(written.rows)} views, {sum(written.rows.values()):,} rows, {written.bytes / 1e6:.1f} MB")
+    return 0
+
+
 # Commands contributed by other modules register here: name -> (help, configure(parser) -> handler).
 COMMANDS = {
     "build": ("rebuild the warehouse from reference packages, catalog, facts and demo data, "
               "re-applying its recorded loads", _configure_build, _build),
     "ensure": ("build the warehouse only if it is missing or from an older schema", None, _ensure),
     "boundaries": ("rebuild data/geo/provinces_34.geojson from a boundary file", "rest", _boundaries),
+    "export": ("write every published view as Parquet and CSV with a Frictionless datapackage.json",
+               _configure_export, _export),
+    "population": ("replace the province population table with a new file (same columns)",
+                   population.configure, population.command),
 }
 
 
@@ -85,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command][2](args)
     except catalog.CatalogError as exc:  # an edited catalog: one line naming the entry, nothing changed
         print(f"error: {paths.catalog_file()}: {exc}", file=sys.stderr)
+        return 1
+    except population.PopulationError as exc:  # an edited population file: one line naming the row
+        print(f"error: {exc}; nothing was changed", file=sys.stderr)
         return 1
 
 

@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from core import catalog, paths
-from etl import demo, events, facts, reference, sources, warehouse
+from etl import demo, events, facts, population, reference, sources, warehouse
 from etl.load.apply import apply_replay, plan_replay
 
 
@@ -42,6 +42,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, loaded_at: datetime) -> None:
     _insert(con, "ref.press_fact", facts.facts_frame())
     _insert(con, "ref.event", events.events_frame())
     _insert(con, "ref.source", sources.sources_frame(loaded_at))
+    population.load(con)
 
 
 def load_demo(con: duckdb.DuckDBPyConnection, loaded_at: datetime) -> demo.DemoData:

@@ -42,7 +42,7 @@ import duckdb
 
 from core import paths
 
-SCHEMA_VERSION = 2  # 2: pub and legacy tables in the DDL, ref.event, the fact_check view
+SCHEMA_VERSION = 3  # 2: pub and legacy tables in the DDL, ref.event, the fact_check view; 3: ref.population
 DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 DDL = """
@@ -142,7 +142,7 @@ CREATE TABLE ref.indicator (
     code VARCHAR PRIMARY KEY, name_vi VARCHAR, name_en VARCHAR, unit VARCHAR, decimals INTEGER,
     higher_is_better BOOLEAN, aggregation VARCHAR, numerator VARCHAR, denominator VARCHAR,
     levels VARCHAR, topic VARCHAR, max_value DOUBLE, components VARCHAR, definition VARCHAR,
-    definition_en VARCHAR, legal_basis VARCHAR, sort_order INTEGER);
+    definition_en VARCHAR, legal_basis VARCHAR, sort_order INTEGER, per_capita BOOLEAN);
 CREATE TABLE ref.target (
     indicator VARCHAR, value DOUBLE, comparison VARCHAR, deadline VARCHAR, scope VARCHAR, basis VARCHAR);
 CREATE TABLE ref.press_fact (
@@ -154,6 +154,12 @@ CREATE TABLE ref.press_fact (
 CREATE TABLE ref.event (
     date DATE PRIMARY KEY, label_vi VARCHAR NOT NULL, label_en VARCHAR NOT NULL, kind VARCHAR NOT NULL,
     source_id VARCHAR NOT NULL);
+-- Population and natural area of the provinces with their sources (data/meta/population.csv,
+-- etl/population.py): one primary row per province, plus disagreeing or superseded figures.
+CREATE TABLE ref.population (
+    province_code VARCHAR NOT NULL, province VARCHAR NOT NULL, population BIGINT, area_km2 DOUBLE,
+    year INTEGER, basis VARCHAR NOT NULL, reference VARCHAR NOT NULL, source_url VARCHAR NOT NULL,
+    quote VARCHAR, note VARCHAR, is_primary BOOLEAN NOT NULL, row_number INTEGER NOT NULL);
 CREATE TABLE ref.source (
     id VARCHAR PRIMARY KEY, producer VARCHAR, url VARCHAR, version VARCHAR, licence VARCHAR,
     checksum VARCHAR, loaded_at TIMESTAMP, description VARCHAR);
@@ -249,8 +255,14 @@ ORDER BY f.id;
 # The documented contract (docs/sql-views.md). Extra columns may follow the required ones.
 VIEWS = """
 CREATE OR REPLACE VIEW province AS
-    SELECT code, name, name_ascii, kind, region, lat, lon, area_km2, n_communes, full_name
-    FROM ref.province;
+    SELECT p.code, p.name, p.name_ascii, p.kind, p.region, p.lat, p.lon, p.area_km2, p.n_communes,
+           p.full_name, pop.population, pop.year AS population_year, pop.basis AS population_basis
+    FROM ref.province p
+    LEFT JOIN ref.population pop ON pop.province_code = p.code AND pop.is_primary;
+CREATE OR REPLACE VIEW population AS
+    SELECT province_code, population, area_km2, year, basis, reference, source_url, is_primary, note,
+           province, quote
+    FROM ref.population ORDER BY NOT is_primary, province_code, row_number;
 CREATE OR REPLACE VIEW commune AS
     SELECT code, name, name_ascii, kind, province_code, lat, lon, area_km2 FROM ref.commune;
 CREATE OR REPLACE VIEW legacy_province AS
@@ -258,7 +270,7 @@ CREATE OR REPLACE VIEW legacy_province AS
 CREATE OR REPLACE VIEW indicator AS
     SELECT code, name_vi, name_en, unit, decimals, higher_is_better, numerator, denominator,
            definition, definition_en, aggregation, levels, topic, max_value, components,
-           legal_basis, sort_order
+           legal_basis, sort_order, per_capita
     FROM ref.indicator;
 CREATE OR REPLACE VIEW target AS SELECT * FROM ref.target;
 CREATE OR REPLACE VIEW region AS SELECT * FROM ref.region;

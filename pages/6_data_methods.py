@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from core.safety import plain
+from core import catalog as indicator_catalog
 from core import fmt, i18n
 from dashboard import db, downloads, queries, state, tables, ui, views_doc
 from core import paths
@@ -161,3 +162,23 @@ for view in views_doc.VIEWS:
     st.code(view.example, language="sql")
 st.markdown(t("methods.national_rate"))
 st.code(views_doc.NATIONAL_RATE_EXAMPLE, language="sql")
+
+# ---- population and per-inhabitant figures
+st.header(t("methods.population"))
+st.markdown(t("methods.population_intro"))
+bases = queries.population_bases()
+for row in bases.itertuples():
+    st.markdown("- " + t("methods.population_basis_line", basis=plain(row.basis), reference=plain(row.reference),
+                         n=row.n, total=fmt.number(row.total, 0, lang)))
+st.markdown(t("methods.population_total", total=fmt.number(bases["total"].sum(), 0, lang)))
+st.markdown(t("methods.population_counts", names=", ".join(i.name(lang) for i in indicator_catalog.per_capita())))
+st.markdown(t("methods.population_commune"))
+st.markdown(t("methods.population_replace"))
+
+# ---- the whole warehouse as open data
+st.header(t("methods.open_data"))
+st.markdown(t("methods.open_data_intro"))
+st.download_button(
+    t("methods.open_data_button"), data=downloads.open_data_zip, file_name="dx-dashboard-data.zip",
+    mime="application/zip", key="methods.open_data", on_click="ignore", icon=":material/download:",
+)

@@ -154,10 +154,22 @@ def test_roles_name_the_indicators_the_app_builds_on():
       'topic = "infrastructure"\ndefinition_vi = "Số trạm thu', 'decimals = 0\nhigher_is_better = true\n'
       'aggregation = "sum"\nlevels = ["province"]\ntopic = "infrastructure"\ndefinition_vi = "Số trạm thu'),
      "bts_stations: plausible_max is required for count values"),
+    (('code = "on_time_rate"\n', 'code = "on_time_rate"\nper_capita = true\n'),
+     "on_time_rate: per_capita is for counts"),
+    (('code = "dx_criteria_met"\n', 'code = "dx_criteria_met"\nper_capita = true\n'),
+     "dx_criteria_met: per_capita is for counts"),
 ])
 def test_an_inconsistent_catalog_is_refused_with_the_entry_named(tmp_path, replace, message):
     with pytest.raises(catalog.CatalogError, match=message):
         catalog.load(catalog_copy(tmp_path, replace=replace))
+
+
+def test_the_catalog_marks_the_counts_that_may_be_shown_per_1000_inhabitants(db):
+    assert [i.code for i in catalog.per_capita()] == [
+        "applications_received", "online_applications", "applications_resolved", "bts_stations", "stations_5g",
+        "eid_level2_accounts"]
+    assert db.execute("SELECT code FROM indicator WHERE per_capita ORDER BY sort_order").fetchall() == [
+        (i.code,) for i in catalog.per_capita()]
 
 
 def string_constants(path: Path) -> list[tuple[int, str]]:
