@@ -518,6 +518,16 @@ def load_history() -> pd.DataFrame:
 
 
 @cached
+def upload_history() -> pd.DataFrame:
+    """Every load with the file as received (size, time, checksum): the Data refresh page's history."""
+    return db.query(
+        "SELECT h.load_id, h.kind, h.file_name, h.status, h.rows_loaded, h.rows_rejected, h.uploader, "
+        "f.received_at, h.finished_at, h.undone_at, f.size_bytes, h.sha256 "
+        "FROM wh.load_history h LEFT JOIN wh.raw.file f USING (load_id) ORDER BY h.load_id"
+    )
+
+
+@cached
 def view_columns() -> pd.DataFrame:
     """The columns of every documented view, as the warehouse defines them."""
     return db.query(

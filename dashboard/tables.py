@@ -1,4 +1,4 @@
-"""Tables and sentences of the Province profile, Communes and Data & methods pages.
+"""Tables and sentences of the pages (Rankings, Province profile, Communes, Data & methods, Data refresh).
 
 Pure functions (pandas in, pandas/str out; no Streamlit), so they are tested without an app.
 Tables come out as shown *and* downloaded: column names and values in the reader's language
@@ -17,6 +17,10 @@ from core.safety import plain
 from core import catalog, fmt, i18n
 
 KINDS = {"xa": "xã", "phuong": "phường", "dac_khu": "đặc khu"}  # URL code -> warehouse value
+
+
+def _t(key: str, lang: str, **values: Any) -> str:
+    return i18n.t(key, lang, **values)
 
 
 def _name_col(lang: str) -> str:
@@ -305,3 +309,102 @@ def markdown_section(text: str, heading: str) -> str:
         if inside:
             out.append(line)
     return "\n".join(out).strip()
+
+
+# --------------------------------------------------------------------------- Data refresh
+
+CHANGES_SHOWN = 500
+
+
+def file_size(n: Any, lang: str) -> str:
+    """'1,5 MB' / '1.5 MB'; missing -> '–'."""
+    if n is None or fmt.is_missing(n):
+        return "–"
+    n = float(n)
+    if n < 1024:
+        return f"{fmt.number(n, 0, lang)} B"
+    if n < 1024 ** 2:
+        return f"{fmt.number(n / 1024, 1, lang)} KB"
+    return f"{fmt.number(n / 1024 ** 2, 1, lang)} MB"
+
+
+def minute(value: Any) -> str:
+    """A time as '2025-10-03 14:05'; missing -> ''."""
+    return "" if value is None or fmt.is_missing(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
+
+
+def _reason_title(code: str, lang: str) -> str:
+    key = f"reason.{code}.title"
+    return i18n.t(key, lang) if i18n.has(key) else str(code)
+
+
+def rejections_table(rejections: list[dict], lang: str) -> pd.DataFrame:
+    """The loader's rejection lines (``python -m etl load --json``) as shown and downloaded:
+    row, column, value, problem, reason, suggestion, severity, code, the sentences said in
+    ``lang`` from their keys and values, each distinct one once."""
+    said: dict[tuple, tuple[str, str]] = {}
+
+    def words(r: dict) -> tuple[str, str]:
+        params = r.get("params") or {}
+        key = (r["reason_key"], r.get("suggestion_key"), _params_key(params))
+        if key not in said:
+            suggestion = r.get("suggestion_key")
+            said[key] = (i18n.sentence(r["reason_key"], lang, params),
+                         i18n.sentence(suggestion, lang, params) if suggestion else "")
+        return said[key]
+
+    sentences = [words(r) for r in rejections]
+    frame = pd.DataFrame(rejections, columns=["row", "column", "value", "code", "severity"])
+    return pd.DataFrame({
+        _t("refresh.col.row", lang): frame["row"].astype("Int64"),
+        _t("refresh.col.column", lang): frame["column"].astype(object),
+        _t("refresh.col.value", lang): frame["value"].astype(object),
+        _t("refresh.col.problem", lang): frame["code"].map(lambda code: _reason_title(code, lang)),
+        _t("refresh.col.reason", lang): pd.Series([s[0] for s in sentences], dtype=object),
+        _t("refresh.col.suggestion", lang): pd.Series([s[1] for s in sentences], dtype=object),
+        _t("refresh.col.severity", lang): frame["severity"].map(lambda s: _t(f"refresh.severity_{s}", lang)),
+        _t("refresh.col.code", lang): frame["code"].astype(object),
+    })
+
+
+def _params_key(params: dict) -> str:
+    return repr(sorted(params.items()))
+
+
+def changes_table(changes: list[dict], indicator_names: dict[str, str], lang: str) -> pd.DataFrame:
+    """Values a load would change (the loader lists the first ones), old next to new; a value
+    new to the warehouse has no old value and no demo flag."""
+    c = pd.DataFrame(changes[:CHANGES_SHOWN],
+                     columns=["unit", "indicator", "period", "old_value", "new_value", "old_is_demo"])
+    return pd.DataFrame({
+        _t("refresh.col.unit", lang): c["unit"].astype(object),
+        _t("refresh.col.indicator", lang): c["indicator"].map(lambda code: indicator_names.get(code) or str(code)),
+        _t("refresh.col.period", lang): c["period"].astype(object),
+        _t("refresh.col.old_value", lang): pd.to_numeric(c["old_value"]),
+        _t("refresh.col.new_value", lang): pd.to_numeric(c["new_value"]),
+        _t("refresh.col.old_is_demo", lang): c["old_is_demo"].map(
+            lambda v: "" if v is None or fmt.is_missing(v) else _t("common.yes" if v else "common.no", lang)),
+    })
+
+
+def load_history_table(history: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Every load, newest first, with who sent which file when, its size and checksum."""
+    h = history.sort_values("load_id", ascending=False).reset_index(drop=True)
+
+    def said(prefix: str, value: Any) -> str:
+        return _t(f"{prefix}{value}", lang) if i18n.has(f"{prefix}{value}") else value
+
+    return pd.DataFrame({
+        _t("refresh.col.load_id", lang): h["load_id"],
+        _t("refresh.col.kind", lang): h["kind"].map(lambda k: said("refresh.kind_", k)),
+        _t("refresh.col.file", lang): h["file_name"],
+        _t("refresh.col.status", lang): h["status"].map(lambda s: said("refresh.status_", s)),
+        _t("refresh.col.rows_loaded", lang): h["rows_loaded"],
+        _t("refresh.col.rows_rejected", lang): h["rows_rejected"],
+        _t("refresh.col.uploader", lang): h["uploader"],
+        _t("refresh.col.received_at", lang): h["received_at"].map(minute),
+        _t("refresh.col.finished_at", lang): h["finished_at"].map(minute),
+        _t("refresh.col.undone_at", lang): h["undone_at"].map(minute),
+        _t("refresh.col.size", lang): h["size_bytes"].map(lambda n: file_size(n, lang)),
+        _t("refresh.col.sha256", lang): h["sha256"].fillna(""),
+    })
