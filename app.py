@@ -15,7 +15,6 @@ from pathlib import Path
 import streamlit as st
 
 from core.safety import plain
-from core import i18n
 from dashboard import state, ui
 
 ROOT = Path(__file__).resolve().parent
@@ -27,8 +26,7 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-lang = state.current_lang()
-t = lambda key: i18n.t(key, lang)  # noqa: E731
+lang, t = ui.page_language()
 
 # (script, url path, title key, icon). Pages 1–3: core. Pages 4–6 are written separately and
 # appear in the navigation as soon as their file exists.
@@ -88,7 +86,7 @@ if page is home:
     page.run()
 
 if bad_page := st.session_state.pop("_dx.bad_page", None):
-    st.warning(i18n.t("warn.unknown_page", lang, value=plain(bad_page)), icon=":material/warning:")
+    st.warning(t("warn.unknown_page", value=plain(bad_page)), icon=":material/warning:")
 
 with st.sidebar:
     state.language_toggle()

@@ -16,7 +16,7 @@ import string
 import tomllib
 from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 I18N_FILE = Path(__file__).resolve().parent.parent / "data" / "i18n.toml"
 LANGS = ("vi", "en")
@@ -47,6 +47,15 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt: Any) -> str:
         return key
     text = entry.get(lang) or entry.get(DEFAULT_LANG) or key
     return text.format(**fmt) if fmt else text
+
+
+def translator(lang: str) -> Callable[..., str]:
+    """``t(key, **values)`` in ``lang``: how a page or a table says its keys."""
+
+    def say(key: str, **values: Any) -> str:
+        return t(key, lang, **values)
+
+    return say
 
 
 class _Notation(string.Formatter):

@@ -19,10 +19,6 @@ from core import catalog, fmt, i18n
 KINDS = {"xa": "xã", "phuong": "phường", "dac_khu": "đặc khu"}  # URL code -> warehouse value
 
 
-def _t(key: str, lang: str, **values: Any) -> str:
-    return i18n.t(key, lang, **values)
-
-
 def _name_col(lang: str) -> str:
     return "name_en" if lang == "en" else "name_vi"
 
@@ -72,7 +68,7 @@ def for_download(table: pd.DataFrame) -> pd.DataFrame:
 def profile_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
     """One row per indicator (``queries.province_profile``): topic, indicator, value, change
     on the previous month, rank 'x/34', rank change '▲2', and the trend (list of values)."""
-    t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    t = i18n.translator(lang)
     rows = profile.to_dict("records")
     return pd.DataFrame({
         t("profile.col_topic"): [t(f"topic.{r['topic']}") for r in rows],
@@ -158,7 +154,7 @@ def commune_table(df: pd.DataFrame, indicator: dict, lang: str, *, with_province
                   with_criteria: bool = True) -> pd.DataFrame:
     """Communes as shown (``queries.province_communes`` / ``commune_ranking``): name, kind,
     province, value, rank in province 'x/n', national rank 'x/3321', criteria met."""
-    t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    t = i18n.translator(lang)
     unit, decimals = indicator["unit"], int(indicator["decimals"])
     kinds = {k: kind_label(k, lang) for k in df["kind"].dropna().unique()}
     df = df.reset_index(drop=True)  # columns are passed as Series: no copy of the Arrow strings
@@ -181,7 +177,7 @@ def commune_table(df: pd.DataFrame, indicator: dict, lang: str, *, with_province
 def commune_indicator_table(profile: pd.DataFrame, period: str, lang: str, months: int = 12) -> pd.DataFrame:
     """One row per indicator of one commune (``queries.commune_profile``) at ``period``:
     indicator, value, rank in province, national rank, trend (``months`` months to period)."""
-    t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    t = i18n.translator(lang)
     start = fmt.add_months(period, -(months - 1))
     name = _name_col(lang)
     meta: dict[str, dict] = {}
@@ -222,7 +218,7 @@ def formula_text(row: dict, names: dict[str, str], lang: str) -> str:
 
 def catalog_table(indicators: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The indicator catalog as shown on Data & methods (one row per indicator)."""
-    t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    t = i18n.translator(lang)
     names = dict(zip(indicators["code"], indicators[_name_col(lang)]))
     rows = []
     for r in indicators.to_dict("records"):
@@ -253,7 +249,7 @@ def facts_table(facts: pd.DataFrame, checks: pd.DataFrame, lang: str) -> pd.Data
     """Press facts with the warehouse check: ✓ agrees, ✗ disagrees, '—' context only; and
     whether the warehouse value is real or demo data (demo data are set to match the facts,
     so a demo ✓ says nothing about the world)."""
-    t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    t = i18n.translator(lang)
     merged = facts.merge(checks[["id", "observed", "agrees", "is_demo"]], on="id", how="left")
     rows = []
     for r in merged.to_dict("records"):
@@ -353,17 +349,18 @@ def rejections_table(rejections: list[dict], lang: str) -> pd.DataFrame:
                          i18n.sentence(suggestion, lang, params) if suggestion else "")
         return said[key]
 
+    t = i18n.translator(lang)
     sentences = [words(r) for r in rejections]
     frame = pd.DataFrame(rejections, columns=["row", "column", "value", "code", "severity"])
     return pd.DataFrame({
-        _t("refresh.col.row", lang): frame["row"].astype("Int64"),
-        _t("refresh.col.column", lang): frame["column"].astype(object),
-        _t("refresh.col.value", lang): frame["value"].astype(object),
-        _t("refresh.col.problem", lang): frame["code"].map(lambda code: _reason_title(code, lang)),
-        _t("refresh.col.reason", lang): pd.Series([s[0] for s in sentences], dtype=object),
-        _t("refresh.col.suggestion", lang): pd.Series([s[1] for s in sentences], dtype=object),
-        _t("refresh.col.severity", lang): frame["severity"].map(lambda s: _t(f"refresh.severity_{s}", lang)),
-        _t("refresh.col.code", lang): frame["code"].astype(object),
+        t("refresh.col.row"): frame["row"].astype("Int64"),
+        t("refresh.col.column"): frame["column"].astype(object),
+        t("refresh.col.value"): frame["value"].astype(object),
+        t("refresh.col.problem"): frame["code"].map(lambda code: _reason_title(code, lang)),
+        t("refresh.col.reason"): pd.Series([s[0] for s in sentences], dtype=object),
+        t("refresh.col.suggestion"): pd.Series([s[1] for s in sentences], dtype=object),
+        t("refresh.col.severity"): frame["severity"].map(lambda s: t(f"refresh.severity_{s}")),
+        t("refresh.col.code"): frame["code"].astype(object),
     })
 
 
@@ -374,37 +371,39 @@ def _params_key(params: dict) -> str:
 def changes_table(changes: list[dict], indicator_names: dict[str, str], lang: str) -> pd.DataFrame:
     """Values a load would change (the loader lists the first ones), old next to new; a value
     new to the warehouse has no old value and no demo flag."""
+    t = i18n.translator(lang)
     c = pd.DataFrame(changes[:CHANGES_SHOWN],
                      columns=["unit", "indicator", "period", "old_value", "new_value", "old_is_demo"])
     return pd.DataFrame({
-        _t("refresh.col.unit", lang): c["unit"].astype(object),
-        _t("refresh.col.indicator", lang): c["indicator"].map(lambda code: indicator_names.get(code) or str(code)),
-        _t("refresh.col.period", lang): c["period"].astype(object),
-        _t("refresh.col.old_value", lang): pd.to_numeric(c["old_value"]),
-        _t("refresh.col.new_value", lang): pd.to_numeric(c["new_value"]),
-        _t("refresh.col.old_is_demo", lang): c["old_is_demo"].map(
-            lambda v: "" if v is None or fmt.is_missing(v) else _t("common.yes" if v else "common.no", lang)),
+        t("refresh.col.unit"): c["unit"].astype(object),
+        t("refresh.col.indicator"): c["indicator"].map(lambda code: indicator_names.get(code) or str(code)),
+        t("refresh.col.period"): c["period"].astype(object),
+        t("refresh.col.old_value"): pd.to_numeric(c["old_value"]),
+        t("refresh.col.new_value"): pd.to_numeric(c["new_value"]),
+        t("refresh.col.old_is_demo"): c["old_is_demo"].map(
+            lambda v: "" if v is None or fmt.is_missing(v) else t("common.yes" if v else "common.no")),
     })
 
 
 def load_history_table(history: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Every load, newest first, with who sent which file when, its size and checksum."""
+    t = i18n.translator(lang)
     h = history.sort_values("load_id", ascending=False).reset_index(drop=True)
 
     def said(prefix: str, value: Any) -> str:
-        return _t(f"{prefix}{value}", lang) if i18n.has(f"{prefix}{value}") else value
+        return t(f"{prefix}{value}") if i18n.has(f"{prefix}{value}") else value
 
     return pd.DataFrame({
-        _t("refresh.col.load_id", lang): h["load_id"],
-        _t("refresh.col.kind", lang): h["kind"].map(lambda k: said("refresh.kind_", k)),
-        _t("refresh.col.file", lang): h["file_name"],
-        _t("refresh.col.status", lang): h["status"].map(lambda s: said("refresh.status_", s)),
-        _t("refresh.col.rows_loaded", lang): h["rows_loaded"],
-        _t("refresh.col.rows_rejected", lang): h["rows_rejected"],
-        _t("refresh.col.uploader", lang): h["uploader"],
-        _t("refresh.col.received_at", lang): h["received_at"].map(minute),
-        _t("refresh.col.finished_at", lang): h["finished_at"].map(minute),
-        _t("refresh.col.undone_at", lang): h["undone_at"].map(minute),
-        _t("refresh.col.size", lang): h["size_bytes"].map(lambda n: file_size(n, lang)),
-        _t("refresh.col.sha256", lang): h["sha256"].fillna(""),
+        t("refresh.col.load_id"): h["load_id"],
+        t("refresh.col.kind"): h["kind"].map(lambda k: said("refresh.kind_", k)),
+        t("refresh.col.file"): h["file_name"],
+        t("refresh.col.status"): h["status"].map(lambda s: said("refresh.status_", s)),
+        t("refresh.col.rows_loaded"): h["rows_loaded"],
+        t("refresh.col.rows_rejected"): h["rows_rejected"],
+        t("refresh.col.uploader"): h["uploader"],
+        t("refresh.col.received_at"): h["received_at"].map(minute),
+        t("refresh.col.finished_at"): h["finished_at"].map(minute),
+        t("refresh.col.undone_at"): h["undone_at"].map(minute),
+        t("refresh.col.size"): h["size_bytes"].map(lambda n: file_size(n, lang)),
+        t("refresh.col.sha256"): h["sha256"].fillna(""),
     })

@@ -57,11 +57,7 @@ def page_language() -> tuple[str, Callable[..., str]]:
     """The reader's language (URL ``lang``) and ``t(key, **values)`` saying a key in it: what
     every page starts with."""
     lang = state.current_lang()
-
-    def t(key: str, **values: Any) -> str:
-        return i18n.t(key, lang, **values)
-
-    return lang, t
+    return lang, i18n.translator(lang)
 
 
 def plotly_config(filename: str = "chart") -> dict:

@@ -11,11 +11,10 @@ ensure_app_shell()  # before anything renders: see dashboard/shell.py
 import pandas as pd
 import streamlit as st
 
-from core import fmt, i18n
+from core import fmt
 from dashboard import downloads, figures, narrative, queries, state, ui
 
-lang = state.current_lang()
-t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+lang, t = ui.page_language()
 
 st.title(t("rankings.title"))
 ind_code, period = ui.indicator_and_month(lang)

@@ -15,11 +15,10 @@ import streamlit as st
 from charts import profile as profile_charts
 from charts import theme
 from core.safety import plain
-from core import catalog, fmt, i18n
+from core import catalog, fmt
 from dashboard import downloads, queries, state, tables, ui
 
-lang = state.current_lang()
-t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+lang, t = ui.page_language()
 HEADLINE = catalog.headline()
 INDEX766 = catalog.by_role("index766")
 

@@ -14,11 +14,10 @@ import streamlit as st
 from charts import communes as commune_charts
 from charts import theme
 from core.safety import plain
-from core import catalog, fmt, i18n
+from core import catalog, fmt
 from dashboard import downloads, inputs, queries, state, tables, ui
 
-lang = state.current_lang()
-t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+lang, t = ui.page_language()
 MAX_PICK = 100  # communes offered in the drill-down select box (search finds the others)
 
 st.title(t("communes.title"))
