@@ -459,6 +459,18 @@ def search_communes(query: str, limit: int = 50) -> pd.DataFrame:
     return _commune_resolver(db.signature()).search_communes(query, limit)
 
 
+def communes_shown(indicator_code: str, period: str, province_code: str | None, kinds: tuple[str, ...],
+                   criteria_min: int, criteria_max: int | None, search: str = "") -> pd.DataFrame:
+    """The Communes page's ranking, narrowed to a search's hits in their order (best first)."""
+    ranking = commune_ranking(indicator_code, period, province_code, kinds, criteria_min, criteria_max)
+    if not search:
+        return ranking
+    hits = search_communes(search, limit=len(communes()))
+    order = dict(zip(hits["code"], range(len(hits))))
+    shown = ranking[ranking["code"].isin(order)]
+    return shown.iloc[shown["code"].map(order).argsort()]
+
+
 # --------------------------------------------------------------------------- data & methods
 
 

@@ -150,6 +150,21 @@ def index766_sentence(groups: pd.DataFrame, *, total: float | None, prev_total: 
 # --------------------------------------------------------------------------- communes
 
 
+def index766_group_table(groups: pd.DataFrame, total: Any, prev_total: Any, lang: str) -> pd.DataFrame:
+    """The five groups of Decision 766 and the total: score, maximum, change on last month."""
+    t = i18n.translator(lang)
+    d = catalog.by_role("index766").decimals
+    change = None if fmt.is_missing(prev_total) else total - prev_total
+    return pd.DataFrame({
+        t("profile.col_group"): [short_group_name(n) for n in groups[_name_col(lang)]] + [t("profile.total")],
+        t("profile.col_score"): [fmt.number(v, d, lang) for v in groups["value"]] + [fmt.number(total, d, lang)],
+        t("profile.col_max"): [fmt.number(m, 0, lang) for m in groups["max_value"]]
+        + [fmt.number(groups["max_value"].sum(), 0, lang)],
+        t("profile.col_delta"): [fmt.number(x, d, lang, sign=True) for x in groups["delta"]]
+        + [fmt.number(change, d, lang, sign=True)],
+    })
+
+
 def commune_table(df: pd.DataFrame, indicator: dict, lang: str, *, with_province: bool = True,
                   with_criteria: bool = True) -> pd.DataFrame:
     """Communes as shown (``queries.province_communes`` / ``commune_ranking``): name, kind,
@@ -204,6 +219,21 @@ def commune_indicator_table(profile: pd.DataFrame, period: str, lang: str, month
 
 
 # --------------------------------------------------------------------------- data & methods
+
+
+def commune_history_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Every month of every indicator of one commune, with its ranks (the drill-down's download)."""
+    t = i18n.translator(lang)
+    long = profile.assign(
+        _name=profile[_name_col(lang)],
+        _rank_p=ranks_text(profile["rank_in_province"], profile["n_in_province"]).to_numpy(),
+        _rank_n=ranks_text(profile["rank_national"], profile["n_national"]).to_numpy(),
+    )[["indicator", "_name", "period", "value", "_rank_p", "_rank_n", "is_demo"]]
+    long.columns = [
+        t("methods.col_code"), t("profile.col_indicator"), t("common.period"), t("common.value"),
+        t("communes.col_rank_province"), t("communes.col_rank_national"), t("common.demo_flag"),
+    ]
+    return long
 
 
 def formula_text(row: dict, names: dict[str, str], lang: str) -> str:
@@ -305,6 +335,35 @@ def markdown_section(text: str, heading: str) -> str:
         if inside:
             out.append(line)
     return "\n".join(out).strip()
+
+
+# --------------------------------------------------------------------------- Rankings
+
+
+def rankings_table(values: pd.DataFrame, indicator: dict, national: dict | None, target: dict | None,
+                   lang: str) -> pd.DataFrame:
+    """The 34 provinces for one indicator and month (``queries.province_values``): rank with
+    its change, value, gap to the national value, whether the target is met, the demo flag."""
+    from dashboard import narrative
+
+    t = i18n.translator(lang)
+    unit, decimals = indicator["unit"], int(indicator["decimals"])
+    nat = national["value"] if national else None
+    out = pd.DataFrame({
+        t("common.rank"): [fmt.rank(r, n) for r, n in zip(values["rank"], values["n_ranked"])],
+        t("common.province"): values["name"].tolist(),
+        t("common.region"): values["region_en" if lang == "en" else "region_vi"].tolist(),
+        t("common.value"): [fmt.value(v, unit, decimals, lang) for v in values["value"]],
+        t("common.change"): [fmt.rank_change(c) for c in values["rank_change"]],
+        t("common.vs_national"): [fmt.change(v, nat, unit, decimals, lang) for v in values["value"]],
+    })
+    if target:
+        said = {True: t("common.yes"), False: t("common.no"), None: "–"}
+        out[t("common.meets_target")] = [said[narrative.meets(v, target)] for v in values["value"]]
+    demo = values["is_demo"].fillna(False)
+    if bool(demo.any()):
+        out[t("common.demo_flag")] = [t("common.yes") if d else "" for d in demo]
+    return out
 
 
 # --------------------------------------------------------------------------- Data refresh
