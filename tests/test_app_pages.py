@@ -261,3 +261,20 @@ def test_message_icons_come_from_the_bundled_icon_font():
     emoji_icons = [f"{p.relative_to(root)}: {m.group(0)}" for p in sources
                    for m in re.finditer(r'(?<!page_)icon="(?!:material/)[^"]*"', p.read_text(encoding="utf-8"))]
     assert emoji_icons == []
+
+
+def test_a_missing_page_file_stops_the_app_loudly(warehouse, tmp_path, caplog):
+    """No page is left out of the navigation quietly: without pages/5_communes.py the app
+    stops (readers see the generic error box; the server log names the file)."""
+    import shutil
+
+    shutil.copyfile(ROOT / "app.py", tmp_path / "app.py")
+    (tmp_path / "pages").mkdir()
+    for page in (ROOT / "pages").glob("*.py"):
+        if page.name != "5_communes.py":
+            shutil.copyfile(page, tmp_path / "pages" / page.name)
+    at = AppTest.from_file(str(tmp_path / "app.py"), default_timeout=60)
+    at.run()
+    assert len(at.exception) == 1 and "This app has encountered an error" in at.exception[0].value
+    assert "StreamlitPageNotFoundError" in caplog.text and "5_communes.py" in caplog.text
+    assert not at.title  # nothing of a page was drawn
