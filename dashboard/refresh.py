@@ -50,17 +50,26 @@ def run_etl(args: Iterable[str], progress: Progress | None = None) -> dict:
     reader = threading.Thread(target=lambda: out.append(child.stdout.read()), daemon=True)
     reader.start()
     other = []
+    interrupted: BaseException | None = None
     for line in child.stderr:  # read to its end: a child writing to a full pipe would wait
         text = line.decode("utf-8", "replace")
         step = _progress_line(text)
         if step is None:
             other.append(text)
         elif progress is not None:
-            progress(step.get("stage", ""), step.get("done"), step.get("total"))
+            try:
+                progress(step.get("stage", ""), step.get("done"), step.get("total"))
+            except BaseException as exc:  # noqa: BLE001 - see below
+                interrupted, progress = exc, None
     code = child.wait()
     reader.join()
     child.stdout.close()
     child.stderr.close()
+    # A display that fails stops the display, not the loader. A rerun or a stop of the page
+    # (Streamlit raises them from the display) waits for the loader: a load that has begun
+    # ends as the loader decides, never half-watched.
+    if interrupted is not None and not isinstance(interrupted, Exception):
+        raise interrupted
     try:
         document = json.loads(b"".join(out) or b"null")
     except ValueError:

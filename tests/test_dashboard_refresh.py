@@ -51,3 +51,18 @@ def test_a_loader_killed_mid_check_gives_a_plain_failure(warehouse_copy, tmp_pat
 def test_a_command_the_loader_does_not_know_gives_a_plain_failure():
     assert refresh.run_etl(["no-such-command"]) == {
         "status": "failed", "exit_code": 2, "message": "the loader stopped (exit code 2); nothing was loaded"}
+
+
+def test_a_progress_display_that_fails_stops_the_display_not_the_check(warehouse, tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    staged = refresh.stage(io.BytesIO(GOOD_CSV), "phu_tho.csv", "file-2")
+    options = {"kind": None, "period": None, "sheet": None, "province": None, "uploader": "lan"}
+    calls = []
+
+    def broken(stage, done, total):
+        calls.append(stage)
+        raise RuntimeError("the bar is gone")
+
+    checked = refresh.check(staged, options, broken)
+    assert calls == ["checksum"]
+    assert (checked["status"], checked["exit_code"], checked["values_valid"]) == ("dry_run", 0, 1)
