@@ -5,20 +5,15 @@ Navigation is explicit (``st.navigation``) over the scripts in ``pages/``. Each 
 Streamlit derives from the file names, so a permalink opened as the first request after a
 server start still runs inside this shell (see dashboard/shell.py).
 Each page is a thin script: read filters (dashboard.state) → query (dashboard.queries) →
-chart (charts.*) → render (dashboard.ui).
+figures (dashboard.figures, cached) and tables (dashboard.tables) → render (dashboard.ui).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from core.safety import plain
-from core import i18n
 from dashboard import state, ui
-
-ROOT = Path(__file__).resolve().parent
 
 st.set_page_config(
     page_title="DX 57 · Chuyển đổi số",
@@ -27,42 +22,32 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-lang = state.current_lang()
-t = lambda key: i18n.t(key, lang)  # noqa: E731
+lang, t = ui.page_language()
 
-# (script, url path, title key, icon). Pages 1–3: core. Pages 4–6 are written separately and
-# appear in the navigation as soon as their file exists.
+# (script, url path, title key, icon) per section of the navigation. A missing script stops
+# the app with Streamlit's "page not found" (StreamlitPageNotFoundError): no page is left out quietly.
 MONITOR = [
     ("pages/1_overview.py", "overview", "nav.overview", ":material/dashboard:"),
     ("pages/2_rankings.py", "rankings", "nav.rankings", ":material/leaderboard:"),
     ("pages/3_trends.py", "trends", "nav.trends", ":material/show_chart:"),
 ]
 DETAIL = [
-    # --- slot: pages/4_province.py (Province profile) ---
     ("pages/4_province.py", "province", "nav.province", ":material/location_city:"),
-    # --- slot: pages/5_communes.py (Communes) ---
     ("pages/5_communes.py", "communes", "nav.communes", ":material/holiday_village:"),
-    # --- slot: pages/6_data_methods.py (Data & methods) ---
     ("pages/6_data_methods.py", "data_methods", "nav.data_methods", ":material/menu_book:"),
 ]
-ADMIN = [
-    # --- slot: pages/7_data_refresh.py (Data refresh: login; controls for data staff only) ---
+ADMIN = [  # login; controls for data staff only
     ("pages/7_data_refresh.py", "data_refresh", "nav.data_refresh", ":material/cloud_upload:"),
 ]
 
 
 def _pages(entries: list[tuple[str, str, str, str]]) -> list[st.Page]:
-    return [
-        st.Page(script, title=t(title_key), icon=icon, url_path=url_path)
-        for script, url_path, title_key, icon in entries
-        if (ROOT / script).exists()
-    ]
+    return [st.Page(script, title=t(title_key), icon=icon, url_path=url_path)
+            for script, url_path, title_key, icon in entries]
 
 
-monitor, detail = _pages(MONITOR), _pages(DETAIL)
-by_path = {p.url_path: p for p in monitor + detail}
-admin = _pages(ADMIN)
-by_path.update({p.url_path: p for p in admin})
+monitor, detail, admin = _pages(MONITOR), _pages(DETAIL), _pages(ADMIN)
+by_path = {p.url_path: p for p in monitor + detail + admin}
 
 
 def _home() -> None:
@@ -76,11 +61,8 @@ def _home() -> None:
 
 
 home = st.Page(_home, title=t("nav.overview"), url_path="home", default=True, visibility="hidden")
-sections = {t("nav.section_monitor"): [home] + monitor}
-if detail:
-    sections[t("nav.section_detail")] = detail
-if admin:
-    sections[t("nav.section_admin")] = admin
+sections = {t("nav.section_monitor"): [home] + monitor, t("nav.section_detail"): detail,
+            t("nav.section_admin"): admin}
 page = st.navigation(sections, position="sidebar", expanded=True)
 if page is home:
     # Switch before drawing anything: the switch drops this run's elements, and the page's
@@ -88,7 +70,7 @@ if page is home:
     page.run()
 
 if bad_page := st.session_state.pop("_dx.bad_page", None):
-    st.warning(i18n.t("warn.unknown_page", lang, value=plain(bad_page)), icon=":material/warning:")
+    st.warning(t("warn.unknown_page", value=plain(bad_page)), icon=":material/warning:")
 
 with st.sidebar:
     state.language_toggle()

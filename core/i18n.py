@@ -14,7 +14,7 @@ from __future__ import annotations
 import numbers
 import string
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,15 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt: Any) -> str:
         return key
     text = entry.get(lang) or entry.get(DEFAULT_LANG) or key
     return text.format(**fmt) if fmt else text
+
+
+def translator(lang: str) -> Callable[..., str]:
+    """``t(key, **values)`` in ``lang``: how a page or a table says its keys."""
+
+    def say(key: str, **values: Any) -> str:
+        return t(key, lang, **values)
+
+    return say
 
 
 class _Notation(string.Formatter):

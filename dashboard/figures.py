@@ -1,4 +1,4 @@
-"""Finished figures of pages 1–3: query (dashboard.queries) + chart (charts.*), cached.
+"""Finished figures of every page: query (dashboard.queries) + chart (charts.*), cached.
 
 A figure is a pure function of its arguments and the warehouse file, so it is built once
 per (arguments, warehouse signature) and shared by every session (``st.cache_resource``;
@@ -11,9 +11,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from charts import maps, rankings, trends
+from charts import communes, maps, profile, rankings, trends
 from core import catalog, fmt, i18n
-from dashboard import db, queries, ui
+from dashboard import db, queries, tables, ui
 
 
 cached_figure = db.cached_per_warehouse(st.cache_resource, max_entries=256)
@@ -70,4 +70,73 @@ def spending(year: int, scope: str, lang: str, scope_name: str) -> go.Figure:
         queries.spending(int(year), None if scope == "national" else scope), lang=lang,
         target_rate=target["value"] if target else None,
         title=i18n.t("trends.spending_title", lang, year=year, scope=scope_name),
+    )
+
+
+# --------------------------------------------------------------------------- Province profile
+
+def _index766(code: str, period: str) -> tuple:
+    """The province's five groups of Decision 766, its total and last month's total."""
+    rows = queries.province_profile(code, period)
+    by_code = rows.set_index("code")
+    total_code = catalog.by_role("index766").code
+    return tables.index766_groups(rows), by_code["value"].get(total_code), by_code["prev_value"].get(total_code)
+
+
+@cached_figure
+def index766_waterfall(code: str, period: str, lang: str) -> go.Figure:
+    groups, total, prev_total = _index766(code, period)
+    return profile.index766_waterfall(
+        groups, total=total, prev_total=prev_total, period=period, lang=lang,
+        title=i18n.t("profile.i766_waterfall_title", lang, prev=fmt.month_short(fmt.add_months(period, -1), lang),
+                     period=fmt.month_short(period, lang)),
+    )
+
+
+@cached_figure
+def index766_groups(code: str, period: str, lang: str) -> go.Figure:
+    groups, _total, _prev = _index766(code, period)
+    return profile.index766_groups_chart(
+        groups, lang=lang, title=i18n.t("profile.i766_groups_title", lang, period=fmt.month_short(period, lang)),
+        height=440,
+    )
+
+
+@cached_figure
+def commune_map(code: str, ind_code: str, period: str, lang: str) -> go.Figure:
+    ind = queries.indicator(ind_code)
+    provinces = queries.provinces()
+    name = provinces.loc[provinces["code"] == code, "name"].iloc[0]
+    return profile.commune_map(
+        queries.province_communes(code, ind_code, period), indicator=ind, province_code=code, lang=lang,
+        title=i18n.t("profile.map_title", lang, indicator=_name(ind, lang), name=name, period=fmt.month(period, lang)),
+    )
+
+
+# --------------------------------------------------------------------------- Communes
+
+@cached_figure
+def criteria_histogram(ind_code: str, period: str, province: str | None, kinds: tuple[str, ...], criteria_min: int,
+                       criteria_max: int, search: str, lang: str) -> go.Figure:
+    shown = queries.communes_shown(ind_code, period, province, kinds, criteria_min, criteria_max, search)
+    return communes.criteria_histogram(
+        shown["criteria_met"], lang=lang, height=300,
+        title=i18n.t("communes.histogram_title", lang, period=fmt.month(period, lang)),
+    )
+
+
+@cached_figure
+def commune_trend(code: str, ind_code: str, period: str, lang: str) -> go.Figure:
+    """One commune's monthly series, with its province's beside it when they compare (not for counts)."""
+    ind = queries.indicator(ind_code)
+    everyone = queries.communes()
+    row = everyone[everyone["code"] == code].iloc[0]
+    series = queries.commune_profile(code)
+    province = None
+    if ind["aggregation"] != "sum":  # a province total is not comparable with a commune count
+        province = queries.province_series(ind_code, (row["province_code"],))
+    return communes.commune_trend(
+        series[series["indicator"] == ind_code], indicator=ind, commune_name=row["name"], lang=lang,
+        province=province, province_name=row["province_name"], height=480, period=period,
+        title=i18n.t("communes.trend_title", lang, indicator=_name(ind, lang), name=row["name"]),
     )

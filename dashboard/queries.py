@@ -459,6 +459,18 @@ def search_communes(query: str, limit: int = 50) -> pd.DataFrame:
     return _commune_resolver(db.signature()).search_communes(query, limit)
 
 
+def communes_shown(indicator_code: str, period: str, province_code: str | None, kinds: tuple[str, ...],
+                   criteria_min: int, criteria_max: int | None, search: str = "") -> pd.DataFrame:
+    """The Communes page's ranking, narrowed to a search's hits in their order (best first)."""
+    ranking = commune_ranking(indicator_code, period, province_code, kinds, criteria_min, criteria_max)
+    if not search:
+        return ranking
+    hits = search_communes(search, limit=len(communes()))
+    order = dict(zip(hits["code"], range(len(hits))))
+    shown = ranking[ranking["code"].isin(order)]
+    return shown.iloc[shown["code"].map(order).argsort()]
+
+
 # --------------------------------------------------------------------------- data & methods
 
 
@@ -523,6 +535,16 @@ def load_history() -> pd.DataFrame:
     return db.query(
         "SELECT load_id, kind, file_name, status, rows_loaded, rows_rejected, uploader, "
         "finished_at, undone_at FROM wh.load_history ORDER BY load_id"
+    )
+
+
+@cached
+def upload_history() -> pd.DataFrame:
+    """Every load with the file as received (size, time, checksum): the Data refresh page's history."""
+    return db.query(
+        "SELECT h.load_id, h.kind, h.file_name, h.status, h.rows_loaded, h.rows_rejected, h.uploader, "
+        "f.received_at, h.finished_at, h.undone_at, f.size_bytes, h.sha256 "
+        "FROM wh.load_history h LEFT JOIN wh.raw.file f USING (load_id) ORDER BY h.load_id"
     )
 
 

@@ -1,4 +1,4 @@
-"""Tables and sentences of the Province profile, Communes and Data & methods pages.
+"""Tables and sentences of the pages (Rankings, Province profile, Communes, Data & methods, Data refresh).
 
 Pure functions (pandas in, pandas/str out; no Streamlit), so they are tested without an app.
 Tables come out as shown *and* downloaded: column names and values in the reader's language
@@ -68,7 +68,7 @@ def for_download(table: pd.DataFrame) -> pd.DataFrame:
 def profile_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
     """One row per indicator (``queries.province_profile``): topic, indicator, value, change
     on the previous month, rank 'x/34', rank change '▲2', and the trend (list of values)."""
-    t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    t = i18n.translator(lang)
     rows = profile.to_dict("records")
     return pd.DataFrame({
         t("profile.col_topic"): [t(f"topic.{r['topic']}") for r in rows],
@@ -150,11 +150,26 @@ def index766_sentence(groups: pd.DataFrame, *, total: float | None, prev_total: 
 # --------------------------------------------------------------------------- communes
 
 
+def index766_group_table(groups: pd.DataFrame, total: Any, prev_total: Any, lang: str) -> pd.DataFrame:
+    """The five groups of Decision 766 and the total: score, maximum, change on last month."""
+    t = i18n.translator(lang)
+    d = catalog.by_role("index766").decimals
+    change = None if fmt.is_missing(prev_total) else total - prev_total
+    return pd.DataFrame({
+        t("profile.col_group"): [short_group_name(n) for n in groups[_name_col(lang)]] + [t("profile.total")],
+        t("profile.col_score"): [fmt.number(v, d, lang) for v in groups["value"]] + [fmt.number(total, d, lang)],
+        t("profile.col_max"): [fmt.number(m, 0, lang) for m in groups["max_value"]]
+        + [fmt.number(groups["max_value"].sum(), 0, lang)],
+        t("profile.col_delta"): [fmt.number(x, d, lang, sign=True) for x in groups["delta"]]
+        + [fmt.number(change, d, lang, sign=True)],
+    })
+
+
 def commune_table(df: pd.DataFrame, indicator: dict, lang: str, *, with_province: bool = True,
                   with_criteria: bool = True) -> pd.DataFrame:
     """Communes as shown (``queries.province_communes`` / ``commune_ranking``): name, kind,
     province, value, rank in province 'x/n', national rank 'x/3321', criteria met."""
-    t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    t = i18n.translator(lang)
     unit, decimals = indicator["unit"], int(indicator["decimals"])
     kinds = {k: kind_label(k, lang) for k in df["kind"].dropna().unique()}
     df = df.reset_index(drop=True)  # columns are passed as Series: no copy of the Arrow strings
@@ -177,7 +192,7 @@ def commune_table(df: pd.DataFrame, indicator: dict, lang: str, *, with_province
 def commune_indicator_table(profile: pd.DataFrame, period: str, lang: str, months: int = 12) -> pd.DataFrame:
     """One row per indicator of one commune (``queries.commune_profile``) at ``period``:
     indicator, value, rank in province, national rank, trend (``months`` months to period)."""
-    t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    t = i18n.translator(lang)
     start = fmt.add_months(period, -(months - 1))
     name = _name_col(lang)
     meta: dict[str, dict] = {}
@@ -206,6 +221,21 @@ def commune_indicator_table(profile: pd.DataFrame, period: str, lang: str, month
 # --------------------------------------------------------------------------- data & methods
 
 
+def commune_history_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Every month of every indicator of one commune, with its ranks (the drill-down's download)."""
+    t = i18n.translator(lang)
+    long = profile.assign(
+        _name=profile[_name_col(lang)],
+        _rank_p=ranks_text(profile["rank_in_province"], profile["n_in_province"]).to_numpy(),
+        _rank_n=ranks_text(profile["rank_national"], profile["n_national"]).to_numpy(),
+    )[["indicator", "_name", "period", "value", "_rank_p", "_rank_n", "is_demo"]]
+    long.columns = [
+        t("methods.col_code"), t("profile.col_indicator"), t("common.period"), t("common.value"),
+        t("communes.col_rank_province"), t("communes.col_rank_national"), t("common.demo_flag"),
+    ]
+    return long
+
+
 def formula_text(row: dict, names: dict[str, str], lang: str) -> str:
     """How an indicator is computed: '100 × A / B' for rates, 'A + B + …' for the 766 total."""
     if row.get("aggregation") == "ratio" and row.get("numerator") and row.get("denominator"):
@@ -218,7 +248,7 @@ def formula_text(row: dict, names: dict[str, str], lang: str) -> str:
 
 def catalog_table(indicators: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The indicator catalog as shown on Data & methods (one row per indicator)."""
-    t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    t = i18n.translator(lang)
     names = dict(zip(indicators["code"], indicators[_name_col(lang)]))
     rows = []
     for r in indicators.to_dict("records"):
@@ -249,7 +279,7 @@ def facts_table(facts: pd.DataFrame, checks: pd.DataFrame, lang: str) -> pd.Data
     """Press facts with the warehouse check: ✓ agrees, ✗ disagrees, '—' context only; and
     whether the warehouse value is real or demo data (demo data are set to match the facts,
     so a demo ✓ says nothing about the world)."""
-    t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+    t = i18n.translator(lang)
     merged = facts.merge(checks[["id", "observed", "agrees", "is_demo"]], on="id", how="left")
     rows = []
     for r in merged.to_dict("records"):
@@ -305,3 +335,134 @@ def markdown_section(text: str, heading: str) -> str:
         if inside:
             out.append(line)
     return "\n".join(out).strip()
+
+
+# --------------------------------------------------------------------------- Rankings
+
+
+def rankings_table(values: pd.DataFrame, indicator: dict, national: dict | None, target: dict | None,
+                   lang: str) -> pd.DataFrame:
+    """The 34 provinces for one indicator and month (``queries.province_values``): rank with
+    its change, value, gap to the national value, whether the target is met, the demo flag."""
+    from dashboard import narrative
+
+    t = i18n.translator(lang)
+    unit, decimals = indicator["unit"], int(indicator["decimals"])
+    nat = national["value"] if national else None
+    out = pd.DataFrame({
+        t("common.rank"): [fmt.rank(r, n) for r, n in zip(values["rank"], values["n_ranked"])],
+        t("common.province"): values["name"].tolist(),
+        t("common.region"): values["region_en" if lang == "en" else "region_vi"].tolist(),
+        t("common.value"): [fmt.value(v, unit, decimals, lang) for v in values["value"]],
+        t("common.change"): [fmt.rank_change(c) for c in values["rank_change"]],
+        t("common.vs_national"): [fmt.change(v, nat, unit, decimals, lang) for v in values["value"]],
+    })
+    if target:
+        said = {True: t("common.yes"), False: t("common.no"), None: "–"}
+        out[t("common.meets_target")] = [said[narrative.meets(v, target)] for v in values["value"]]
+    demo = values["is_demo"].fillna(False)
+    if bool(demo.any()):
+        out[t("common.demo_flag")] = [t("common.yes") if d else "" for d in demo]
+    return out
+
+
+# --------------------------------------------------------------------------- Data refresh
+
+CHANGES_SHOWN = 500
+
+
+def file_size(n: Any, lang: str) -> str:
+    """'1,5 MB' / '1.5 MB'; missing -> '–'."""
+    if n is None or fmt.is_missing(n):
+        return "–"
+    n = float(n)
+    if n < 1024:
+        return f"{fmt.number(n, 0, lang)} B"
+    if n < 1024 ** 2:
+        return f"{fmt.number(n / 1024, 1, lang)} KB"
+    return f"{fmt.number(n / 1024 ** 2, 1, lang)} MB"
+
+
+def minute(value: Any) -> str:
+    """A time as '2025-10-03 14:05'; missing -> ''."""
+    return "" if value is None or fmt.is_missing(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
+
+
+def _reason_title(code: str, lang: str) -> str:
+    key = f"reason.{code}.title"
+    return i18n.t(key, lang) if i18n.has(key) else str(code)
+
+
+def rejections_table(rejections: list[dict], lang: str) -> pd.DataFrame:
+    """The loader's rejection lines (``python -m etl load --json``) as shown and downloaded:
+    row, column, value, problem, reason, suggestion, severity, code, the sentences said in
+    ``lang`` from their keys and values, each distinct one once."""
+    said: dict[tuple, tuple[str, str]] = {}
+
+    def words(r: dict) -> tuple[str, str]:
+        params = r.get("params") or {}
+        key = (r["reason_key"], r.get("suggestion_key"), _params_key(params))
+        if key not in said:
+            suggestion = r.get("suggestion_key")
+            said[key] = (i18n.sentence(r["reason_key"], lang, params),
+                         i18n.sentence(suggestion, lang, params) if suggestion else "")
+        return said[key]
+
+    t = i18n.translator(lang)
+    sentences = [words(r) for r in rejections]
+    frame = pd.DataFrame(rejections, columns=["row", "column", "value", "code", "severity"])
+    return pd.DataFrame({
+        t("refresh.col.row"): frame["row"].astype("Int64"),
+        t("refresh.col.column"): frame["column"].astype(object),
+        t("refresh.col.value"): frame["value"].astype(object),
+        t("refresh.col.problem"): frame["code"].map(lambda code: _reason_title(code, lang)),
+        t("refresh.col.reason"): pd.Series([s[0] for s in sentences], dtype=object),
+        t("refresh.col.suggestion"): pd.Series([s[1] for s in sentences], dtype=object),
+        t("refresh.col.severity"): frame["severity"].map(lambda s: t(f"refresh.severity_{s}")),
+        t("refresh.col.code"): frame["code"].astype(object),
+    })
+
+
+def _params_key(params: dict) -> str:
+    return repr(sorted(params.items()))
+
+
+def changes_table(changes: list[dict], indicator_names: dict[str, str], lang: str) -> pd.DataFrame:
+    """Values a load would change (the loader lists the first ones), old next to new; a value
+    new to the warehouse has no old value and no demo flag."""
+    t = i18n.translator(lang)
+    c = pd.DataFrame(changes[:CHANGES_SHOWN],
+                     columns=["unit", "indicator", "period", "old_value", "new_value", "old_is_demo"])
+    return pd.DataFrame({
+        t("refresh.col.unit"): c["unit"].astype(object),
+        t("refresh.col.indicator"): c["indicator"].map(lambda code: indicator_names.get(code) or str(code)),
+        t("refresh.col.period"): c["period"].astype(object),
+        t("refresh.col.old_value"): pd.to_numeric(c["old_value"]),
+        t("refresh.col.new_value"): pd.to_numeric(c["new_value"]),
+        t("refresh.col.old_is_demo"): c["old_is_demo"].map(
+            lambda v: "" if v is None or fmt.is_missing(v) else t("common.yes" if v else "common.no")),
+    })
+
+
+def load_history_table(history: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Every load, newest first, with who sent which file when, its size and checksum."""
+    t = i18n.translator(lang)
+    h = history.sort_values("load_id", ascending=False).reset_index(drop=True)
+
+    def said(prefix: str, value: Any) -> str:
+        return t(f"{prefix}{value}") if i18n.has(f"{prefix}{value}") else value
+
+    return pd.DataFrame({
+        t("refresh.col.load_id"): h["load_id"],
+        t("refresh.col.kind"): h["kind"].map(lambda k: said("refresh.kind_", k)),
+        t("refresh.col.file"): h["file_name"],
+        t("refresh.col.status"): h["status"].map(lambda s: said("refresh.status_", s)),
+        t("refresh.col.rows_loaded"): h["rows_loaded"],
+        t("refresh.col.rows_rejected"): h["rows_rejected"],
+        t("refresh.col.uploader"): h["uploader"],
+        t("refresh.col.received_at"): h["received_at"].map(minute),
+        t("refresh.col.finished_at"): h["finished_at"].map(minute),
+        t("refresh.col.undone_at"): h["undone_at"].map(minute),
+        t("refresh.col.size"): h["size_bytes"].map(lambda n: file_size(n, lang)),
+        t("refresh.col.sha256"): h["sha256"].fillna(""),
+    })

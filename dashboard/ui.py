@@ -53,6 +53,13 @@ def province_geojson() -> str | dict:
     return _served_geojson_url(str(source), stat.st_mtime_ns, stat.st_size) or maps.provinces_geojson()
 
 
+def page_language() -> tuple[str, Callable[..., str]]:
+    """The reader's language (URL ``lang``) and ``t(key, **values)`` saying a key in it: what
+    every page starts with."""
+    lang = state.current_lang()
+    return lang, i18n.translator(lang)
+
+
 def plotly_config(filename: str = "chart") -> dict:
     """The one plotly config: local topojson (never cdn.plot.ly), no logo, PNG export."""
     return {

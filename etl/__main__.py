@@ -102,7 +102,7 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    register_load_commands(COMMANDS)  # load, history, undo: etl/load/cli.py
+    register_load_commands(COMMANDS)  # load, history, undo, sheets: etl/load/cli.py
     parser = argparse.ArgumentParser(prog="python -m etl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, configure, _handler) in COMMANDS.items():

@@ -11,11 +11,10 @@ import pandas as pd
 import streamlit as st
 
 from core.safety import plain
-from core import fmt, i18n
-from dashboard import figures, narrative, queries, state, ui
+from core import fmt
+from dashboard import figures, narrative, queries, ui
 
-lang = state.current_lang()
-t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+lang, t = ui.page_language()
 
 st.title(t("overview.title"))
 ind_code, period = ui.indicator_and_month(lang)

@@ -11,11 +11,10 @@ ensure_app_shell()  # before anything renders: see dashboard/shell.py
 import pandas as pd
 import streamlit as st
 
-from core import fmt, i18n
-from dashboard import downloads, figures, narrative, queries, state, ui
+from core import fmt
+from dashboard import downloads, figures, queries, state, tables, ui
 
-lang = state.current_lang()
-t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+lang, t = ui.page_language()
 
 st.title(t("rankings.title"))
 ind_code, period = ui.indicator_and_month(lang)
@@ -24,33 +23,9 @@ values = queries.province_values(ind_code, period)
 ui.demo_banner(values["is_demo"], lang)
 
 
-def ranking_table(df: pd.DataFrame, ind: dict, national: dict | None, target: dict | None) -> pd.DataFrame:
-    """The table as shown (and downloaded): formatted in the reader's language."""
-    unit, decimals = ind["unit"], int(ind["decimals"])
-    nat = national["value"] if national else None
-    region_col = "region_en" if lang == "en" else "region_vi"
-    out = pd.DataFrame({
-        t("common.rank"): [fmt.rank(r, n) for r, n in zip(df["rank"], df["n_ranked"])],
-        t("common.province"): df["name"].tolist(),
-        t("common.region"): df[region_col].tolist(),
-        t("common.value"): [fmt.value(v, unit, decimals, lang) for v in df["value"]],
-        t("common.change"): [fmt.rank_change(c) for c in df["rank_change"]],
-        t("common.vs_national"): [fmt.change(v, nat, unit, decimals, lang) for v in df["value"]],
-    })
-    if target:
-        out[t("common.meets_target")] = [
-            {True: t("common.yes"), False: t("common.no"), None: "–"}[narrative.meets(v, target)]
-            for v in df["value"]
-        ]
-    if bool(df["is_demo"].fillna(False).any()):
-        out[t("common.demo_flag")] = [t("common.yes") if d else "" for d in df["is_demo"].fillna(False)]
-    return out
-
-
 @ui.fragment
-def ranking_section(ind_code: str, period: str, lang: str) -> None:
+def ranking_section(ind_code: str, period: str, values: pd.DataFrame, lang: str) -> None:
     ind = queries.indicator(ind_code)
-    values = queries.province_values(ind_code, period)
     national = queries.national_value(ind_code, period)
     target = ui.national_target(ind)
     c1, c2 = st.columns(2)
@@ -67,14 +42,14 @@ def ranking_section(ind_code: str, period: str, lang: str) -> None:
     ui.caption(shown["source_id"], lang, period=period, demo=shown["is_demo"])
 
     st.subheader(t("rankings.table"))
-    table = ranking_table(shown, ind, national, target)
+    table = tables.rankings_table(shown, ind, national, target, lang)
     st.dataframe(table, hide_index=True, width="stretch")
     ui.table_downloads(table, downloads.file_stem(name, period, "" if region == "all" else region),
                        lang, key="rankings.table")
 
 
 @ui.fragment
-def movers_section(ind_code: str, period: str, lang: str) -> None:
+def movers_section(ind_code: str, period: str, values: pd.DataFrame, lang: str) -> None:
     st.subheader(t("rankings.movers"))
     available = queries.periods(ind_code)
     spans = [s for s in (1, 3, 6, 12) if fmt.add_months(period, -s) in available]
@@ -93,9 +68,8 @@ def movers_section(ind_code: str, period: str, lang: str) -> None:
     highlight = state.resolve("province", queries.provinces()["code"].tolist() + [""], "", warn=False)
     fig = figures.movers(ind_code, start, period, lang, highlight or None)
     ui.chart(fig, key="rankings.movers", filename=f"movers_{ind_code}_{start}_{period}")
-    sources = queries.province_values(ind_code, period)["source_id"]
-    ui.caption(sources, lang, start=start, end=period, demo=movers["is_demo"])
+    ui.caption(values["source_id"], lang, start=start, end=period, demo=movers["is_demo"])
 
 
-ranking_section(ind_code, period, lang)
-movers_section(ind_code, period, lang)
+ranking_section(ind_code, period, values, lang)
+movers_section(ind_code, period, values, lang)

@@ -11,11 +11,10 @@ ensure_app_shell()  # before anything renders: see dashboard/shell.py
 import streamlit as st
 
 from charts import trends
-from core import catalog, fmt, i18n
+from core import catalog, fmt
 from dashboard import figures, queries, state, ui
 
-lang = state.current_lang()
-t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+lang, t = ui.page_language()
 
 st.title(t("trends.title"))
 provs = queries.provinces()

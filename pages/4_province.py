@@ -9,17 +9,14 @@ from dashboard.shell import ensure_app_shell
 
 ensure_app_shell()  # before anything renders: see dashboard/shell.py
 
-import pandas as pd
 import streamlit as st
 
-from charts import profile as profile_charts
 from charts import theme
 from core.safety import plain
-from core import catalog, fmt, i18n
-from dashboard import downloads, queries, state, tables, ui
+from core import catalog, fmt
+from dashboard import downloads, figures, queries, state, tables, ui
 
-lang = state.current_lang()
-t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+lang, t = ui.page_language()
 HEADLINE = catalog.headline()
 INDEX766 = catalog.by_role("index766")
 
@@ -96,29 +93,13 @@ if not groups.empty and groups["value"].notna().all() and not fmt.is_missing(tot
     wf_col, bars_col = st.columns([3, 2])
     with wf_col:
         if groups["prev_value"].notna().all() and not fmt.is_missing(prev_total):
-            fig = profile_charts.index766_waterfall(
-                groups, total=total, prev_total=prev_total, period=period, lang=lang,
-                title=t("profile.i766_waterfall_title", prev=fmt.month_short(fmt.add_months(period, -1), lang),
-                        period=fmt.month_short(period, lang)),
-            )
-            ui.chart(fig, key="profile.i766_waterfall", filename=f"i766_{code}_{period}")
+            ui.chart(figures.index766_waterfall(code, period, lang), key="profile.i766_waterfall",
+                     filename=f"i766_{code}_{period}")
     with bars_col:
-        fig = profile_charts.index766_groups_chart(
-            groups, lang=lang, title=t("profile.i766_groups_title", period=fmt.month_short(period, lang)),
-            height=440,
-        )
-        ui.chart(fig, key="profile.i766_groups", filename=f"i766_groups_{code}_{period}")
-    name_col = "name_en" if lang == "en" else "name_vi"
-    group_table = pd.DataFrame({
-        t("profile.col_group"): [tables.short_group_name(n) for n in groups[name_col]] + [t("profile.total")],
-        t("profile.col_score"): [fmt.number(v, INDEX766.decimals, lang) for v in groups["value"]]
-        + [fmt.number(total, INDEX766.decimals, lang)],
-        t("profile.col_max"): [fmt.number(m, 0, lang) for m in groups["max_value"]]
-        + [fmt.number(groups["max_value"].sum(), 0, lang)],
-        t("profile.col_delta"): [fmt.number(d, INDEX766.decimals, lang, sign=True) for d in groups["delta"]]
-        + [fmt.number(None if fmt.is_missing(prev_total) else total - prev_total, INDEX766.decimals, lang, sign=True)],
-    })
-    st.dataframe(group_table, hide_index=True, width="stretch", key="profile.i766_table")
+        ui.chart(figures.index766_groups(code, period, lang), key="profile.i766_groups",
+                 filename=f"i766_groups_{code}_{period}")
+    st.dataframe(tables.index766_group_table(groups, total, prev_total, lang), hide_index=True, width="stretch",
+                 key="profile.i766_table")
     i766_rows = profile[profile["code"].isin((INDEX766.code, *INDEX766.components))]
     ui.caption(i766_rows["source_id"].unique(), lang, period=period, demo=i766_rows["is_demo"])
 
@@ -142,11 +123,8 @@ def communes_section(code: str, prov_name: str, period: str, lang: str) -> None:
     ind_name = names.get(ind_code, ind_code)
     map_col, table_col = st.columns([3, 2])
     with map_col:
-        fig = profile_charts.commune_map(
-            communes, indicator=ind, province_code=code, lang=lang,
-            title=t("profile.map_title", indicator=ind_name, name=prov_name, period=fmt.month(period, lang)),
-        )
-        ui.chart(fig, key="profile.map", filename=f"communes_{code}_{ind_code}_{period}")
+        ui.chart(figures.commune_map(code, ind_code, period, lang), key="profile.map",
+                 filename=f"communes_{code}_{ind_code}_{period}")
         st.caption(t("profile.map_note"))
         ui.caption(communes["source_id"].unique(), lang, period=period, demo=communes["is_demo"])
     with table_col:

@@ -11,14 +11,12 @@ ensure_app_shell()  # before anything renders: see dashboard/shell.py
 
 import streamlit as st
 
-from charts import communes as commune_charts
 from charts import theme
 from core.safety import plain
-from core import catalog, fmt, i18n
-from dashboard import downloads, inputs, queries, state, tables, ui
+from core import catalog, fmt
+from dashboard import downloads, figures, inputs, queries, state, tables, ui
 
-lang = state.current_lang()
-t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+lang, t = ui.page_language()
 MAX_PICK = 100  # communes offered in the drill-down select box (search finds the others)
 
 st.title(t("communes.title"))
@@ -57,21 +55,15 @@ query = inputs.text("q", t("communes.search"), placeholder=t("communes.search_pl
 kinds = tuple(tables.KINDS[k] for k in kind_codes)
 everyone = queries.communes()
 n_total = len(everyone)
-ranking = queries.commune_ranking(ind_code, period, province, kinds, crit_lo, crit_hi)
-if query:
-    hits = queries.search_communes(query, limit=n_total)
-    order = dict(zip(hits["code"], range(len(hits))))
-    shown = ranking[ranking["code"].isin(order)]
-    shown = shown.iloc[shown["code"].map(order).argsort()]
-else:
-    shown = ranking
+shown = queries.communes_shown(ind_code, period, province, kinds, crit_lo, crit_hi, query)
 ui.demo_banner(shown["is_demo"], lang)
 
 # ---- the ranking table
 st.markdown(t("communes.count", n=fmt.number(len(shown), 0, lang), total=fmt.number(n_total, 0, lang)))
 if shown.empty:
     st.info(t("communes.no_hits", q=plain(query)) if query else t("app.no_data"))
-    if query and len(hits):
+    hits = queries.search_communes(query, limit=n_total) if query else None
+    if hits is not None and len(hits):
         elsewhere = ", ".join(plain(f"{n} ({p})") for n, p in zip(hits["name"].head(5), hits["province_name"].head(5)))
         st.caption(t("communes.hits_elsewhere", n=fmt.number(len(hits), 0, lang), names=elsewhere))
 else:
@@ -84,11 +76,8 @@ else:
         table, downloads.file_stem(ind_names[ind_code], period, prov_names.get(province or "", ""), query),
         lang, key="communes.table_dl",
     )
-    fig = commune_charts.criteria_histogram(
-        shown["criteria_met"], lang=lang, title=t("communes.histogram_title", period=fmt.month(period, lang)),
-        height=300,
-    )
-    ui.chart(fig, key="communes.criteria", filename=f"criteria_{period}")
+    ui.chart(figures.criteria_histogram(ind_code, period, province, kinds, crit_lo, crit_hi, query, lang),
+             key="communes.criteria", filename=f"criteria_{period}")
     ui.caption(shown["source_id"].unique(), lang, period=period, demo=shown["is_demo"])
 
 
@@ -142,28 +131,12 @@ def drill_down(ind: dict, period: str, candidates: list[str], everyone, lang: st
     ui.caption(profile["source_id"].unique(), lang, period=shown_period, demo=profile["is_demo"])
     ind_code = ind["code"]
     series = profile[profile["indicator"] == ind_code]
-    province_series = None
-    if ind["aggregation"] != "sum":  # a province total is not comparable with a commune count
-        province_series = queries.province_series(ind_code, (row["province_code"],))
-    fig = commune_charts.commune_trend(
-        series, indicator=ind, commune_name=row["name"], lang=lang, province=province_series,
-        province_name=row["province_name"], height=480, period=shown_period,
-        title=t("communes.trend_title", indicator=ind_names.get(ind_code, ind_code), name=row["name"]),
-    )
-    ui.chart(fig, key="communes.trend", filename=f"commune_{code}_{ind_code}")
+    ui.chart(figures.commune_trend(code, ind_code, shown_period, lang), key="communes.trend",
+             filename=f"commune_{code}_{ind_code}")
     if len(series):
         ui.caption(series["source_id"].unique(), lang, start=series["period"].min(), end=series["period"].max(),
                    demo=series["is_demo"])
-    long = profile.assign(
-        _name=profile["name_en" if lang == "en" else "name_vi"],
-        _rank_p=tables.ranks_text(profile["rank_in_province"], profile["n_in_province"]).to_numpy(),
-        _rank_n=tables.ranks_text(profile["rank_national"], profile["n_national"]).to_numpy(),
-    )[["indicator", "_name", "period", "value", "_rank_p", "_rank_n", "is_demo"]]
-    long.columns = [
-        t("methods.col_code"), t("profile.col_indicator"), t("common.period"), t("common.value"),
-        t("communes.col_rank_province"), t("communes.col_rank_national"), t("common.demo_flag"),
-    ]
-    ui.table_downloads(long, downloads.file_stem(row["name"], row["province_name"]), lang, key="communes.detail_dl")
+    ui.table_downloads(tables.commune_history_table(profile, lang), downloads.file_stem(row["name"], row["province_name"]), lang, key="communes.detail_dl")
     st.page_link(
         "pages/4_province.py", label=t("communes.open_profile", name=plain(row["province_name"])),
         icon=":material/location_city:",

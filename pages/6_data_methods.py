@@ -17,11 +17,10 @@ import streamlit as st
 from core.safety import plain
 from core import catalog as indicator_catalog
 from core import fmt, i18n
-from dashboard import db, downloads, queries, state, tables, ui, views_doc
+from dashboard import db, downloads, queries, tables, ui, views_doc
 from core import paths
 
-lang = state.current_lang()
-t = lambda key, **kw: i18n.t(key, lang, **kw)  # noqa: E731
+lang, t = ui.page_language()
 
 st.title(t("methods.title"))
 
@@ -80,7 +79,7 @@ sources_table = pd.DataFrame({
     t("methods.col_url"): sources["url"],
     t("methods.col_checksum"): sources["checksum"].fillna("").str[:12],
     t("methods.col_description"): [
-        i18n.t(f"source_desc.{i}", lang) if i18n.has(f"source_desc.{i}") else d
+        t(f"source_desc.{i}") if i18n.has(f"source_desc.{i}") else d
         for i, d in zip(sources["id"], sources["description"])
     ],
 })

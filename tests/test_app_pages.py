@@ -260,3 +260,29 @@ def test_message_icons_come_from_the_bundled_icon_font():
     emoji_icons = [f"{p.relative_to(root)}: {m.group(0)}" for p in sources
                    for m in re.finditer(r'(?<!page_)icon="(?!:material/)[^"]*"', p.read_text(encoding="utf-8"))]
     assert emoji_icons == []
+
+
+def test_a_missing_page_file_stops_the_app_loudly(warehouse, tmp_path):
+    """No page is left out of the navigation quietly: without pages/5_communes.py the app
+    stops with Streamlit's page-not-found error naming the file (readers see only the generic
+    box, as for any error: client.showErrorDetails; shown in full here to read it)."""
+    import shutil
+
+    from streamlit import config
+
+    shutil.copyfile(ROOT / "app.py", tmp_path / "app.py")
+    (tmp_path / "pages").mkdir()
+    for page in (ROOT / "pages").glob("*.py"):
+        if page.name != "5_communes.py":
+            shutil.copyfile(page, tmp_path / "pages" / page.name)
+    shown_to_readers = config.get_option("client.showErrorDetails")
+    config.set_option("client.showErrorDetails", "full")
+    try:
+        at = AppTest.from_file(str(tmp_path / "app.py"), default_timeout=60)
+        at.run()
+    finally:
+        config.set_option("client.showErrorDetails", shown_to_readers)
+    assert len(at.exception) == 1
+    assert at.exception[0].proto.type == "streamlit.errors.StreamlitPageNotFoundError"
+    assert "5_communes.py" in at.exception[0].value
+    assert not at.title  # nothing of a page was drawn

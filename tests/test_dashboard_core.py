@@ -4,6 +4,7 @@ connection (picks up an atomically replaced file) and the national-value rules."
 from __future__ import annotations
 
 import io
+import re
 
 import duckdb
 import pandas as pd
@@ -157,3 +158,42 @@ def test_narrative_sentence_for_phu_tho(warehouse):
     )
     assert narrative.meets(88.01, {"value": 90, "comparison": ">="}) is False
     assert narrative.meets(0, {"value": 0, "comparison": "<="}) is True
+
+
+def test_the_rankings_table_is_written_in_the_readers_language(warehouse):
+    from dashboard import tables, ui
+
+    ind = queries.indicator("online_application_rate")
+    values = queries.province_values("online_application_rate", "2025-09")
+    national = queries.national_value("online_application_rate", "2025-09")
+    for lang, value, region in (("vi", "88,01 %", "Trung du và miền núi phía Bắc"),
+                                ("en", "88.01%", "Northern Midlands and Mountains")):
+        table = tables.rankings_table(values, ind, national, ui.national_target(ind), lang)
+        t = i18n.translator(lang)
+        phu_tho = table[table[t("common.province")] == "Phú Thọ"].iloc[0]
+        assert (phu_tho[t("common.rank")], phu_tho[t("common.value")], phu_tho[t("common.region")]) == \
+            ("9/34", value, region)
+        assert phu_tho[t("common.change")] == fmt.rank_change(2)
+        assert phu_tho[t("common.meets_target")] == t("common.no")  # the national target is 90 %
+        assert len(table) == 34
+
+
+def test_every_page_draws_its_figures_through_the_one_cache(warehouse):
+    """Province profile and Communes figures are built once per arguments and warehouse file,
+    as those of Overview, Rankings and Trends (dashboard/figures.py)."""
+    from pathlib import Path
+
+    from dashboard import figures
+
+    made = figures.commune_map("25", "online_application_rate", "2025-09", "vi")
+    assert figures.commune_map("25", "online_application_rate", "2025-09", "vi") is made
+    assert made.layout.title.text.startswith("Tỷ lệ hồ sơ trực tuyến") and "Phú Thọ" in made.layout.title.text
+    groups = figures.index766_groups("25", "2025-09", "en")
+    assert figures.index766_groups("25", "2025-09", "en") is groups
+    pages = Path(__file__).resolve().parent.parent / "pages"
+    for page in pages.glob("*.py"):
+        text = page.read_text(encoding="utf-8")
+        drawn = re.findall(r"ui\.chart\(\s*([\w.]+)", text)
+        made = re.findall(r"\bfig = ([\w.]+)", text)
+        assert all(f == "fig" or f.startswith("figures.") for f in drawn), (page.name, drawn)
+        assert all(f.startswith("figures.") for f in made), (page.name, made)

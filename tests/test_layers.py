@@ -50,13 +50,8 @@ def _wrong_way_imports() -> list[str]:
     return wrong
 
 
-# Being removed by the #15 work in progress (the upload page calls the loader's command line).
-# Empty this set as they land.
-IN_PROGRESS = {"pages/7_data_refresh.py"}
-
-
 def test_every_layer_imports_only_the_layers_below_it():
-    assert [w for w in _wrong_way_imports() if w.split(":")[0] not in IN_PROGRESS] == []
+    assert _wrong_way_imports() == []
 
 
 def test_the_walk_sees_function_level_imports(tmp_path):

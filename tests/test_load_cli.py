@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -118,3 +119,67 @@ def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path, warehouse_copy):
     errors = child.stderr.read().decode()
     assert child.wait(timeout=120) == 141
     assert "Traceback" not in errors and "BrokenPipeError" not in errors
+
+
+# ----------------------------------------------------------------------------- --json, for programs
+
+def _json(capsys, *args) -> tuple[int, dict]:
+    code = cli(*args, "--json")
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_json_gives_one_document_whose_rejections_a_program_says_in_either_language(tmp_path, warehouse_copy,
+                                                                                     capsys):
+    """The Data refresh page reads this document (dashboard/refresh.py): the sentences' keys and
+    values said with core.i18n give the same words as the loader's own Vietnamese."""
+    from core import i18n
+    from etl.load import plan_load
+    from etl.load.rules.found import localised
+
+    rows = [[P, "Huế", "bts_stations", 10 ** 26], [P, "Hue Xyz", "bts_stations", 5],
+            [P, "Huế", "stations_5g", "x"], [P, "Huế", "delayed_tasks", 3]]
+    bad = write_csv(tmp_path / "bad.csv", H, rows)
+    code, doc = _json(capsys, "load", str(bad), "--dry-run", "--no-report", "--file-name", "báo cáo.csv",
+                      "--uploader", "lan")
+    assert code == doc["exit_code"] == 1
+    assert (doc["status"], doc["file_name"], doc["uploader"], doc["load_id"]) == ("dry_run", "báo cáo.csv", "lan", None)
+    assert (doc["rows_read"], doc["values_valid"], doc["errors"], doc["rows_rejected"]) == (4, 1, 3, 3)
+    assert [r["code"] for r in doc["rejections"]] == ["implausible_value", "unknown_unit", "non_numeric"]
+    assert set(doc["rejections"][0]) == {"row", "column", "value", "code", "severity", "reason", "suggestion",
+                                         "reason_key", "suggestion_key", "params"}
+    assert doc["rejections"][0]["params"] == {"value": 1e26, "bound": 100_000.0, "indicator": "bts_stations"}
+    expected = localised(plan_load(bad).rejections, "vi")
+    said = [(i18n.sentence(r["reason_key"], "vi", r["params"]),
+             i18n.sentence(r["suggestion_key"], "vi", r["params"]) if r["suggestion_key"] else "")
+            for r in doc["rejections"]]
+    assert said == list(zip(expected.reason, expected.suggestion))
+    assert said[0][0].startswith("1e+26 lớn hơn 100.000")
+    assert (doc["changes_total"], doc["changes"][0]["unit"], doc["changes"][0]["new_value"]) == (1, "Huế (46)", 3.0)
+    assert not (tmp_path / "bad.rejections.csv").exists()  # --no-report
+
+
+def test_json_for_a_load_its_undo_notes_sheets_and_usage_errors(tmp_path, warehouse_copy, capsys):
+    dossiers = ROOT / "data" / "templates" / "dossiers.csv"
+    code, doc = _json(capsys, "load", str(dossiers), "--dry-run", "--no-report")
+    assert {"key": "dossiers_counted", "counts": {"n": 3}} in doc["notes"]
+    good = write_csv(tmp_path / "good.csv", H, [[P, "Huế", "bts_stations", 5]])
+    code, doc = _json(capsys, "load", str(good))
+    assert (code, doc["status"], doc["load_id"], doc["values_loaded"]) == (0, "loaded", 1, 1)
+    assert (doc["message_key"], doc["message_values"]) == ("result_loaded", {"load_id": 1})
+    code, doc = _json(capsys, "undo", "1", "--uploader", "lan")
+    assert (code, doc["status"], doc["load_id"], doc["values_restored"], doc["values_removed"]) == (0, "undone", 1, 1, 0)
+    code, doc = _json(capsys, "undo", "1")
+    assert (code, doc["status"], doc["message"]) == (1, "refused", "load 1 is already undone")
+    two = write_xlsx(tmp_path / "two.xlsx", H, [[P, "Huế", "bts_stations", 1]],
+                     extra_sheets={"B": (H, [[P, "Huế", "bts_stations", 2]])})
+    code, doc = _json(capsys, "load", str(two), "--dry-run")
+    assert (code, doc["status"], doc["exit_code"], doc["choices"]) == (2, "usage_error", 2, ["Data", "B"])
+    code, doc = _json(capsys, "sheets", str(two))
+    assert (code, doc["sheets"]) == (0, [{"name": "Data", "visible": True}, {"name": "B", "visible": True}])
+
+
+def test_json_says_a_damaged_warehouse_in_its_document(tmp_path, warehouse_copy, capsys):
+    good = write_csv(tmp_path / "good.csv", H, [[P, "Huế", "bts_stations", 5]])
+    warehouse_copy.write_bytes(warehouse_copy.read_bytes()[: warehouse_copy.stat().st_size // 2])
+    code, doc = _json(capsys, "load", str(good), "--dry-run")
+    assert (code, doc["status"], doc["exit_code"]) == (3, "warehouse_unreadable", 3)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m etl load|history|undo`` (also ``python -m etl.load ...``).
+"""Command line: ``python -m etl load|history|undo|sheets`` (also ``python -m etl.load ...``).
 
 Exit codes (README "Loading data"):
   0  loaded (or already loaded: nothing to do; or a dry run that found no problem)
@@ -16,6 +16,7 @@ import json
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 from core import i18n, paths
@@ -23,6 +24,7 @@ from etl import warehouse
 from etl.load.errors import UsageError
 
 LARGE_FILE_BYTES = 5 * 1024 * 1024
+PROGRESS_SECONDS = 0.2
 # C0 controls but tab and newline, DEL and C1: what a terminal could take as a command (colours,
 # title, clipboard) when a cell, a sheet or a file name carries it.
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -66,6 +68,50 @@ class _Progress:
             self.bar.close()
 
 
+class _JsonProgress:
+    """Progress for a program (``--json --progress``): one JSON line per step on stderr,
+    ``{"stage": ..., "done": ..., "total": ...}``, at most every :data:`PROGRESS_SECONDS` within a stage."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.stage = None
+        self.said = 0.0
+
+    def __call__(self, stage: str, done: int | None = None, total: int | None = None) -> None:
+        now = time.monotonic()
+        if stage == self.stage and now - self.said < PROGRESS_SECONDS:
+            return
+        self.stage, self.said = stage, now
+        line = {"stage": stage, "done": done, "total": self.size if stage == "checksum" else total}
+        print(json.dumps(line), file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(args, size: int):
+    if args.json:
+        return _JsonProgress(size) if args.progress else _Progress(False, size)
+    show = args.progress or (sys.stderr.isatty() and size >= LARGE_FILE_BYTES)
+    return _Progress(bool(show) and not args.no_progress, size)
+
+
+def _print_json(document: dict) -> None:
+    """One JSON document on stdout, every non-ASCII character escaped (so nothing from a
+    file can reach a terminal as a control sequence, and nothing is altered)."""
+    print(json.dumps(document, ensure_ascii=True, default=str))
+
+
+def _failed(args, status: str, exit_code: int, message: str, **extra) -> int:
+    """A command that stopped: one line on stderr, or with ``--json`` one JSON document
+    (status, exit_code, message, and e.g. the valid ``choices``) on stdout."""
+    if getattr(args, "json", False):
+        _print_json({"status": status, "exit_code": exit_code, "message": message, **extra})
+    else:
+        _say(f"{'refused' if status == 'refused' else 'error'}: {message}", err=True)
+    return exit_code
+
+
 def _report_path(args, file: Path) -> Path:
     if args.report:
         return Path(args.report)
@@ -75,9 +121,9 @@ def _report_path(args, file: Path) -> Path:
     return Path.cwd() / candidate.name
 
 
-def _warehouse_failure(exc: warehouse.WarehouseError) -> int:
-    _say(f"error: {exc}", err=True)
-    return 3
+def _warehouse_failure(exc: warehouse.WarehouseError, args=None) -> int:
+    status = "write_failed" if isinstance(exc, warehouse.WriteFailed) else "warehouse_unreadable"
+    return _failed(args, status, 3, str(exc))
 
 
 def _check_readable(db: str | None) -> None:
@@ -98,18 +144,16 @@ def cmd_load(args: argparse.Namespace) -> int:
     try:
         _check_readable(args.db)
     except warehouse.WarehouseError as exc:
-        return _warehouse_failure(exc)
+        return _warehouse_failure(exc, args)
     try:
         info = limits.regular_file(file)
         report_path = limits.report_target(_report_path(args, file))
     except UsageError as exc:
-        _say(f"error: {exc}", err=True)
-        return 2
-    show = args.progress or (sys.stderr.isatty() and info.st_size >= LARGE_FILE_BYTES)
-    progress = _Progress(bool(show) and not args.no_progress, info.st_size)
+        return _failed(args, "usage_error", 2, str(exc), choices=exc.choices)
+    progress = _progress(args, info.st_size)
     try:
         plan = sandbox.plan_load(file, kind=args.kind, period=args.period, sheet=args.sheet, province=args.province,
-                                 uploader=args.uploader, db=args.db, progress=progress)
+                                 uploader=args.uploader, file_name=args.file_name, db=args.db, progress=progress)
         from etl.load import apply as A
 
         if args.dry_run:
@@ -118,29 +162,28 @@ def cmd_load(args: argparse.Namespace) -> int:
             result = A.apply_load(plan, accept_valid=args.accept_valid, db=args.db, progress=progress)
     except UsageError as exc:
         progress.close()
-        _say(f"error: {exc}", err=True)
-        return 2
+        return _failed(args, "usage_error", 2, str(exc), choices=exc.choices)
     except warehouse.WarehouseError as exc:
         progress.close()
-        return _warehouse_failure(exc)
+        return _warehouse_failure(exc, args)
     except sandbox.CheckFailed as exc:
         progress.close()
-        _say(f"error: {exc} (nothing was loaded)", err=True)
-        return 1
+        return _failed(args, "failed", 1, f"{exc} (nothing was loaded)")
     progress.close()
     from etl.load import report as R
 
     summary = result.summary
     report_file = None
-    if len(plan.rejections):
+    if len(plan.rejections) and not args.no_report:
         try:
             report_file = R.write_rejections_csv(plan.rejections, report_path, args.lang)
         except (UsageError, OSError) as exc:
             _say(f"error: cannot write the rejection report: {exc}", err=True)
-        else:
-            summary["report"] = str(report_file)
     if args.json:
-        _say(json.dumps(summary, ensure_ascii=False, default=str, indent=2))
+        document = R.load_document(result, result.exit_code)
+        if report_file is not None:
+            document["report"] = str(report_file)
+        _print_json(document)
     else:
         _say(R.summary_text(summary, args.lang))
         if len(plan.rejections):
@@ -153,6 +196,26 @@ def cmd_load(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def cmd_sheets(args: argparse.Namespace) -> int:
+    """The worksheets of a workbook, read in the checking child (:func:`etl.load.sandbox.excel_sheets`)."""
+    from etl.load import sandbox
+    from etl.load.errors import FileRejected
+
+    try:
+        sheets = sandbox.excel_sheets(Path(args.file))
+    except UsageError as exc:
+        return _failed(args, "usage_error", 2, str(exc), choices=exc.choices)
+    except (FileRejected, sandbox.CheckFailed) as exc:
+        return _failed(args, "rejected", 1, str(exc))
+    if args.json:
+        _print_json({"status": "ok", "exit_code": 0,
+                     "sheets": [{"name": name, "visible": visible} for name, visible in sheets]})
+    else:
+        for name, visible in sheets:
+            _say(name if visible else f"{name}  (hidden)")
+    return 0
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from etl.load import apply as A
     from etl.load import report as R
@@ -160,10 +223,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     try:
         frame = A.history(args.db)
     except FileNotFoundError as exc:
-        _say(f"error: {exc}", err=True)
-        return 2
+        return _failed(args, "usage_error", 2, str(exc))
     except warehouse.WarehouseError as exc:
-        return _warehouse_failure(exc)
+        return _warehouse_failure(exc, args)
     if args.limit:
         frame = frame.tail(args.limit)
     if args.json:
@@ -180,14 +242,15 @@ def cmd_undo(args: argparse.Namespace) -> int:
     try:
         result = A.undo(args.load_id, db=args.db, user=args.uploader)
     except A.UndoError as exc:
-        _say(f"refused: {exc}", err=True)
-        return 1
+        return _failed(args, "refused", 1, str(exc))
     except FileNotFoundError as exc:
-        _say(f"error: {exc}", err=True)
-        return 2
+        return _failed(args, "usage_error", 2, str(exc))
     except warehouse.WarehouseError as exc:
-        return _warehouse_failure(exc)
-    _say(R.undo_text(result))
+        return _warehouse_failure(exc, args)
+    if args.json:
+        _print_json({"status": "undone", "exit_code": 0, **R.plain_value(result.summary)})
+    else:
+        _say(R.undo_text(result))
     return 0
 
 
@@ -211,7 +274,12 @@ def _configure_load(p: argparse.ArgumentParser) -> None:
                    help="load the valid rows and quarantine the rejected ones")
     p.add_argument("--uploader", help="who is loading (default: $DX_UPLOADER or the login name)")
     p.add_argument("--report", help="where to write the rejection CSV (default: FILE.rejections.csv)")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--file-name", help="the file's name as received, when FILE is a copy (default: FILE's name)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document for programs: status, exit_code, message, counts, every "
+                        "rejection with the keys and values of its sentences, notes, value changes, load id; "
+                        "with --progress, progress as JSON lines on stderr")
+    p.add_argument("--no-report", action="store_true", help="write no rejection CSV")
     p.add_argument("--lang", choices=i18n.LANGS, default="en",
                    help="language of the report and the rejection CSV: en (default) or vi (Vietnamese)")
     p.add_argument("--progress", action="store_true", help="always show the progress bar")
@@ -228,7 +296,13 @@ def _configure_history(h: argparse.ArgumentParser) -> None:
 def _configure_undo(u: argparse.ArgumentParser) -> None:
     u.add_argument("load_id", type=int)
     u.add_argument("--uploader", help="who is undoing (recorded)")
+    u.add_argument("--json", action="store_true", help="print the outcome as one JSON document")
     _db(u)
+
+
+def _configure_sheets(s: argparse.ArgumentParser) -> None:
+    s.add_argument("file", help="Excel file (.xlsx, .xls)")
+    s.add_argument("--json", action="store_true", help="print the sheets as one JSON document")
 
 
 COMMANDS = {
@@ -237,6 +311,7 @@ COMMANDS = {
              _configure_load, cmd_load),
     "history": ("list loads (newest last)", _configure_history, cmd_history),
     "undo": ("revert one load (its history is kept)", _configure_undo, cmd_undo),
+    "sheets": ("list the worksheets of an Excel file (read in the checking child)", _configure_sheets, cmd_sheets),
 }
 
 

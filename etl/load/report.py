@@ -171,3 +171,67 @@ def history_text(frame: pd.DataFrame) -> str:
     view["finished_at"] = pd.to_datetime(view.finished_at).dt.strftime("%Y-%m-%d %H:%M")
     view["file_name"] = view.file_name.fillna("(demo data)").map(lambda s: textwrap.shorten(str(s), 40, placeholder="…"))
     return view.to_string(index=False)
+
+
+# --------------------------------------------------------------------------- JSON for programs
+
+CHANGES_LISTED = 500  # value changes listed in the JSON document (all are counted)
+REJECTION_KEYS = ("row", "column", "value", "code", "severity", "reason", "suggestion",
+                  "reason_key", "suggestion_key", "params")
+CHANGE_KEYS = ("level", "unit_code", "indicator", "period", "old_value", "new_value", "old_is_demo")
+
+
+def plain_value(value):
+    """A value JSON can hold as itself: numpy and pandas scalars as Python ones, a missing
+    value as None, a time as ISO text, containers element by element."""
+    if isinstance(value, dict):
+        return {str(k): plain_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_value(v) for v in value]
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return None if value != value else value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item"):  # numpy scalar
+        return plain_value(value.item())
+    return str(value)
+
+
+def _records(frame: pd.DataFrame | None, keys: tuple[str, ...], limit: int | None = None) -> list[dict]:
+    if frame is None or frame.empty:
+        return []
+    part = frame if limit is None else frame.head(limit)
+    return [{key: plain_value(value) for key, value in zip(keys, row)}
+            for row in part[list(keys)].itertuples(index=False, name=None)]
+
+
+def load_document(result, exit_code: int) -> dict:
+    """What ``python -m etl load --json`` prints: the summary (status, load id, counts, the
+    message's key and values), the exit code, every rejection with the keys and values of its
+    sentences (so a reader's program says them in its language; ``errors`` counts those that
+    stop a load, the summary's ``rejections``), the notes' keys and counts,
+    and the first :data:`CHANGES_LISTED` value changes against the warehouse with their unit
+    names (``changes_total`` counts them all)."""
+    from etl.load.apply import unit_label
+
+    plan = result.plan
+    summary = result.summary
+    changes = result.changes if result.changes is not None else plan.changes
+    listed = _records(changes, CHANGE_KEYS, CHANGES_LISTED)
+    for change in listed:
+        change["unit"] = unit_label(change["level"], change["unit_code"])
+    document = plain_value({key: value for key, value in summary.items() if key != "notes"})
+    document.update(
+        exit_code=exit_code, uploader=plan.uploader, errors=summary["rejections"],
+        notes=[{"key": note.key, "counts": plain_value(note.counts)} for note in plan.notes],
+        rejections=_records(plan.rejections, REJECTION_KEYS),
+        changes_total=0 if changes is None else len(changes), changes=listed,
+    )
+    return document
