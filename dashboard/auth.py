@@ -17,8 +17,8 @@ from typing import Any
 
 import streamlit as st
 
-from core.safety import plain
 from core import i18n
+from core.safety import plain
 from dashboard import users
 
 _KEY = "_dx.auth"

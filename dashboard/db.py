@@ -22,8 +22,9 @@ import hashlib
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -152,7 +153,7 @@ def cached_per_warehouse(store_with, max_entries: int) -> Callable[[Callable[...
 
         # Streamlit keys a cache on module, qualname and source; make each wrapper distinct
         # and let a change of the wrapped function's code start a new cache.
-        code_hash = hashlib.sha1(fn.__code__.co_code + repr(fn.__code__.co_consts).encode()).hexdigest()[:10]
+        code_hash = hashlib.sha256(fn.__code__.co_code + repr(fn.__code__.co_consts).encode()).hexdigest()[:10]
         with_signature.__module__ = fn.__module__
         with_signature.__qualname__ = f"{fn.__qualname__}_{code_hash}"
         with_signature.__name__ = fn.__name__

@@ -17,7 +17,6 @@ import tempfile
 import threading
 import unicodedata
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -84,17 +83,14 @@ def figure_image(fig, fmt: str = "png", width: int = 1600, height: int = 900) ->
     Geo figures need the local topojson folder (plotly would fetch it from a CDN).
     """
     global _kaleido_started
-    import kaleido  # noqa: F401  (import is slow; only when used)
+    import kaleido  # slow to import: only when a figure is rendered here
     import plotly.io as pio
 
     with _kaleido_lock:
         pio.defaults.topojson = (ROOT / "static" / "topojson").as_uri() + "/"
         # Headers go only with remote fetches, and there are none; the server would ignore them with a warning.
         pio.defaults.headers = {}
-        if not _kaleido_started:
-            try:
-                kaleido.start_sync_server(mathjax=False)
-            except Exception:  # already running in this process
-                pass
+        if not _kaleido_started:  # kaleido warns (never raises) if another caller started it
+            kaleido.start_sync_server(mathjax=False, silence_warnings=True)
             _kaleido_started = True
         return fig.to_image(format=fmt, width=width, height=height)

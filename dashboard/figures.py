@@ -15,7 +15,6 @@ from charts import communes, maps, profile, rankings, trends
 from core import catalog, fmt, i18n
 from dashboard import db, queries, tables, ui
 
-
 cached_figure = db.cached_per_warehouse(st.cache_resource, max_entries=256)
 
 

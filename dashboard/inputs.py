@@ -11,9 +11,9 @@ import streamlit as st
 
 from dashboard import state
 
-_URL = state._URL  # noqa: SLF001  (same bookkeeping keys as dashboard.state)
-_PERSIST = state._PERSIST  # noqa: SLF001
-_WIDGET = state._WIDGET  # noqa: SLF001
+_URL = state._URL
+_PERSIST = state._PERSIST
+_WIDGET = state._WIDGET
 MAX_TEXT = 100
 
 

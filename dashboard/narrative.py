@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from core.safety import plain
 from core import fmt, i18n
+from core.safety import plain
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "=": operator.eq}
 

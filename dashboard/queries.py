@@ -18,8 +18,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import db
 from core import catalog
+from dashboard import db
 
 TWO_TIER_START = "2025-07"  # first month of the two-tier local government (1 Jul 2025)
 

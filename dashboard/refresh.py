@@ -20,8 +20,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable
+from typing import Any, BinaryIO
 
 from core import i18n
 
@@ -59,7 +60,7 @@ def run_etl(args: Iterable[str], progress: Progress | None = None) -> dict:
         elif progress is not None:
             try:
                 progress(step.get("stage", ""), step.get("done"), step.get("total"))
-            except BaseException as exc:  # noqa: BLE001 - see below
+            except BaseException as exc:
                 interrupted, progress = exc, None
     code = child.wait()
     reader.join()

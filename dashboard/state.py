@@ -25,12 +25,13 @@ Where a value comes from, in order:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import streamlit as st
 
-from core.safety import plain
 from core import i18n
+from core.safety import plain
 
 _PERSIST = "_dx.p."  # remembered value per parameter (not a widget key, so never cleared)
 _URL = "_dx.u."  # last value this session wrote to / read from the URL per parameter

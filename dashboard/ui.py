@@ -10,14 +10,15 @@ import contextlib
 import functools
 import hashlib
 import os
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
 
-from core.safety import plain
 from core import catalog, fmt, i18n
+from core.safety import plain
 from dashboard import db, downloads, queries, state
 
 TOPOJSON_URL = "/app/static/topojson/"

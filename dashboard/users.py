@@ -48,7 +48,7 @@ import tomllib
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from core import paths
@@ -283,7 +283,7 @@ def _known(users: dict[str, User], key: str) -> User:
 
 
 def _now_text(now: float | None = None) -> str:
-    moment = datetime.fromtimestamp(time.time() if now is None else now, tz=timezone.utc)
+    moment = datetime.fromtimestamp(time.time() if now is None else now, tz=UTC)
     return moment.replace(microsecond=0).isoformat()
 
 

@@ -10,8 +10,8 @@ ensure_app_shell()  # before anything renders: see dashboard/shell.py
 import pandas as pd
 import streamlit as st
 
-from core.safety import plain
 from core import fmt
+from core.safety import plain
 from dashboard import figures, narrative, queries, ui
 
 lang, t = ui.page_language()

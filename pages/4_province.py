@@ -12,8 +12,8 @@ ensure_app_shell()  # before anything renders: see dashboard/shell.py
 import streamlit as st
 
 from charts import theme
-from core.safety import plain
 from core import catalog, fmt
+from core.safety import plain
 from dashboard import downloads, figures, queries, state, tables, ui
 
 lang, t = ui.page_language()

@@ -12,8 +12,8 @@ ensure_app_shell()  # before anything renders: see dashboard/shell.py
 import streamlit as st
 
 from charts import theme
-from core.safety import plain
 from core import catalog, fmt
+from core.safety import plain
 from dashboard import downloads, figures, inputs, queries, state, tables, ui
 
 lang, t = ui.page_language()
@@ -86,9 +86,9 @@ else:
 def drill_down(ind: dict, period: str, candidates: list[str], everyone, lang: str) -> None:
     st.subheader(t("communes.drill"))
     labels = dict(zip(everyone["code"].tolist(), (everyone["name"] + " · " + everyone["province_name"]).tolist()))
-    label = lambda c: labels.get(c, c)  # noqa: E731
+    label = lambda c: labels.get(c, c)
     raw = st.query_params.get("commune")
-    from_url = raw is not None and raw != st.session_state.get(state._URL + "commune")  # noqa: SLF001
+    from_url = raw is not None and raw != st.session_state.get(state._URL + "commune")
     default = candidates[0] if candidates else None
     current = state.resolve(
         "commune", list(labels), default, format_func=lambda c: label(c) if c else "–",

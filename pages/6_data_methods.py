@@ -14,11 +14,10 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from core.safety import plain
 from core import catalog as indicator_catalog
-from core import fmt, i18n
+from core import fmt, i18n, paths
+from core.safety import plain
 from dashboard import db, downloads, queries, tables, ui, views_doc
-from core import paths
 
 lang, t = ui.page_language()
 

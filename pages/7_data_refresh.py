@@ -17,13 +17,14 @@ from dashboard.shell import ensure_app_shell
 ensure_app_shell()  # before anything renders: see dashboard/shell.py
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import streamlit as st
 
-from core.safety import plain
 from core import fmt
+from core.safety import plain
 from dashboard import auth, queries, refresh, tables, ui
 
 lang, t = ui.page_language()
