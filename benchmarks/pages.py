@@ -235,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("DX_NO_CACHE", None)
     config.set_option("runner.postScriptGC", True)
 
-    print(f"\nmedian server-side time per run, ms (targets: page ≤ {TARGET_PAGE_MS}, filter change ≤ {TARGET_FILTER_MS})")
+    print(f"\nmedian server-side time per run, ms (targets: page ≤ {TARGET_PAGE_MS}, "
+          f"filter change ≤ {TARGET_FILTER_MS})")
     header = f"{'page':10} {'setting':22} {'page run':>9} {'filter':>9}   uncached/cached"
     print(header)
     print("-" * len(header))

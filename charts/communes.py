@@ -140,7 +140,8 @@ def criteria_histogram(
     data = [dict(
         type="bar", x=ks, y=cs, marker=dict(color=theme.BAR, line=dict(width=0)),
         text=[fmt.number(c, 0, lang) if c else "" for c in cs], textposition="outside", cliponaxis=False,
-        customdata=[[f"{fmt.value(k, unit, 0, lang)}: {fmt.number(c, 0, lang)} {hist_y.lower()}"] for k, c in zip(ks, cs)],
+        customdata=[[f"{fmt.value(k, unit, 0, lang)}: {fmt.number(c, 0, lang)} {hist_y.lower()}"]
+                    for k, c in zip(ks, cs)],
         hovertemplate="%{customdata[0]}<extra></extra>", showlegend=False, name=hist_y,
     )]
     return go.Figure(dict(data=data, layout=layout))

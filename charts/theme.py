@@ -30,7 +30,8 @@ CATEGORICAL = [
 
 # Viridis stops, from "bad" (light yellow) to "good" (dark blue-purple): dark = good reads
 # well on white and on a projector.
-_VIRIDIS = ["#fde725", "#b5de2b", "#6ece58", "#35b779", "#1f9e89", "#26828e", "#31688e", "#3e4989", "#482878", "#440154"]
+_VIRIDIS = ["#fde725", "#b5de2b", "#6ece58", "#35b779", "#1f9e89",
+            "#26828e", "#31688e", "#3e4989", "#482878", "#440154"]
 BAD_TO_GOOD = [[i / (len(_VIRIDIS) - 1), c] for i, c in enumerate(_VIRIDIS)]
 
 GOOD = OKABE_ITO["blue"]  # rank rises, "better"

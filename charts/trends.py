@@ -55,7 +55,8 @@ def _series_traces(
     rebased = i18n.t("common.rebased", lang)
 
     def hover(xs, ys, suffix=""):
-        return [[f"<b>{name}</b><br>{fmt.month(p, lang)}{suffix}: {fmt.value(v, unit, decimals, lang)}"] for p, v in zip(xs, ys)]
+        return [[f"<b>{name}</b><br>{fmt.month(p, lang)}{suffix}: {fmt.value(v, unit, decimals, lang)}"]
+                for p, v in zip(xs, ys)]
 
     if cx:
         traces.append(

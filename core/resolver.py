@@ -335,14 +335,16 @@ class UnitResolver:
         code = _as_code(text, 2)
         if code is not None:
             return self._p_resolved(self._p_code[code], "code") if code in self._p_code else None
-        hit = self._match(_keys(_text(text), PROVINCE_PREFIXES), self._p_tone, self._p_ascii, self._p_alias, self._p_exact)
+        hit = self._match(_keys(_text(text), PROVINCE_PREFIXES),
+                          self._p_tone, self._p_ascii, self._p_alias, self._p_exact)
         return self._p_resolved(*hit) if hit else None
 
     def _legacy(self, text: Any, by_code: bool = True) -> tuple[int, str] | None:
         code = _as_code(text, 2)
         if code is not None:
             return (self._l_code[code], "code") if by_code and code in self._l_code else None
-        return self._match(_keys(_text(text), PROVINCE_PREFIXES), self._l_tone, self._l_ascii, self._l_alias, self._l_exact)
+        return self._match(_keys(_text(text), PROVINCE_PREFIXES),
+                           self._l_tone, self._l_ascii, self._l_alias, self._l_exact)
 
     def _province_unknown(self, text: Any, what: str) -> ResolveError:
         candidates: list[str] = []

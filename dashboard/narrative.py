@@ -80,7 +80,8 @@ def comparison_sentence(row: dict, indicator: dict, lang: str, national: dict | 
         else:
             gap = abs(float(target["value"]) - float(value))
             gap_text = fmt.difference(gap, unit, decimals, lang, sign=False)
-            parts.append(i18n.t("overview.sentence_target_gap", lang, target=target_label, deadline=deadline, gap=gap_text))
+            parts.append(i18n.t("overview.sentence_target_gap", lang, target=target_label, deadline=deadline,
+                                gap=gap_text))
     return " ".join(parts)
 
 
@@ -100,6 +101,7 @@ def national_sentence(indicator: dict, lang: str, *, period: str, national: dict
     if national.get("kind") == "median":
         return i18n.t("overview.sentence_median", lang, indicator=ind_name, value=value, period=month, change=change)
     if n_met is None:
-        return i18n.t("overview.sentence_national_nt", lang, indicator=ind_name, value=value, period=month, change=change)
+        return i18n.t("overview.sentence_national_nt", lang, indicator=ind_name, value=value, period=month,
+                      change=change)
     return i18n.t("overview.sentence_national", lang, indicator=ind_name, value=value, period=month,
                   change=change, n_met=n_met, total=total)

@@ -5,8 +5,9 @@ the main script: until some session has run ``st.navigation``, a request for a p
 (a permalink such as ``/rankings?indicator=…``) runs that page script on its own, without
 app.py. Each page therefore calls :func:`ensure_app_shell` first; in that situation it
 switches the process to ``st.navigation`` mode, runs app.py in the same script run (which
-opens the same page with the same query string and widget events) and stops the outer run. URL paths in app.py equal the names Streamlit derives from
-the file names (``6_data_methods.py`` → ``data_methods``) so every permalink reaches its page.
+opens the same page with the same query string and widget events) and stops the outer run.
+URL paths in app.py equal the names Streamlit derives from the file names
+(``6_data_methods.py`` → ``data_methods``) so every permalink reaches its page.
 """
 
 from __future__ import annotations

@@ -185,7 +185,8 @@ def commune_table(df: pd.DataFrame, indicator: dict, lang: str, *, with_province
     columns[t("communes.col_rank_national")] = ranks_text(df["rank_national"], df["n_national"])
     if with_criteria and "criteria_met" in df:
         criteria = catalog.by_role("dx_criteria")
-        columns[t("communes.col_criteria")] = values_text(df["criteria_met"], criteria.unit_spec, criteria.decimals, lang)
+        columns[t("communes.col_criteria")] = values_text(df["criteria_met"], criteria.unit_spec,
+                                                          criteria.decimals, lang)
     return pd.DataFrame(columns)
 
 
@@ -239,7 +240,8 @@ def commune_history_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
 def formula_text(row: dict, names: dict[str, str], lang: str) -> str:
     """How an indicator is computed: '100 × A / B' for rates, 'A + B + …' for the 766 total."""
     if row.get("aggregation") == "ratio" and row.get("numerator") and row.get("denominator"):
-        return f"100 × {names.get(row['numerator'], row['numerator'])} / {names.get(row['denominator'], row['denominator'])}"
+        return (f"100 × {names.get(row['numerator'], row['numerator'])} / "
+                f"{names.get(row['denominator'], row['denominator'])}")
     components = row.get("components")
     if isinstance(components, str) and components:
         return " + ".join(short_group_name(names.get(c, c)) for c in components.split(","))
@@ -255,7 +257,8 @@ def catalog_table(indicators: pd.DataFrame, lang: str) -> pd.DataFrame:
         target = ""
         if not fmt.is_missing(r.get("target_value")):
             cmp = {">=": "≥", "<=": "≤"}.get(r.get("target_comparison"), r.get("target_comparison") or "")
-            target = f"{cmp} {fmt.value(r['target_value'], r['unit'], int(r['decimals']), lang)} ({fmt.month(r.get('target_deadline'), lang)})"
+            target = (f"{cmp} {fmt.value(r['target_value'], r['unit'], int(r['decimals']), lang)} "
+                      f"({fmt.month(r.get('target_deadline'), lang)})")
         levels = r.get("levels") or ""
         if not isinstance(levels, str):
             levels = ",".join(levels)
@@ -267,8 +270,11 @@ def catalog_table(indicators: pd.DataFrame, lang: str) -> pd.DataFrame:
             t("methods.col_direction"): t("methods.higher_better" if r["higher_is_better"] else "methods.lower_better"),
             t("methods.col_formula"): formula_text(r, names, lang),
             t("methods.col_aggregation"): t(f"methods.agg_{r['aggregation']}"),
-            t("methods.col_levels"): ", ".join(t(f"methods.level_{lv.strip()}") for lv in levels.split(",") if lv.strip()),
-            t("methods.col_definition"): (r.get("definition_en") if lang == "en" and r.get("definition_en") else r.get("definition")) or "",
+            t("methods.col_levels"): ", ".join(
+                t(f"methods.level_{lv.strip()}") for lv in levels.split(",") if lv.strip()
+            ),
+            t("methods.col_definition"): (r.get("definition_en") if lang == "en" and r.get("definition_en")
+                                          else r.get("definition")) or "",
             t("methods.col_legal_basis"): r.get("legal_basis") or "",
             t("methods.col_target"): target,
         })
@@ -297,7 +303,8 @@ def facts_table(facts: pd.DataFrame, checks: pd.DataFrame, lang: str) -> pd.Data
         rows.append({
             t("methods.col_fact"): r["id"],
             t("methods.col_entity"): r["entity"],
-            t("methods.col_statement"): (r.get("statement_en") if lang == "en" and r.get("statement_en") else r["statement"]),
+            t("methods.col_statement"): (r.get("statement_en") if lang == "en" and r.get("statement_en")
+                                         else r["statement"]),
             t("common.value"): {">": "> ", "<": "< ", ">=": "≥ ", "<=": "≤ "}.get(r.get("comparison") or "", "")
             + _fact_value(r["value"], unit, lang),
             t("common.period"): period_text,

@@ -43,7 +43,8 @@ VIEWS: tuple[View, ...] = (
     ),
     View(
         "province_rank",
-        "SELECT rank, n_ranked FROM province_rank\nWHERE province_code = '25' AND indicator = 'online_application_rate'\n"
+        "SELECT rank, n_ranked FROM province_rank\n"
+        "WHERE province_code = '25' AND indicator = 'online_application_rate'\n"
         "  AND period = '2025-09';   -- 9, 34",
     ),
     View(

@@ -243,7 +243,8 @@ class _Engine:
                 for anchor, rows, cols in self._anchored(spec.code, level, {"value"}):
                     if anchor.comparison == "=" and len(rows) == 1:
                         rate[rows[0], cols[0]] = anchor.value
-            ranks = [(anchor, rows[0], cols[0]) for anchor, rows, cols in self._anchored(spec.code, self.province, {"rank"})]
+            ranks = [(anchor, rows[0], cols[0])
+                     for anchor, rows, cols in self._anchored(spec.code, self.province, {"rank"})]
             if not (more := [m for anchor, row, col in ranks for m in self._arrange(anchor, row, col, rates, moved)]):
                 break
             moved += more

@@ -509,7 +509,8 @@ def _publish_ranks(con: duckdb.DuckDBPyConnection) -> None:
             FROM rank_scope WHERE level = 'province'),
         ranked AS (
             SELECT o.indicator, o.period, o.unit_code AS province_code, o.value, o.is_demo,
-                   CAST(rank() OVER (PARTITION BY o.indicator, o.period ORDER BY best_first(i.higher_is_better, o.value))
+                   CAST(rank() OVER (PARTITION BY o.indicator, o.period
+                                     ORDER BY best_first(i.higher_is_better, o.value))
                         AS INTEGER) AS rank,
                    CAST(count(*) OVER (PARTITION BY o.indicator, o.period) AS INTEGER) AS n_ranked
             FROM pub.observation o

@@ -128,13 +128,15 @@ def communes_section(code: str, prov_name: str, period: str, lang: str) -> None:
         st.caption(t("profile.map_note"))
         ui.caption(communes["source_id"].unique(), lang, period=period, demo=communes["is_demo"])
     with table_col:
-        st.markdown(f"**{t('profile.communes_table', name=plain(prov_name), indicator=plain(ind_name), period=fmt.month(period, lang))}**")
+        st.markdown("**" + t("profile.communes_table", name=plain(prov_name), indicator=plain(ind_name),
+                             period=fmt.month(period, lang)) + "**")
         table = tables.commune_table(communes, ind, lang, with_province=False, with_criteria=False)
         st.dataframe(table, hide_index=True, width="stretch", height=560, key="profile.communes",
                      column_config={t("communes.col_code"): None})
     ui.table_downloads(table, downloads.file_stem(prov_name, ind_name, period), lang, key="profile.communes_dl")
     st.page_link(
-        "pages/5_communes.py", label=t("profile.open_communes", name=plain(prov_name)), icon=":material/holiday_village:",
+        "pages/5_communes.py", label=t("profile.open_communes", name=plain(prov_name)),
+        icon=":material/holiday_village:",
         query_params={"in_province": code, "indicator": ind_code, "period": period, "lang": lang},
     )
 

@@ -67,7 +67,8 @@ if shown.empty:
         elsewhere = ", ".join(plain(f"{n} ({p})") for n, p in zip(hits["name"].head(5), hits["province_name"].head(5)))
         st.caption(t("communes.hits_elsewhere", n=fmt.number(len(hits), 0, lang), names=elsewhere))
 else:
-    st.markdown(f"**{t('communes.table_title', indicator=plain(ind_names[ind_code]), period=fmt.month(period, lang))}**")
+    st.markdown("**" + t("communes.table_title", indicator=plain(ind_names[ind_code]),
+                         period=fmt.month(period, lang)) + "**")
     table = tables.commune_table(shown, ind, lang)
     st.dataframe(table, hide_index=True, width="stretch", height=min(420, 35 * (len(table) + 1) + 3),
                  key="communes.table")
@@ -126,7 +127,8 @@ def drill_down(ind: dict, period: str, candidates: list[str], everyone, lang: st
     trend_col = t("profile.col_trend")
     st.dataframe(
         table, hide_index=True, width="stretch", key="communes.detail", height=35 * (len(table) + 1) + 3,
-        column_config={trend_col: st.column_config.LineChartColumn(trend_col, width="medium", color=theme.CATEGORICAL[0])},
+        column_config={trend_col: st.column_config.LineChartColumn(trend_col, width="medium",
+                                                                   color=theme.CATEGORICAL[0])},
     )
     ui.caption(profile["source_id"].unique(), lang, period=shown_period, demo=profile["is_demo"])
     ind_code = ind["code"]
@@ -136,7 +138,8 @@ def drill_down(ind: dict, period: str, candidates: list[str], everyone, lang: st
     if len(series):
         ui.caption(series["source_id"].unique(), lang, start=series["period"].min(), end=series["period"].max(),
                    demo=series["is_demo"])
-    ui.table_downloads(tables.commune_history_table(profile, lang), downloads.file_stem(row["name"], row["province_name"]), lang, key="communes.detail_dl")
+    ui.table_downloads(tables.commune_history_table(profile, lang),
+                       downloads.file_stem(row["name"], row["province_name"]), lang, key="communes.detail_dl")
     st.page_link(
         "pages/4_province.py", label=t("communes.open_profile", name=plain(row["province_name"])),
         icon=":material/location_city:",

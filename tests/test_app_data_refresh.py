@@ -339,7 +339,8 @@ def test_accept_valid_loads_the_valid_rows_and_quarantines_the_rest(app_env):
     assert observation(db) == (12345, False, 1)
     con = duckdb.connect(str(db), read_only=True)
     try:
-        quarantined = con.execute("SELECT row_number, column_name, value FROM clean.quarantine WHERE load_id = 1").fetchall()
+        quarantined = con.execute("SELECT row_number, column_name, value FROM clean.quarantine "
+                                  "WHERE load_id = 1").fetchall()
     finally:
         con.close()
     assert (3, "value", "-7") in quarantined

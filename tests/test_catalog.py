@@ -224,7 +224,8 @@ def throwaway_warehouse(tmp_path, monkeypatch) -> Path:
     rows = [["2025-09", code, "", "cyber_incidents_per_100k", f"{1.5 + i * 0.5:.1f}".replace(".", ","), "", "",
              "Cục An toàn thông tin", ""] for i, code in enumerate(codes)]
     report = write_csv(tmp_path / "incidents.csv",
-                       ["period", "unit", "province", "indicator", "value", "numerator", "denominator", "source", "note"],
+                       ["period", "unit", "province", "indicator", "value",
+                        "numerator", "denominator", "source", "note"],
                        rows)
     result = apply.apply_load(apply.plan_load(report, db=path), db=path)
     assert result.status == "loaded", result.summary

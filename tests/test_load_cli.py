@@ -167,7 +167,8 @@ def test_json_for_a_load_its_undo_notes_sheets_and_usage_errors(tmp_path, wareho
     assert (code, doc["status"], doc["load_id"], doc["values_loaded"]) == (0, "loaded", 1, 1)
     assert (doc["message_key"], doc["message_values"]) == ("result_loaded", {"load_id": 1})
     code, doc = _json(capsys, "undo", "1", "--uploader", "lan")
-    assert (code, doc["status"], doc["load_id"], doc["values_restored"], doc["values_removed"]) == (0, "undone", 1, 1, 0)
+    assert (code, doc["status"], doc["load_id"], doc["values_restored"],
+            doc["values_removed"]) == (0, "undone", 1, 1, 0)
     code, doc = _json(capsys, "undo", "1")
     assert (code, doc["status"], doc["message"]) == (1, "refused", "load 1 is already undone")
     two = write_xlsx(tmp_path / "two.xlsx", H, [[P, "Huế", "bts_stations", 1]],

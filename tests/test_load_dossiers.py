@@ -24,7 +24,8 @@ def small():
     # Hoàn Kiếm (00070, Hà Nội) and Thuận An (19900, Huế)
     return export([
         ["D1", "1.1", "00070", "online", f"{A}-03 09:00:00", f"{A}-10 17:00:00", f"{A}-09 10:00:00", "true"],
-        ["D2", "1.1", "Phường Hoàn Kiếm", "in person", f"{A}-05 09:00:00", f"{A}-06 17:00:00", f"{B}-02 10:00:00", "false"],
+        ["D2", "1.1", "Phường Hoàn Kiếm", "in person",
+         f"{A}-05 09:00:00", f"{A}-06 17:00:00", f"{B}-02 10:00:00", "false"],
         ["D3", "1.2", "hoan kiem", "Trực tuyến", f"{B}-01 08:00:00", f"{B}-20 17:00:00", "", "có"],
         ["D4", "1.2", "19900", "postal", f"{B}-11 08:00:00", f"{B}-12 17:00:00", f"{B}-12 16:00:00", "0"],
         ["D4", "1.2", "19900", "postal", f"{B}-11 08:00:00", f"{B}-12 17:00:00", f"{B}-12 16:00:00", "0"],  # duplicate
@@ -32,7 +33,8 @@ def small():
 
 
 def obs(frame, level, unit, indicator, period):
-    hit = frame[(frame.level == level) & (frame.unit_code == unit) & (frame.indicator == indicator) & (frame.period == period)]
+    hit = frame[(frame.level == level) & (frame.unit_code == unit) & (frame.indicator == indicator)
+                & (frame.period == period)]
     return None if hit.empty else hit.iloc[0].value
 
 

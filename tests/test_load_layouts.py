@@ -145,7 +145,8 @@ def test_legacy_counts_are_summed_and_rates_recomputed(tmp_path, fmt):
     got = p.rows.set_index(["unit_code", "indicator"])
     assert got.value["25", "bts_stations"] == 1300
     assert got.value["25", "online_application_rate"] == pytest.approx(100 * 330 / 500)  # not mean(50, 90, 10)
-    assert (got.numerator["25", "online_application_rate"], got.denominator["25", "online_application_rate"]) == (330, 500)
+    assert (got.numerator["25", "online_application_rate"],
+            got.denominator["25", "online_application_rate"]) == (330, 500)
     assert got.value["25", "applications_received"] == 500 and got.value["25", "online_applications"] == 330
     assert got.value["46", "online_application_rate"] == pytest.approx(77.7)
     assert set(p.rows.level) == {"province"}

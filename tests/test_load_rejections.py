@@ -129,8 +129,8 @@ def test_value_disagreeing_with_its_numerator_and_denominator(tmp_path, fmt):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_duplicate_unit_indicator_period_in_the_file(tmp_path, fmt):
-    lines = only(plan(tmp_path, [[P, "Huế", "bts_stations", 5, "", ""], [P, "Thừa Thiên Huế", "bts_stations", 6, "", ""]],
-                      fmt), "duplicate")
+    lines = only(plan(tmp_path, [[P, "Huế", "bts_stations", 5, "", ""],
+                                 [P, "Thừa Thiên Huế", "bts_stations", 6, "", ""]], fmt), "duplicate")
     assert len(lines) == 2
 
 
@@ -180,7 +180,8 @@ def test_an_xlsx_with_a_text_formatted_number_and_a_date_period(tmp_path):
     import datetime as dt
 
     year, month = map(int, P.split("-"))
-    path = write_xlsx(tmp_path / "dates.xlsx", H, [[dt.date(year, month, 1), "Huế", "bts_stations", "1.234", None, None]])
+    path = write_xlsx(tmp_path / "dates.xlsx", H,
+                      [[dt.date(year, month, 1), "Huế", "bts_stations", "1.234", None, None]])
     p = plan_load(path)
     assert p.ok and p.rows.iloc[0].period == P and p.rows.iloc[0].value == 1234
 
@@ -191,7 +192,8 @@ def test_a_count_above_its_plausible_maximum(tmp_path, fmt):
     digit, a national total in a unit's row), numerators and denominators of rates included."""
     lines = only(plan(tmp_path, [[P, "Huế", "bts_stations", 10 ** 26, "", ""]], fmt), "implausible_value")
     assert lines.iloc[0].column == "value"
-    assert lines.iloc[0].reason == "1e+26 is more than 100,000, the most one unit can report for bts_stations in a month"
+    assert lines.iloc[0].reason == ("1e+26 is more than 100,000, the most one unit can report "
+                                    "for bts_stations in a month")
     lines = only(plan(tmp_path, [[P, "Huế", "online_application_rate", 50, 10_000_000, 20_000_000]], fmt),
                  "implausible_value")
     assert lines.iloc[0].column == "denominator" and "applications_received" in lines.iloc[0].reason
@@ -205,7 +207,8 @@ def test_a_commune_value_before_the_communes_existed(tmp_path, fmt):
     lines = only(plan(tmp_path, [["2023-05", "Phường Việt Trì", "applications_received", 5, "", ""]], fmt),
                  "before_unit_existed")
     assert (lines.iloc[0].column, lines.iloc[0].value) == ("period", "2023-05")
-    assert lines.iloc[0].reason == "2023-05 is before 2025-07: the communes of the two-tier local government exist from 2025-07"
+    assert lines.iloc[0].reason == ("2023-05 is before 2025-07: "
+                                    "the communes of the two-tier local government exist from 2025-07")
     assert plan(tmp_path, [["2025-07", "Phường Việt Trì", "applications_received", 5, "", ""],
                            ["2024-06", "Phú Thọ", "delayed_tasks", 3, "", ""]], fmt).ok
 

@@ -86,7 +86,8 @@ def test_an_unknown_check_stops_the_build(tmp_path, monkeypatch):
 
 def test_huế_morning_counts_do_not_exceed_the_july_totals(db):
     july = db.execute(
-        "SELECT sum(value) FILTER (indicator='applications_received'), sum(value) FILTER (indicator='applications_resolved') "
+        "SELECT sum(value) FILTER (indicator='applications_received'), "
+        "sum(value) FILTER (indicator='applications_resolved') "
         "FROM observation WHERE unit_code='46' AND period='2025-07' AND level='province'"
     ).fetchone()
     assert july[0] >= 526 and july[1] >= 126

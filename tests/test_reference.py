@@ -50,7 +50,8 @@ def test_suspicious_areas_are_reported_not_hidden():
 
 def test_join_fails_loudly_when_a_commune_has_no_centroid(monkeypatch):
     broken = pd.DataFrame(
-        {"provinceCode": ["01"], "ward": ["Phường Không Có"], "wardLat": [21.0], "wardLon": [105.8], "wardAreaKm2": [1.0]}
+        {"provinceCode": ["01"], "ward": ["Phường Không Có"], "wardLat": [21.0], "wardLon": [105.8],
+         "wardAreaKm2": [1.0]}
     )
     monkeypatch.setattr(reference, "_vau", lambda sql: broken)
     reference.communes.cache_clear()

@@ -110,7 +110,8 @@ def test_national_rate_is_sum_of_numerators_over_sum_of_denominators(db):
         "WHERE indicator='online_application_rate' AND level='province' AND period='2025-09'"
     ).fetchone()
     received, online = db.execute(
-        "SELECT sum(value) FILTER (indicator='applications_received'), sum(value) FILTER (indicator='online_applications') "
+        "SELECT sum(value) FILTER (indicator='applications_received'), "
+        "sum(value) FILTER (indicator='online_applications') "
         "FROM observation WHERE level='province' AND period='2025-09'"
     ).fetchone()
     assert national == pytest.approx(100 * online / received)

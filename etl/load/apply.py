@@ -398,7 +398,8 @@ def summarise(plan: LoadPlan, changes: pd.DataFrame | None) -> dict:
         out["values_unchanged"] = int(same.sum())
         out["values_changed"] = int(changed.sum())
         out["demo_values_replaced"] = int((~new & changes.old_is_demo.fillna(False).astype(bool)).sum())
-        ex = changes[changed].assign(delta=lambda d: (d.new_value - d.old_value).abs()).sort_values("delta", ascending=False)
+        ex = (changes[changed].assign(delta=lambda d: (d.new_value - d.old_value).abs())
+              .sort_values("delta", ascending=False))
         out["change_examples"] = [
             {"unit": plan.unit_names[r.unit_code], "indicator": r.indicator, "period": r.period,
              "old": r.old_value, "new": r.new_value, "old_is_demo": bool(r.old_is_demo)}
@@ -455,7 +456,8 @@ def write_load(con: duckdb.DuckDBPyConnection, plan: LoadPlan, load_id: int, *, 
         "archived_path": archived,
     })
     for s in sources:
-        con.execute("INSERT OR REPLACE INTO ref.source (id, producer, url, version, licence, checksum, loaded_at, description) "
+        con.execute("INSERT OR REPLACE INTO ref.source (id, producer, url, version, licence, checksum, "
+                    "loaded_at, description) "
                     "VALUES (?, ?, NULL, NULL, NULL, ?, ?, ?)",
                     [s["id"], s["producer"], plan.sha256, finished_at or now, s["description"]])
     _check_contract(obs)

@@ -78,7 +78,8 @@ def check_extent(extent: Extent, sheet: str, lim: L.Limits) -> None:
                                         env=L.Limits.env("rows")), value=extent.last_row_cell)
     if extent.rows * extent.columns > lim.cells:
         raise FileRejected(F.SHEET_CELLS(sheet=sheet, rows=extent.rows, columns=extent.columns,
-                                         cells=extent.rows * extent.columns, limit=lim.cells, env=L.Limits.env("cells")))
+                                         cells=extent.rows * extent.columns, limit=lim.cells,
+                                         env=L.Limits.env("cells")))
 
 
 # --------------------------------------------------------------------------- .xlsx

@@ -451,7 +451,8 @@ def read_table(path: Path, sheet: str | None = None) -> Table:
         check_shape(meta.num_rows, meta.num_columns, lim)
         decoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
         if decoded > lim.upload_bytes:
-            raise FileRejected(F.DECODED(size_mb=decoded / MB, limit_mb=lim.upload_mb, env=limits.Limits.env("upload_mb")))
+            raise FileRejected(F.DECODED(size_mb=decoded / MB, limit_mb=lim.upload_mb,
+                                         env=limits.Limits.env("upload_mb")))
         try:
             frame = pd.read_parquet(path)
         except (pa.ArrowException, OSError, ValueError):

@@ -169,7 +169,8 @@ def history_text(frame: pd.DataFrame) -> str:
     cols = ["load_id", "kind", "status", "file_name", "rows_loaded", "rows_rejected", "uploader", "finished_at"]
     view = frame[cols].copy()
     view["finished_at"] = pd.to_datetime(view.finished_at).dt.strftime("%Y-%m-%d %H:%M")
-    view["file_name"] = view.file_name.fillna("(demo data)").map(lambda s: textwrap.shorten(str(s), 40, placeholder="…"))
+    view["file_name"] = view.file_name.fillna("(demo data)").map(
+        lambda s: textwrap.shorten(str(s), 40, placeholder="…"))
     return view.to_string(index=False)
 
 

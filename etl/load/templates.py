@@ -28,11 +28,13 @@ TEMPLATES: dict[str, dict] = {
         ],
         "notes": [
             "period: tháng YYYY-MM (hoặc 09/2025, Tháng 9/2025). Không nhận tháng trong tương lai.",
-            "unit: tỉnh hoặc xã/phường, ghi mã GSO (2 hoặc 5 chữ số) hoặc tên (có/không dấu, có/không 'Tỉnh', 'Xã', 'Phường').",
+            "unit: tỉnh hoặc xã/phường, ghi mã GSO (2 hoặc 5 chữ số) hoặc tên "
+            "(có/không dấu, có/không 'Tỉnh', 'Xã', 'Phường').",
             "province: tỉnh của xã (bắt buộc khi tên xã trùng ở nhiều tỉnh; hoặc dùng --province).",
             "indicator: mã chỉ tiêu trong data/meta/indicators.toml.",
             "value: số; dấu phẩy thập phân (88,01) và dấu chấm nghìn (1.234) được chấp nhận.",
-            "numerator/denominator: với tỷ lệ, tử số và mẫu số (khi có, giá trị phải bằng 100 × tử / mẫu; hai số đếm cũng được nạp).",
+            "numerator/denominator: với tỷ lệ, tử số và mẫu số "
+            "(khi có, giá trị phải bằng 100 × tử / mẫu; hai số đếm cũng được nạp).",
         ],
     },
     "report_wide": {
@@ -65,7 +67,8 @@ TEMPLATES: dict[str, dict] = {
         "notes": [
             "unit: tên hoặc mã của 63 tỉnh cũ (trước 2025).",
             "Số đếm được cộng; tỷ lệ được tính lại = 100 × tổng tử số / tổng mẫu số (không lấy trung bình).",
-            "Tỷ lệ không có tử số/mẫu số chỉ nhận được khi tỉnh cũ giữ nguyên thành tỉnh mới (vd. Thừa Thiên Huế → Huế).",
+            "Tỷ lệ không có tử số/mẫu số chỉ nhận được khi tỉnh cũ giữ nguyên thành tỉnh mới "
+            "(vd. Thừa Thiên Huế → Huế).",
             "Phải có đủ mọi tỉnh cũ hợp thành một tỉnh mới (vd. Phú Thọ = Phú Thọ + Vĩnh Phúc + Hòa Bình).",
         ],
     },

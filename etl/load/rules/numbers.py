@@ -95,7 +95,8 @@ def negative_count(r: Report) -> None:
     """A count or an amount below 0; a rate's numerator or denominator below 0."""
     c = r.c
     with np.errstate(invalid="ignore"):
-        r.reject(r.info.map(is_amount).to_numpy(dtype=bool) & (c.value_num.to_numpy() < 0), NEGATIVE, c.cell_column, c.value)
+        r.reject(r.info.map(is_amount).to_numpy(dtype=bool) & (c.value_num.to_numpy() < 0), NEGATIVE,
+                 c.cell_column, c.value)
         r.reject(r.has_counts & ((c.num_num < 0) | (c.den_num < 0)).to_numpy(), NEGATIVE_COUNTS,
                  r.header("numerator"), c.numerator)
 

@@ -230,5 +230,6 @@ def before_unit_existed(r: Report) -> None:
         start = catalog.valid_from(level)
         if start is None:
             continue
-        early = (c.lvl == level).to_numpy() & c.period_ok.map(lambda p, start=start: isinstance(p, str) and p < start).to_numpy()
+        early = ((c.lvl == level).to_numpy()
+                 & c.period_ok.map(lambda p, start=start: isinstance(p, str) and p < start).to_numpy())
         r.reject(early, BEFORE[level], c.period_column, c.period, period=c.period_ok, start=start)
