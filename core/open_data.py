@@ -80,9 +80,10 @@ def write_package(con: duckdb.DuckDBPyConnection, directory: Path) -> Written:
     licences = dict(zip(sources["id"], sources["licence"]))
     resources, rows = [], {}
     for view in published_views(con):
-        columns = con.execute(
+        withheld = set(spec()["view"][view].get("withheld", []))
+        columns = [(name, data_type) for name, data_type in con.execute(
             "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'wh' AND schema_name = 'main' "
-            "AND table_name = ? ORDER BY column_index", [view]).fetchall()
+            "AND table_name = ? ORDER BY column_index", [view]).fetchall() if name not in withheld]
         rows[view] = _write_view(con, view, columns, directory)
         resources.append(_resource(con, view, columns, licences))
     package = _package(resources, sources, licences)
@@ -190,8 +191,12 @@ def _view_sources(con: duckdb.DuckDBPyConnection, view: str) -> list[str]:
             .fetchall() if s is not None]
 
 
-def _licence(source_id: str | None, text: str) -> dict:
+def _licence(source_id: str | None, text: str | None) -> dict:
+    """A source's licence as Frictionless wants it; a report loaded by staff states none
+    (its row in ref.source has no licence), and says so."""
     names = spec()["licence"]
+    if not isinstance(text, str) or not text:
+        text = spec()["package"]["unstated_licence"]
     name = next((names[prefix] for prefix in names if text.startswith(prefix)), "other-at")
     title = f"{source_id}: {text}" if source_id else text
     return {"name": name, "title": title}

@@ -532,8 +532,10 @@ def legacy_merges() -> pd.DataFrame:
 
 @cached
 def load_history() -> pd.DataFrame:
+    """Every load, for every reader: without who loaded it (staff logins are not listed in
+    public, so the login form's silence about names holds; Data refresh shows them to staff)."""
     return db.query(
-        "SELECT load_id, kind, file_name, status, rows_loaded, rows_rejected, uploader, "
+        "SELECT load_id, kind, file_name, status, rows_loaded, rows_rejected, "
         "finished_at, undone_at FROM wh.load_history ORDER BY load_id"
     )
 

@@ -144,3 +144,33 @@ def test_the_data_methods_page_offers_the_whole_package_as_one_zip(warehouse):
     assert {f"parquet/{v}.parquet" for v in views_doc.names()} | {f"csv/{v}.csv" for v in views_doc.names()} <= names
     inside = json.loads(archive.read("datapackage.json"))
     assert [r["name"] for r in inside["resources"]] == list(open_data.spec()["view"])
+
+
+def test_staff_logins_are_neither_in_the_package_nor_on_data_and_methods(warehouse_copy, tmp_path, monkeypatch):
+    """A load's uploader is a staff login; the login form says nothing about which names exist,
+    so no public list may name them: not the package's load_history, not the page's table."""
+    from load_support import write_csv
+
+    from etl.load import apply_load, plan_load
+
+    report = write_csv(tmp_path / "r.csv", ["period", "unit", "indicator", "value"],
+                       [["2025-09", "Huế", "bts_stations", 5]])
+    plan = plan_load(report, db=warehouse_copy, uploader="lan.staff")
+    assert apply_load(plan, db=warehouse_copy).status == "loaded"
+    with wh.reading(warehouse_copy) as reader:
+        open_data.write_package(reader, tmp_path / "export")
+    history = pd.read_parquet(tmp_path / "export" / "parquet" / "load_history.parquet")
+    assert list(history.kind) == ["demo", "report"] and "uploader" not in history.columns
+    assert "lan.staff" not in (tmp_path / "export" / "csv" / "load_history.csv").read_text(encoding="utf-8")
+    # A loaded report's source states no licence; the package says so instead of failing.
+    package = json.loads((tmp_path / "export" / "datapackage.json").read_text(encoding="utf-8"))
+    observation = next(r for r in package["resources"] if r["name"] == "observation")
+    assert any(lic["title"].endswith(": Not stated: a report loaded by data staff, under the terms of the office "
+                                      "that sent it") for lic in observation["licenses"])
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["page"] = "data_methods"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = [df.value for df in at.dataframe]
+    assert not any(df.astype(str).isin(["lan.staff"]).any().any() for df in shown)
