@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,11 +15,18 @@ PROVINCES_GEOJSON = GEO / "provinces_34.geojson"
 
 
 def catalog_file() -> Path:
-    return Path(os.environ.get("DX_CATALOG", META / "indicators.toml")).resolve()
+    return _resolved(os.environ.get("DX_CATALOG") or str(META / "indicators.toml"))
 
 
 def warehouse_path() -> Path:
-    return Path(os.environ.get("DX_DB", DATA / "warehouse.duckdb")).resolve()
+    return _resolved(os.environ.get("DX_DB") or str(DATA / "warehouse.duckdb"))
+
+
+@cache
+def _resolved(path: str) -> Path:
+    """An absolute path, resolved once per spelling: every page run asks for the catalog and
+    the warehouse a hundred times, and each resolve costs filesystem calls (~50 µs)."""
+    return Path(path).resolve()
 
 
 def raw_archive_dir(warehouse: str | Path | None = None) -> Path:

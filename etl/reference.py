@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -19,14 +20,15 @@ from pathlib import Path
 
 import pandas as pd
 import vietnam_provinces
-import vietnamadminunits
 
 from core import paths
 from core.names import COMMUNE_PREFIXES, nfc, split_prefix, strip_diacritics, tone_key
 from core.resolver import UnitResolver
 
 VP_JSON = vietnam_provinces.NESTED_DIVISIONS_JSON_PATH
-VAU_DIR = Path(vietnamadminunits.__file__).parent / "data"
+# Its data folder, found without importing the package (its parser takes ~0.5 s to import,
+# which every `python -m etl` start, and so every check from Data refresh, would pay).
+VAU_DIR = Path(importlib.util.find_spec("vietnamadminunits").origin).parent / "data"
 VAU_DB = VAU_DIR / "dataset.db"
 VAU_CONVERTER = VAU_DIR / "converter_2025.json"
 
