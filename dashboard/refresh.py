@@ -43,6 +43,7 @@ _log = logging.getLogger(__name__)
 def run_etl(args: Iterable[str], progress: Progress | None = None) -> dict:
     """``python -m etl ARGS --json`` in a child process; its JSON document. ``progress(stage,
     done, total)`` gets the JSON lines the loader writes on stderr (``--progress``)."""
+    args = list(args)  # used twice: the command and, on failure, the log line
     python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     child = subprocess.Popen(
         [sys.executable, "-m", "etl", *args, "--json"], cwd=ROOT, stdin=subprocess.DEVNULL,

@@ -26,10 +26,18 @@ def _children() -> list[int]:
     return mine
 
 
-def test_a_loader_killed_mid_check_gives_a_plain_failure(warehouse_copy, tmp_path, monkeypatch):
+OPTIONS = {"kind": None, "period": None, "sheet": None, "province": None, "uploader": "lan"}
+
+
+def _staged(tmp_path, monkeypatch, key: str) -> dict:
+    """A good report staged as the page stages an upload, under this test's temp folder."""
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    staged = refresh.stage(io.BytesIO(GOOD_CSV), "phu_tho.csv", "file-1")
-    options = {"kind": None, "period": None, "sheet": None, "province": None, "uploader": "lan"}
+    return refresh.stage(io.BytesIO(GOOD_CSV), "phu_tho.csv", key)
+
+
+def test_a_loader_killed_mid_check_gives_a_plain_failure(warehouse_copy, tmp_path, monkeypatch):
+    staged = _staged(tmp_path, monkeypatch, "file-1")
+    options = OPTIONS
     stages = []
 
     def kill_the_loader(stage, done, total):
@@ -54,9 +62,8 @@ def test_a_command_the_loader_does_not_know_gives_a_plain_failure():
 
 
 def test_a_progress_display_that_fails_stops_the_display_not_the_check(warehouse, tmp_path, monkeypatch):
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    staged = refresh.stage(io.BytesIO(GOOD_CSV), "phu_tho.csv", "file-2")
-    options = {"kind": None, "period": None, "sheet": None, "province": None, "uploader": "lan"}
+    staged = _staged(tmp_path, monkeypatch, "file-2")
+    options = OPTIONS
     calls = []
 
     def broken(stage, done, total):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import tempfile
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -30,10 +31,14 @@ def _num(n, lang: str = "en") -> str:
     return fmt.number(n, 2 if isinstance(n, float) and not n.is_integer() else 0, lang)
 
 
+def _sayer(lang: str) -> Callable[..., str]:
+    """``say(key, **values)``: a sentence of the report (``load_report.*`` in data/i18n.toml) in ``lang``."""
+    return lambda key, **values: i18n.sentence(f"load_report.{key}", lang, values)
+
+
 def summary_text(summary: dict, lang: str = "en") -> str:
     """The summary of a plan or a result (``LoadPlan.summary`` / ``LoadResult.summary``)."""
-    def say(key: str, **values) -> str:
-        return i18n.sentence(f"load_report.{key}", lang, values)
+    say = _sayer(lang)
 
     labels = {key: say(key) for key in LABELS}
     width = max(map(len, labels.values())) + 1
@@ -95,8 +100,7 @@ def rejections_text(rejections: pd.DataFrame, limit: int = CONSOLE_LINES, lang: 
     if rejections is None or rejections.empty:
         return ""
 
-    def say(key: str, **values) -> str:
-        return i18n.sentence(f"load_report.{key}", lang, values)
+    say = _sayer(lang)
 
     lines = []
     errors = rejections[rejections.severity == "error"]
