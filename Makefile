@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.requirements-installed
 PORT   ?= 8501
 
-.PHONY: setup browser warehouse run lint test bench clean
+.PHONY: setup browser proxy warehouse run dev serve lint test bench clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
 
+# Debian's HAProxy for `make serve` (several app processes behind one port) and its test.
+proxy:
+	@test -x /usr/sbin/haproxy || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q haproxy; }
+
 # Builds data/warehouse.duckdb (or $$DX_DB) when it is missing or from an older schema.
 warehouse: setup
 	$(BIN)/python -m etl ensure
@@ -28,13 +34,22 @@ warehouse: setup
 run: setup warehouse
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
+# For developers: re-run the page when a source file is saved (served, the watcher is off).
+dev: setup warehouse
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.fileWatcherType auto --server.runOnSave true
+
+# A meeting: WORKERS app processes behind HAProxy on $(PORT), sticky by cookie (docs/operations.md).
+WORKERS ?= 2
+serve: setup warehouse proxy
+	$(BIN)/python -m deploy.serve --workers $(WORKERS) --port $(PORT)
+
 # ruff with the rule set in pyproject.toml (a second or two).
 lint: setup
 	$(BIN)/ruff check .
 
 # Two workers (one per core), a test file per worker at a time so module fixtures start once.
 TEST_WORKERS ?= 2
-test: setup browser lint
+test: setup browser proxy lint
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 bench: setup warehouse

@@ -10,10 +10,12 @@ figures (dashboard.figures, cached) and tables (dashboard.tables) → render (da
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from core.safety import plain
-from dashboard import state, ui
+from dashboard import admission, state, ui
 
 st.set_page_config(
     page_title="DX 57 · Chuyển đổi số",
@@ -77,5 +79,15 @@ with st.sidebar:
     st.caption(t("app.subtitle"))
 
 ui.guard_warehouse(lang)
+def _waiting() -> Callable[[], None]:
+    notice = st.empty()
+    notice.info(t("app.waiting"), icon=":material/hourglass_top:")
+    return notice.empty
+
+
 with ui.stop_if_unreadable(lang):
-    page.run()
+    if page in admin:
+        page.run()
+    else:
+        with admission.slot(_waiting):
+            page.run()
