@@ -22,11 +22,15 @@ TITLE_MARGIN = 40  # what a chart's own title takes of its top margin
 
 
 def _scale_fonts(node: Any, factor: float) -> None:
-    """Multiply every font size in a plotly JSON tree (``font``, ``tickfont``, ``textfont`` …)."""
+    """Multiply every font size in a plotly JSON tree (``font``, ``tickfont``, ``textfont`` …)
+    and put the pages' font family to the slides' one."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if key.endswith("font") and isinstance(value, dict) and isinstance(value.get("size"), (int, float)):
-                value["size"] = round(value["size"] * factor, 1)
+            if key.endswith("font") and isinstance(value, dict):
+                if isinstance(value.get("size"), (int, float)):
+                    value["size"] = round(value["size"] * factor, 1)
+                if value.get("family") == theme.FONT_FAMILY:
+                    value["family"] = theme.SLIDE_FONT_FAMILY
             _scale_fonts(value, factor)
     elif isinstance(node, list):
         for item in node:
@@ -43,6 +47,7 @@ def slide_figure(fig: go.Figure, *, font_scale: float = FONT_SCALE) -> dict:
     layout.pop("height", None)
     layout.pop("width", None)
     layout.setdefault("font", {}).setdefault("size", theme.FONT_SIZE)
+    layout["font"]["family"] = theme.SLIDE_FONT_FAMILY
     _scale_fonts(spec, font_scale)
     margin = layout.setdefault("margin", {})
     if titled:

@@ -20,6 +20,7 @@ import streamlit as st
 from core import catalog, fmt, i18n
 from core.safety import plain
 from dashboard import db, downloads, queries, state
+from dashboard.present import collect
 
 TOPOJSON_URL = "/app/static/topojson/"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"  # served at /app/static/
@@ -78,6 +79,7 @@ def chart(fig, *, key: str, filename: str = "chart", height: int | None = None) 
         fig.update_layout(height=height)  # (not for figures from dashboard.figures: shared)
     title = fig.layout.title.text if fig.layout.title and fig.layout.title.text else None
     st.plotly_chart(fig, key=key, theme=None, config=plotly_config(filename), alt=title)
+    collect.add_button(key, state.current_lang())  # "add to deck" (dashboard/present)
 
 
 def guard_warehouse(lang: str) -> None:

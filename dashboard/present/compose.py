@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
+import streamlit as st
+
 from core import i18n
-from dashboard import downloads, ui
+from dashboard import db, downloads, ui
 from dashboard.present import decks, render, slides
 from dashboard.present.render import TitleSlide
 from dashboard.present.slides import Slide
@@ -65,3 +67,9 @@ def file_stem(deck: decks.Deck, lang: str) -> str:
     """'phu-tho_2025-09' (a file name for its exports)."""
     months = decks.months(deck)
     return downloads.file_stem(deck.title(lang), months[-1] if months else "")
+
+
+@db.cached_per_warehouse(st.cache_data, max_entries=512)
+def slide_title(link: str, lang: str) -> str:
+    """The title of a permalink's slide (the Present page lists a deck by them)."""
+    return slides.build(link, lang).title

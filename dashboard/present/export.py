@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import tempfile
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import plotly.graph_objects as go
 import segno
@@ -133,7 +134,7 @@ def pptx_bytes(deck: decks.Deck, lang: str) -> bytes:
         segno.make(title.url, error="m").save(qr, kind="png", scale=12, border=2)
         first.shapes.add_picture(io.BytesIO(qr.getvalue()), SLIDE_W - MARGIN - Inches(3.6), Inches(1.6),
                                  width=Inches(3.6), height=Inches(3.6))
-        _text(first, SLIDE_W - MARGIN - Inches(4.2), Inches(5.3), Inches(4.2), Inches(1.0), title.url, 12,
+        _text(first, SLIDE_W - MARGIN - Inches(4.2), Inches(5.3), Inches(4.2), Inches(1.0), unquote_plus(title.url), 12,
               align=PP_ALIGN.CENTER)
     else:
         _text(first, SLIDE_W - MARGIN - Inches(4.2), Inches(2.6), Inches(4.2), Inches(1.6),

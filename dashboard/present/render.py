@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from functools import cache
 from html import escape
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import plotly.offline
 import segno
 from plotly.utils import PlotlyJSONEncoder
 
-from charts import maps
+from charts import maps, theme
 from core import i18n
 from dashboard.present.slides import Slide
 
@@ -84,7 +85,7 @@ def _footer(text: str, index: int, count: int) -> str:
 
 def _title_html(title: TitleSlide, count: int, lang: str) -> str:
     if title.url:
-        qr = (f'<div class="qr">{qr_svg(title.url)}<div class="url">{escape(title.url)}</div>'
+        qr = (f'<div class="qr">{qr_svg(title.url)}<div class="url">{escape(unquote_plus(title.url))}</div>'
               f'<div>{escape(i18n.t("present.qr_note", lang))}</div></div>')
     else:
         qr = f'<div class="qr"><div class="none">{escape(i18n.t("present.no_public_url", lang))}</div></div>'
@@ -120,7 +121,8 @@ def document(title: TitleSlide, slides: list[Slide], *, lang: str, plotly_src: s
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title.title)}</title><style>{_asset('deck.css')}</style></head><body>"
+        f"<title>{escape(title.title)}</title><style>:root {{ --font: {theme.SLIDE_FONT_FAMILY}; }}\n"
+        f"{_asset('deck.css')}</style></head><body>"
         f'<main id="deck">{"".join(parts)}</main>'
         f'<script type="application/json" id="deck-figures">{_script_json(figures)}</script>'
         f"<script>window.PlotlyGeoAssets = {_geo_assets(outlines)};</script>"
