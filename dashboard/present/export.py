@@ -32,7 +32,7 @@ FORMATS = ("html", "pdf", "pptx")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-SLIDE_W, SLIDE_H = Inches(13.333), Inches(7.5)  # 16:9
+SLIDE_W, SLIDE_H = Emu(12_192_000), Emu(6_858_000)  # 13.33 × 7.5 in: PowerPoint's 16:9
 MARGIN = Inches(0.45)
 DEMO_FILL = RGBColor(0xA6, 0x3A, 0x00)
 
