@@ -15,17 +15,18 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-# Debian's Chromium for the browser tests and PNG export (never a downloaded browser).
+# Debian's Chromium for the browser tests, PNG export and a deck's PDF (never a downloaded
+# browser), and DejaVu fonts (every Vietnamese letter) for the text Chromium draws there.
 browser:
-	@test -x /usr/bin/chromium || { \
+	@test -x /usr/bin/chromium && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium fonts-dejavu-core; }
 
 # Builds data/warehouse.duckdb (or $$DX_DB) when it is missing or from an older schema.
 warehouse: setup
 	$(BIN)/python -m etl ensure
 
-run: setup warehouse
+run: setup browser warehouse  # browser: the Present page prints PDFs and draws PPTX pictures with Chromium
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 # ruff with the rule set in pyproject.toml (a second or two).
