@@ -16,7 +16,7 @@ import streamlit as st
 
 from core import catalog
 from core.safety import plain
-from dashboard import queries, state, ui
+from dashboard import auth, queries, state, ui
 from dashboard.present import collect, compose, decks, export, serve
 
 lang, t = ui.page_language()
@@ -88,6 +88,12 @@ if play:
 # ----------------------------------------------------------------------------- setting up
 
 
+def is_staff() -> bool:
+    """Saved decks are shared: staff logged in (Data refresh page) save and delete them."""
+    user = auth.current_user()
+    return user is not None and user.is_staff
+
+
 def _copy(views: tuple[str, ...]) -> None:
     collect.set_working(list(views))
     state.set_value("deck", decks.MINE)
@@ -108,6 +114,8 @@ def _remove(index: int) -> None:
 
 
 def _save() -> None:
+    if not is_staff():  # (logged out, or the role changed, since the button was drawn)
+        return
     try:
         name = decks.save(st.session_state.get("deck.name", ""), collect.working())
     except decks.DeckError as exc:
@@ -118,11 +126,14 @@ def _save() -> None:
 
 
 def _delete(name: str) -> None:
+    if not is_staff():
+        return
     decks.delete(name)
     state.set_value("deck", decks.NATIONAL)
 
 
 st.title(t("present.title"))
+staff = is_staff()
 st.caption(t("present.intro"))
 c1, c2, c3, c4 = st.columns([3, 2, 2, 1])
 with c1:
@@ -165,7 +176,7 @@ else:
         )
     if deck.name != decks.MINE:
         st.button(t("present.copy"), on_click=_copy, args=(deck.views,), icon=":material/edit:", key="present.copy")
-    if deck.name in saved:
+    if deck.name in saved and staff:
         st.button(t("present.delete", name=plain(deck.name)), on_click=_delete, args=(deck.name,),
                   icon=":material/delete:", key="present.delete")
 
@@ -183,7 +194,10 @@ for index, link in enumerate(views):
                 disabled=index == len(views) - 1, help=t("present.move_down"))
     remove.button("", key=f"deck.remove.{index}", icon=":material/close:", on_click=_remove, args=(index,),
                   help=t("present.remove"))
-if views:
+if views and staff:
     name_col, save_col = st.columns([3, 1], vertical_alignment="bottom")
     name_col.text_input(t("present.name"), key="deck.name", max_chars=decks.MAX_NAME)
     save_col.button(t("present.save"), on_click=_save, icon=":material/save:", type="primary", key="present.save")
+elif views:  # saved decks are shared by everyone: only staff save and delete them
+    st.caption(t("present.login_to_save"))
+    st.page_link("pages/7_data_refresh.py", label=t("present.login_link"), icon=":material/key:")

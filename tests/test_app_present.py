@@ -1,6 +1,7 @@
 """The Present page and "add to deck" in Streamlit's AppTest: a chart added from Rankings
-becomes a slide of my deck, is ordered, saved by name into the decks file, and the saved
-deck's own address (``play=1``) shows it alone, served as a static file."""
+becomes a slide of my deck, is ordered, saved by name into the decks file (by logged-in data
+staff: saved decks are shared), and the saved deck's own address (``play=1``) shows it alone,
+served as a static file."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from markdown_support import shown
 from streamlit.testing.v1 import AppTest
 
+from dashboard import users
 from dashboard.present import decks, serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,11 +20,26 @@ RANKINGS_BARS = ("/rankings?indicator=online_application_rate&period=2025-09&pro
                  "&chart=bars")
 
 
+STAFF, STAFF_PW = "lan", "staff password 57"
+
+
 @pytest.fixture
 def decks_file(warehouse, tmp_path, monkeypatch) -> Path:
+    """An empty decks file, and a users file with one data staff login."""
     path = tmp_path / "decks.json"
     monkeypatch.setenv("DX_DECKS", str(path))
+    monkeypatch.setenv("DX_USERS", str(tmp_path / "users.toml"))
+    monkeypatch.setenv("DX_PBKDF2_ITERATIONS", "200000")
+    users.add_user(STAFF, STAFF_PW, "staff")
     return path
+
+
+def log_in(at: AppTest) -> None:
+    """Log in on the Data refresh page (the login is the session's, for every page)."""
+    at.switch_page("pages/7_data_refresh.py").run()
+    at.text_input(key="dx_login_name").input(STAFF)
+    at.text_input(key="dx_login_password").input(STAFF_PW)
+    next(b for b in at.button if b.label == "Đăng nhập").click().run()
 
 
 def run(script: str | None = None, **params: str) -> AppTest:
@@ -47,6 +64,10 @@ def test_a_chart_added_from_rankings_is_saved_by_name_and_gets_its_own_address(d
     at.button(key="deck.add.rankings.bars").click().run()
     assert [t.value for t in at.toast] == ["Đã thêm vào bài trình chiếu (1 trang)."]
     at.button(key="deck.add.rankings.movers").click().run()
+    at.switch_page(PRESENT).run()
+    assert "Đăng nhập (trang Cập nhật dữ liệu)" in [p.proto.label for p in at.get("page_link")]
+    assert not [b for b in at.button if b.key == "present.save"]  # readers present and download, staff save
+    log_in(at)
     at.switch_page(PRESENT).run()
     assert texts(at)[:2] == ["1. Xếp hạng Tỷ lệ hồ sơ trực tuyến · Tháng 9/2025",
                              "2. Thay đổi thứ hạng từ Tháng 6/2025 đến Tháng 9/2025"]
