@@ -1,7 +1,7 @@
 """Decks in a real browser (Debian Chromium through Playwright): a saved 5-slide deck walked
 with the keyboard at its own address, chrome-free, full screen with F, the same slides in a
 fresh browser context (another machine); the exported HTML file opened offline, walked, its
-map drawn, and no request made at all. Screenshots go to tests/artifacts/."""
+map drawn, no request made at all, and advancing by itself. Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
 
@@ -163,4 +163,6 @@ def test_the_html_file_shows_its_slides_offline_and_asks_for_nothing(browser, sa
         page.keyboard.press("ArrowRight")
     assert titles == expected
     assert requests == [out.as_uri()]  # the file itself, nothing else
+    page.goto(f"{out.as_uri()}?auto=1")  # auto-advance, a slide a second
+    page.wait_for_function("() => document.documentElement.dataset.shown === '3'", timeout=20_000)
     context.close()
