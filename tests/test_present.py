@@ -62,7 +62,7 @@ def test_every_chart_of_every_page_can_go_into_a_deck():
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "chart"
                     and getattr(node.func.value, "id", None) == "ui"):
                 charted |= {k.value.value for k in node.keywords if k.arg == "key"}
-    assert len(charted) == 10
+    assert len(charted) >= 10  # the ten charts of pages 1–5
     assert charted <= set(permalink.PAGES) and set(permalink.PAGES) == set(slides.BUILDERS)
 
 
