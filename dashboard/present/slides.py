@@ -132,7 +132,7 @@ def ranking_bars(v: View, lang: str) -> Slide:
     shown = values if region == "all" else values[values["region"] == region]
     fig = figures.ranking_bars(ind, period, lang, region, highlight)
     return _slide(v, lang, title=_title_of(fig), sources=shown["source_id"], demo=shown["is_demo"],
-                  period=period, fig=fig, font_scale=1.15)
+                  period=period, fig=fig, font_scale=_bar_scale(len(shown)))
 
 
 def movers(v: View, lang: str) -> Slide:
@@ -397,7 +397,13 @@ def below_target(v: View, lang: str) -> Slide:
         return _slide(v, lang, title=title, sources=values["source_id"], demo=values["is_demo"], period=period,
                       message=t("present.all_meet", target=_target_text(target, ind, lang)))
     return _slide(v, lang, title=title, sources=missing["source_id"], demo=missing["is_demo"], period=period,
-                  fig=_below_target_figure(ind_code, period, lang), font_scale=1.5 if len(missing) < 20 else 1.15)
+                  fig=_below_target_figure(ind_code, period, lang), font_scale=_bar_scale(len(missing)))
+
+
+def _bar_scale(rows: int) -> float:
+    """Type size for a bar per row: as large as lets plotly write every row's label (it drops
+    every other one when they would overlap)."""
+    return 1.5 if rows < 12 else 1.25 if rows < 20 else 1.0
 
 
 LAGGING = 10  # communes on the lagging-communes slide
