@@ -266,6 +266,7 @@ def test_the_pdf_has_a_page_per_slide_with_vietnamese_text_in_a_font_that_has_it
     assert {"DejaVuSans", "DejaVuSans-Bold"} <= fonts and not any("Liberation" in f for f in fonts)
 
 
+@needs_chromium
 def test_the_html_file_carries_everything_it_needs(exported):
     html = exported["html"].read_text(encoding="utf-8")
     assert "<script src=" not in html and "<link" not in html  # plotly.js and the style inline
