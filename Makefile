@@ -15,11 +15,12 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-# Debian's Chromium for the browser tests and PNG export (never a downloaded browser).
+# Debian's Chromium for the browser tests, PNG export and a deck's PDF (never a downloaded
+# browser), and DejaVu fonts (every Vietnamese letter) for the text Chromium draws there.
 browser:
-	@test -x /usr/bin/chromium || { \
+	@test -x /usr/bin/chromium && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium fonts-dejavu-core; }
 
 # Debian's HAProxy for `make serve` (several app processes behind one port) and its test.
 proxy:
@@ -31,16 +32,16 @@ proxy:
 warehouse: setup
 	$(BIN)/python -m etl ensure
 
-run: setup warehouse
+run: setup browser warehouse  # browser: the Present page prints PDFs and draws PPTX pictures with Chromium
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 # For developers: re-run the page when a source file is saved (served, the watcher is off).
-dev: setup warehouse
+dev: setup browser warehouse
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.fileWatcherType auto --server.runOnSave true
 
 # A meeting: WORKERS app processes behind HAProxy on $(PORT), sticky by cookie (docs/operations.md).
 WORKERS ?= 2
-serve: setup warehouse proxy
+serve: setup browser warehouse proxy
 	$(BIN)/python -m deploy.serve --workers $(WORKERS) --port $(PORT)
 
 # ruff with the rule set in pyproject.toml (a second or two).

@@ -47,6 +47,10 @@ GRID = "#e5e5e5"
 MISSING = "#d9d9d9"  # provinces without data on maps
 
 FONT_FAMILY = "'Source Sans', 'Source Sans Pro', 'Source Sans 3', 'Segoe UI', Roboto, Arial, sans-serif"
+# Slides (charts/deck.py, the deck's HTML): fonts with every Vietnamese letter on the machines
+# that show or export decks (Windows, Debian with fonts-dejavu-core, macOS). Not Arial: on
+# Debian it is Liberation Sans, which lacks "ọ", "ỷ" (Chromium then mixes in other fonts).
+SLIDE_FONT_FAMILY = '"Segoe UI", "Noto Sans", "DejaVu Sans", "Helvetica Neue", sans-serif'
 FONT_SIZE = 16
 TITLE_SIZE = 20
 

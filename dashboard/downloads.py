@@ -77,7 +77,7 @@ _kaleido_lock = threading.Lock()
 _kaleido_started = False
 
 
-def figure_image(fig, fmt: str = "png", width: int = 1600, height: int = 900) -> bytes:
+def figure_image(fig, fmt: str = "png", width: int = 1600, height: int = 900, scale: float = 1) -> bytes:
     """Render a figure on the server with kaleido (system Chromium; never downloads one).
 
     Geo figures need the local topojson folder (plotly would fetch it from a CDN).
@@ -93,4 +93,4 @@ def figure_image(fig, fmt: str = "png", width: int = 1600, height: int = 900) ->
         if not _kaleido_started:  # kaleido warns (never raises) if another caller started it
             kaleido.start_sync_server(mathjax=False, silence_warnings=True)
             _kaleido_started = True
-        return fig.to_image(format=fmt, width=width, height=height)
+        return fig.to_image(format=fmt, width=width, height=height, scale=scale)

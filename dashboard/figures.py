@@ -53,20 +53,26 @@ def movers(ind_code: str, start: str, end: str, lang: str, highlight: str | None
 
 
 @cached_figure
-def trend(ind_code: str, codes: tuple[str, ...], lang: str, start: str | None) -> go.Figure:
+def trend(ind_code: str, codes: tuple[str, ...], lang: str, start: str | None, until: str | None = None) -> go.Figure:
+    """``until``: the last month drawn (a deck for September stops there), None for all."""
     ind = queries.indicator(ind_code)
+    series, national = queries.province_series(ind_code, codes), queries.national_series(ind_code)
+    if until:
+        series, national = series[series["period"] <= until], national[national["period"] <= until]
     return trends.trend_chart(
-        queries.province_series(ind_code, codes), queries.national_series(ind_code), indicator=ind,
+        series, national, indicator=ind,
         lang=lang, target=ui.national_target(ind), events=queries.events(),
         title=i18n.t("trends.chart_title", lang, indicator=_name(ind, lang)), start=start,
     )
 
 
 @cached_figure
-def spending(year: int, scope: str, lang: str, scope_name: str) -> go.Figure:
+def spending(year: int, scope: str, lang: str, scope_name: str, until: str | None = None) -> go.Figure:
+    """``until``: the last month drawn (a deck for September stops there), None for all."""
     target = ui.national_target(queries.indicator(catalog.by_role("spending_rate").code))
+    df = queries.spending(int(year), None if scope == "national" else scope)
     return trends.spending_chart(
-        queries.spending(int(year), None if scope == "national" else scope), lang=lang,
+        df[df["period"] <= until] if until else df, lang=lang,
         target_rate=target["value"] if target else None,
         title=i18n.t("trends.spending_title", lang, year=year, scope=scope_name),
     )

@@ -20,6 +20,7 @@ import streamlit as st
 from core import catalog, fmt, i18n
 from core.safety import plain
 from dashboard import db, downloads, queries, state
+from dashboard.present import collect
 
 TOPOJSON_URL = "/app/static/topojson/"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"  # served at /app/static/
@@ -78,6 +79,7 @@ def chart(fig, *, key: str, filename: str = "chart", height: int | None = None) 
         fig.update_layout(height=height)  # (not for figures from dashboard.figures: shared)
     title = fig.layout.title.text if fig.layout.title and fig.layout.title.text else None
     st.plotly_chart(fig, key=key, theme=None, config=plotly_config(filename), alt=title)
+    collect.add_button(key, state.current_lang())  # "add to deck" (dashboard/present)
 
 
 def guard_warehouse(lang: str) -> None:
@@ -129,15 +131,16 @@ def demo_banner(is_demo: Any, lang: str) -> None:
         st.warning(i18n.t("demo.banner", lang), icon=":material/science:")
 
 
-def source_text(source_ids: Iterable[str], lang: str) -> str:
+def source_text(source_ids: Iterable[str], lang: str, mark: Callable[[Any], str] = plain) -> str:
     """The sources' names for a caption, as markdown: a producer name comes from a loaded
-    file's source column or its file name and is shown as plain text."""
+    file's source column or its file name and is shown as plain text (``mark=str`` gives the
+    raw names, for a slide that escapes them as HTML)."""
     ids = sorted({s for s in source_ids if isinstance(s, str) and s})
     if not ids:
         return "–"
     known = queries.source_names()
     return "; ".join(dict.fromkeys(
-        i18n.t(f"source_name.{sid}", lang) if i18n.has(f"source_name.{sid}") else plain(known.get(sid, sid))
+        i18n.t(f"source_name.{sid}", lang) if i18n.has(f"source_name.{sid}") else mark(known.get(sid, sid))
         for sid in ids
     ))
 
@@ -148,7 +151,15 @@ def caption(
 ) -> None:
     """'Nguồn: … · Kỳ: Tháng 9/2025' under a chart or table, marked demo when ``demo`` is true,
     or partly demo when it is a column of flags of which only some are true."""
-    source = source_text(source_ids, lang)
+    st.caption(caption_text(source_ids, lang, period=period, start=start, end=end, demo=demo))
+
+
+def caption_text(
+    source_ids: Iterable[str], lang: str, *, period: str | None = None,
+    start: str | None = None, end: str | None = None, demo: Any = False, mark: Callable[[Any], str] = plain,
+) -> str:
+    """The text of :func:`caption` (also a slide's footer, with ``mark=str``)."""
+    source = source_text(source_ids, lang, mark)
     if period:
         text = i18n.t("caption.source_period", lang, source=source, period=fmt.month(period, lang))
     else:
@@ -163,7 +174,7 @@ def caption(
         suffix = "caption.demo_suffix" if demo else None
     if suffix:
         text += i18n.t(suffix, lang)
-    st.caption(text)
+    return text
 
 
 def table_downloads(df: pd.DataFrame, stem: str, lang: str, *, key: str) -> None:

@@ -24,7 +24,7 @@ from core.safety import plain
 from dashboard import db, users
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ("overview", "rankings", "trends", "province", "communes", "data_methods", "data_refresh")
+PAGES = ("overview", "rankings", "trends", "province", "communes", "data_methods", "data_refresh", "present")
 
 
 def payload(name: str) -> str:
@@ -71,6 +71,7 @@ WARNED = {
     "communes": ("indicator", "period", "lang"),
     "data_methods": ("lang",),
     "data_refresh": ("lang",),
+    "present": ("period", "lang"),
 }
 
 
