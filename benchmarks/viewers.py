@@ -3,9 +3,11 @@
     python -m benchmarks viewers [--sessions 212] [--ramp 60] [--workers N] [--knee] [--db PATH]
 
 Each session joins at a random moment of the ramp (its browser's first GET, then the
-websocket), opens the Overview, then Rankings, then changes the month, with 0.5–2 s pauses
-between steps (and opens the Present page when the app has one). A step's time runs from
-the request to the server's ``script_finished``. Printed per step: p50 / p95 / max, errors
+websocket), opens the Overview, then Rankings, then changes the month, then the Present
+page's national deck alone (``play=1``), with 0.5–2 s pauses between steps. A step's time
+runs from the request to the server's ``script_finished``; for the deck it also covers
+fetching the deck's document and plotly.js over HTTP, as the page's frame does. Moving
+slides happens in the viewer's browser and costs the server nothing. Printed per step: p50 / p95 / max, errors
 (an exception on the page, or the page not drawing what it must), and lost sessions (closed
 by the server, or no answer within two minutes); then the server's CPU and peak memory.
 
@@ -22,6 +24,7 @@ import argparse
 import asyncio
 import multiprocessing
 import random
+import re
 import socket
 import statistics
 import sys
@@ -34,15 +37,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 KNEE_P95_S = 3.0
 STEP_TIMEOUT_S = 120.0
+DECK_URL = "/app/static/decks/"
 
 # (step, page url path, query string, a text the page must send: proves the page ran)
 STEPS = [
     ("overview", "overview", "indicator=online_application_rate&period=2025-09", "Tổng quan"),
     ("rankings", "rankings", "indicator=online_application_rate&period=2025-09&region=all", "Xếp hạng"),
     ("month", "rankings", "indicator=online_application_rate&period=2025-08&region=all", "Tháng 8/2025"),
+    ("deck", "present", "deck=national&period=2025-09&play=1", DECK_URL),
 ]
-if (ROOT / "pages" / "8_present.py").exists():
-    STEPS.append(("present", "present", "period=2025-09", "Trình chiếu"))
 # Streamlit's development defaults: what `streamlit run` does without the project's config.
 DEVELOPMENT_DEFAULTS = ("--server.fileWatcherType", "auto", "--server.runOnSave", "false")
 
@@ -98,6 +101,8 @@ async def _viewer(port: int, start_at: float, join_after: float, rng: random.Ran
                     break
             if not problem and expected.encode() not in b"".join(body):
                 problem = f"the page did not draw {expected!r}"
+            if not problem and expected == DECK_URL:
+                problem = await asyncio.to_thread(_fetch_deck, port, cookie, b"".join(body))
             results.append((step, time.perf_counter() - t0, problem))
     except TimeoutError:
         results.append((STEPS[len(results)][0], None, "lost: no answer in two minutes"))
@@ -106,6 +111,24 @@ async def _viewer(port: int, start_at: float, join_after: float, rng: random.Ran
     finally:
         await ws.close()
     return results
+
+
+def _get(port: int, cookie: str, path: str) -> bytes:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(request, timeout=STEP_TIMEOUT_S) as reply:  # noqa: S310 (http://127.0.0.1 only)
+        return reply.read()
+
+
+def _fetch_deck(port: int, cookie: str, page: bytes) -> str:
+    """What the Present page's frame loads: the deck's document and the plotly.js it names."""
+    deck = re.search(rb"/app/static/decks/[0-9a-f]+\.html", page)
+    if not deck:
+        return "the page named no deck document"
+    document = _get(port, cookie, deck.group().decode())
+    script = re.search(rb'<script src="\.\./vendor/([^"]+)"', document)
+    if not script or len(_get(port, cookie, f"/app/static/vendor/{script.group(1).decode()}")) < 1_000_000:
+        return "the deck's plotly.js was not served"
+    return ""
 
 
 def _client(args: tuple) -> list[list[tuple]]:
