@@ -57,7 +57,7 @@ def trend(ind_code: str, codes: tuple[str, ...], lang: str, start: str | None) -
     ind = queries.indicator(ind_code)
     return trends.trend_chart(
         queries.province_series(ind_code, codes), queries.national_series(ind_code), indicator=ind,
-        lang=lang, target=ui.national_target(ind), events=queries.events(),
+        lang=lang, target=ui.national_target(ind), events=queries.events(ind["topic"]),
         title=i18n.t("trends.chart_title", lang, indicator=_name(ind, lang)), start=start,
     )
 
