@@ -13,7 +13,7 @@ import pytest
 from load_support import run_etl, sha256, write_csv
 
 from core import catalog
-from etl import build
+from etl import build, reference
 from etl.load import apply_load, plan_load
 from etl.load.templates import FOLDER, PORTAL, PORTAL_FILES, write_portal_templates
 
@@ -215,6 +215,23 @@ def test_names_and_numbers_as_the_portal_writes_them(tmp_path):
     (line,) = p.errors.itertuples()
     assert (line.code, line.row, line.value) == ("legacy_unit", 3, "Tỉnh Vĩnh Phúc")
     assert "Phú Thọ" in line.reason
+
+
+def test_in_a_provinces_table_only_unknown_names_are_refused_never_dropped(tmp_path):
+    """Communes by any spelling are loaded; the province's own row and its departments are
+    left out and counted; another province's commune, or a name that is neither, is refused."""
+    method = catalog.index766_method(SEP)
+    scores = {g.field: f"{g.max * 0.8:.2f}" for g in method.groups}
+    names = ["UBND tỉnh Phú Thọ", "Sở Y tế", "Thanh Sơn", "UBND phường Việt Trì", "Xã Quảng Điền",
+             "Nhà văn hóa Atlantis"]
+    rows = [{"TEN": name, "ROW_STT": i, "TONG_SCORE": "80", **scores} for i, name in enumerate(names, start=1)]
+    p = plan_load(write_json(tmp_path / "units.json", rows), period=SEP, province="25", compare=False)
+    resolver = reference.resolver()
+    assert p.rows.drop_duplicates("row").set_index("row").unit_code.to_dict() == {
+        3: resolver.commune("Xã Thanh Sơn", "25").code, 4: resolver.commune("Phường Việt Trì", "25").code}
+    assert [(r.row, r.code) for r in p.errors.itertuples()] == [(5, "not_in_province"), (6, "unknown_unit")]
+    assert [n.key for n in p.notes] == ["index766_skipped", "index766_loaded"] and p.notes[0].counts["n"] == 2
+    assert p.warnings.empty  # six equal totals share rank 1: any numbering 1…6 of the tie is right
 
 
 def test_a_csv_copy_with_vietnamese_headings_is_read_too(tmp_path):

@@ -56,11 +56,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "rank": ("row_stt", "xep_hang", "thu_hang", "hang", "rank", "stt", "tt"),
     "total": ("tong_score", "tong_diem", "diem_tong", "tong_so_diem", "tong", "total_score", "total"),
 }
-# Names of a province's bodies that are no commune (ascii, lower case, at the start of the name).
+# How names of a province's bodies that are no commune begin (without diacritics, lower case);
+# only a name that resolves to none of the province's communes is read so.
 DEPARTMENTS = ("so ", "ban ", "cong an", "van phong", "thanh tra", "bao hiem", "cuc ", "chi cuc", "kho bac", "thue ",
                "trung tam", "dai phat thanh", "bo chi huy", "ngan hang", "dien luc", "vien thong", "buu dien",
                "hoi ", "truong ", "benh vien", "ubnd tinh", "uy ban nhan dan tinh", "chi nhanh", "cong ty", "toa an",
-               "vien kiem sat", "quy ", "khu kinh te", "doan ", "lien doan", "bo ", "tong cuc", "ky ", "nha ")
+               "vien kiem sat", "quy ", "khu kinh te", "doan ", "lien doan", "tong cuc")
 _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d+)?|[.,]\d+)$")
 
 
@@ -377,11 +378,9 @@ def _method_fields(portal: Portal, month: str, method: catalog.Method, found: Fo
     score (not empty, not 0) or a field of this method with no value at all is a mismatch."""
     f, fields = portal.frame, {g.field: g for g in method.groups}
     others = {g.field: g for m in catalog.index766_methods() for g in m.groups if g.field not in fields}
-    given = {name: f[name].map(lambda v: not V.is_empty(v) and parse_score(v)[0] != 0).any()
-             for name in f.columns if name in fields or name in others}
     where = {"period": month, "n": len(method.groups), "since": method.valid_from}
     for name, group in others.items():
-        if given.get(name):
+        if name in f and f[name].map(lambda v: not V.is_empty(v) and parse_score(v)[0] != 0).any():
             found.add(R.EXTRA_GROUP(field=name, indicator=group.indicator, **where), portal.header_row,
                       portal.labels.get(name, name), name)
     for name, group in fields.items():
@@ -391,8 +390,9 @@ def _method_fields(portal: Portal, month: str, method: catalog.Method, found: Fo
 
 
 def _units(f: pd.DataFrame, prov: Resolved | None, resolver: UnitResolver) -> pd.DataFrame:
-    """Each row's kind ('province', 'commune', 'department': left out, 'department'/'commune'
-    in a table of provinces: it needs --province), unit and province codes, and its error."""
+    """Each row's kind ('province' or 'commune': loaded; 'department' or 'total': left out and
+    counted, but a department or a commune in a table of provinces needs --province; 'error'),
+    its unit and province codes, and its error."""
     cache: dict[str, tuple] = {}
     out = []
     for name in f.name.tolist():
@@ -404,6 +404,9 @@ def _units(f: pd.DataFrame, prov: Resolved | None, resolver: UnitResolver) -> pd
 
 
 def _unit(name: Any, prov: Resolved | None, resolver: UnitResolver) -> tuple:
+    """One name. In a province's own table a name is a commune when it resolves as one, else a
+    department when it reads like one (or names the province itself), else an error: a row is
+    never left out only because its name is unknown."""
     if V.is_empty(name):
         return "error", None, None, U.EMPTY_UNIT()
     if is_total_label(name):
@@ -416,20 +419,23 @@ def _unit(name: Any, prov: Resolved | None, resolver: UnitResolver) -> tuple:
             if err.reason != "legacy" and (is_commune(name) or is_department(name)):
                 return ("commune" if is_commune(name) else "department"), None, None, None
             return "error", None, None, U.province_error(name, err)
-    if not is_commune(name):
-        if is_department(name):
-            return "department", None, None, None
-        if split_prefix(without_council(str(name)), PROVINCE_PREFIXES)[0] is not None:
-            try:
-                if resolver.province(name, allow_legacy=True).province_code == prov.province_code:
-                    return "department", None, None, None  # the province's own row
-            except ResolveError:
-                pass
     try:
         res = resolver.commune(name, prov)
         return "commune", res.code, res.province_code, None
     except ResolveError as err:
+        if not is_commune(name) and (is_department(name) or _names_province(name, prov, resolver)):
+            return "department", None, None, None
         return "error", None, None, U.commune_error(name, err, prov)
+
+
+def _names_province(name: Any, prov: Resolved, resolver: UnitResolver) -> bool:
+    """'Tỉnh Phú Thọ', 'UBND tỉnh Phú Thọ': the province's own row in its table."""
+    if split_prefix(without_council(str(name)), PROVINCE_PREFIXES)[0] is None:
+        return False
+    try:
+        return resolver.province(name, allow_legacy=True).province_code == prov.province_code
+    except ResolveError:
+        return False
 
 
 def _duplicates(f: pd.DataFrame, units: pd.DataFrame, loaded: np.ndarray, reject, column: str) -> None:
