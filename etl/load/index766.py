@@ -173,6 +173,9 @@ def _from_grid(rows: list[list[Any]], numbers: list[int], fmt: str, sheet: str |
 def _from_json(path: Path) -> Portal:
     """The portal's answer: a list of records, or an object holding one such list."""
     text = readers.decode_csv_bytes(path.read_bytes())
+    lim = limits.current()
+    if text.count("{") > lim.rows + 1:  # before parsing: 45 MB of "{}," are 15 M objects, 1 GB once parsed
+        raise FileRejected(F.ROWS(limit=lim.rows, env=limits.Limits.env("rows")))
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -182,7 +185,6 @@ def _from_json(path: Path) -> Portal:
         data = lists[0] if len(lists) == 1 else None
     if not isinstance(data, list) or not all(isinstance(record, dict) for record in data):
         raise FileRejected(F.JSON_SHAPE())
-    lim = limits.current()
     readers.check_shape(len(data), None, lim)
     names = list(dict.fromkeys(name for record in data for name in record))  # every field, first seen first
     readers.check_shape(None, len(names), lim)
