@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import openpyxl
 import pytest
 from load_support import run_etl, sha256, write_csv
 
@@ -243,6 +244,28 @@ def test_a_csv_copy_with_vietnamese_headings_is_read_too(tmp_path):
     p = plan_load(write_csv(tmp_path / "copy.csv", header, [row]), period=SEP, compare=False)
     assert (p.kind, p.fmt, p.ok) == ("index766", "csv", True), p.rejections.to_dict("records")
     assert p.rows.set_index("indicator").value["index766_online_service"] == pytest.approx(17.6)
+
+
+def test_an_excel_copy_with_a_two_row_merged_heading(tmp_path):
+    """'Điểm thành phần' merged over the group columns, the name and total merged down two rows."""
+    method = catalog.index766_method(NOV)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["BẢNG XẾP HẠNG CHỈ SỐ PHỤC VỤ NGƯỜI DÂN, DOANH NGHIỆP"])
+    ws.append(["Xếp hạng", "Tên đơn vị", "Điểm thành phần"] + [None] * (len(method.groups) - 1) + ["Tổng điểm"])
+    ws.append([None, None] + [catalog.get(g.indicator).name_vi.split("–")[1].strip() for g in method.groups] + [None])
+    last = 2 + len(method.groups)
+    for column in (1, 2, last + 1):
+        ws.merge_cells(start_row=2, start_column=column, end_row=3, end_column=column)
+    ws.merge_cells(start_row=2, start_column=3, end_row=2, end_column=last)
+    phu_tho = record("Tỉnh Phú Thọ")
+    ws.append([1, "Tỉnh Phú Thọ"] + [float(phu_tho[g.field]) for g in method.groups] + [float(phu_tho["TONG_SCORE"])])
+    wb.save(tmp_path / "merged.xlsx")
+    p = plan_load(tmp_path / "merged.xlsx", period=NOV, compare=False)
+    assert (p.kind, p.ok) == ("index766", True), p.rejections.to_dict("records")
+    got = p.rows.set_index("indicator").value
+    assert got["index766_online_payment"] == float(phu_tho["CLGQ"]) and p.rows.row.iloc[0] == 4
+    assert p.warnings.empty  # rank 1 of one
 
 
 def test_a_json_file_is_no_report_and_broken_json_is_refused_in_one_line(tmp_path):
