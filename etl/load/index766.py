@@ -478,6 +478,8 @@ def _ranks(f: pd.DataFrame, total: pd.Series, found: Found, column: str) -> None
 def _observations(f: pd.DataFrame, units: pd.DataFrame, values: dict[str, pd.Series], method: catalog.Method,
                   month: str) -> pd.DataFrame:
     """The total and each group of the month's method, per unit."""
+    if not len(f):
+        return pd.DataFrame(columns=OBS_COLUMNS)
     index = catalog.by_role("index766")
     parts = [(index.code, values["total"])] + [(g.indicator, values[g.field]) for g in method.groups]
     frames = [pd.DataFrame({
@@ -486,6 +488,4 @@ def _observations(f: pd.DataFrame, units: pd.DataFrame, values: dict[str, pd.Ser
         "value": numbers.astype("float64"), "numerator": np.nan, "denominator": np.nan,
         "source": SOURCE, "note": None,
     }) for code, numbers in parts]
-    if not len(f):
-        return pd.DataFrame(columns=OBS_COLUMNS)
     return pd.concat(frames, ignore_index=True)[OBS_COLUMNS]
