@@ -180,7 +180,8 @@ def _steps(lang: str = "vi") -> list[tuple[str, float]]:
             values, indicator=ind, lang=lang, national=national, target=ui.national_target(ind), highlight="25"),
         "chart ranking bars (to JSON)": lambda: pio.to_json(bars, validate=False),
         "chart trend lines (build, uncached)": lambda: trends.trend_chart(
-            series, nat_series, indicator=ind, lang=lang, target=ui.national_target(ind), events=queries.events()),
+            series, nat_series, indicator=ind, lang=lang, target=ui.national_target(ind),
+            events=queries.events(ind["topic"])),
     }
     out = []
     for name, fn in steps.items():

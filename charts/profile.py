@@ -53,9 +53,10 @@ def index766_waterfall(
     title: str | None = None,
     height: int = 440,
 ) -> go.Figure:
-    """Previous month's total → the change of each of the five groups → this month's total.
+    """Previous month's total → the change of each of the month's groups → this month's total.
 
-    ``groups``: name_vi, name_en, delta (value − previous value), in display order.
+    ``groups``: name_vi, name_en, delta (value − previous value), in display order (the
+    groups of one Decision 766 method: five until 2025-09, six from 2025-10).
     Rises are blue, falls vermillion (``theme.GOOD``/``theme.BAD``), totals grey. The y axis
     is zoomed around the totals so changes of a fraction of a point stay visible.
     """
@@ -112,8 +113,9 @@ def index766_groups_chart(
     title: str | None = None,
     height: int = 360,
 ) -> go.Figure:
-    """Each group's score against its maximum (18, 20, 22, 22, 18): a grey bar for the
-    maximum with the score drawn over it, labelled 'score / max'.
+    """Each group's score against its maximum under the month's method (18, 20, 22, 22, 18
+    until 2025-09; 18, 20, 22, 12, 10, 18 from 2025-10): a grey bar for the maximum with the
+    score drawn over it, labelled 'score / max'.
 
     ``groups``: name_vi, name_en, value, max_value.
     """

@@ -2,13 +2,15 @@
 indicators, the units they are written in and the roles they play in the app.
 
 Code never spells an indicator or a unit: it asks ``by_role("spending_planned")``,
-``headline()``, ``unit("percent")`` or ``get(code).unit_spec``. ``DX_CATALOG`` points at
-another catalog file (tests add a throwaway indicator this way); each file is read and
-checked once per process.
+``headline()``, ``unit("percent")`` or ``get(code).unit_spec``. The Decision 766 index changed
+its groups in 2025: ``index766_method(period)`` says which groups a month has and each one's
+maximum. ``DX_CATALOG`` points at another catalog file (tests add a throwaway indicator this
+way); each file is read and checked once per process.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -25,6 +27,7 @@ ROLES = {"headline", "spending_planned", "spending_disbursed", "spending_rate", 
          "commune_size"}
 DOSSIER_COUNTS = {"received", "online", "resolved", "on_time"}  # what etl.load.dossier_sql counts
 BOUNDS = {"max", "plausible_max"}  # indicator fields that can bound a unit's values
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 class CatalogError(ValueError):
@@ -115,10 +118,50 @@ class Indicator:
 
 
 @dataclass(frozen=True)
+class Group:
+    """One group of a Decision 766 method: its indicator, its maximum under the method, the
+    field of the National Public Service Portal's ranking table that holds it, and more
+    headings staff's Excel copies give it."""
+
+    indicator: str
+    max: float
+    field: str
+    headers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Method:
+    """A way the Decision 766 index was computed, from ``valid_from`` to ``valid_to`` (the
+    month before the next method; None: still in use), with its groups in display order."""
+
+    valid_from: str
+    valid_to: str | None
+    label_vi: str
+    label_en: str
+    basis: str
+    groups: tuple[Group, ...]
+
+    def label(self, lang: str) -> str:
+        return self.label_vi if lang == "vi" else self.label_en
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(g.indicator for g in self.groups)
+
+    def max_of(self, code: str) -> float | None:
+        """The group's maximum under this method (None: not a group of this method)."""
+        return next((g.max for g in self.groups if g.indicator == code), None)
+
+    def covers(self, period: str) -> bool:
+        return self.valid_from <= period and (self.valid_to is None or period <= self.valid_to)
+
+
+@dataclass(frozen=True)
 class Catalog:
     units: dict[str, Unit]
     indicators: dict[str, Indicator]
     levels: dict[str, dict]
+    methods: tuple[Method, ...] = ()
 
     def by_role(self, role: str) -> Indicator:
         if role not in ROLES:
@@ -191,6 +234,77 @@ def _indicator(entry: dict, units: dict[str, Unit]) -> Indicator:
     return indicator
 
 
+def _previous_month(period: str) -> str:
+    year, month = int(period[:4]), int(period[5:7])
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+def _methods(raw: list[dict]) -> tuple[Method, ...]:
+    """The [[index766_method]] tables, checked on their own (their indicators: ``_with_methods``)."""
+    if not raw:
+        raise CatalogError("[[index766_method]]: the Decision 766 index needs at least one method")
+    starts = [entry.get("valid_from") for entry in raw]
+    if not all(isinstance(s, str) and MONTH.match(s) for s in starts) or starts != sorted(set(starts)):
+        raise CatalogError(f"[[index766_method]]: valid_from must be YYYY-MM months in increasing order, not {starts}")
+    methods = []
+    for i, entry in enumerate(raw):
+        where = f"[[index766_method]] from {entry['valid_from']}"
+        entry = dict(entry)
+        try:
+            groups = tuple(Group(**{**g, "headers": tuple(g.get("headers", ())), "max": float(g["max"])})
+                           for g in entry.pop("groups"))
+            valid_to = _previous_month(starts[i + 1]) if i + 1 < len(starts) else None
+            method = Method(valid_to=valid_to, groups=groups, **entry)
+        except (TypeError, KeyError) as exc:  # a missing or unknown field
+            raise CatalogError(f"{where}: {exc}") from None
+        if not (method.label_vi.strip() and method.label_en.strip() and method.basis.strip()):
+            raise CatalogError(f"{where}: label_vi, label_en and basis must all be given")
+        for name in ("indicator", "field"):
+            values = [getattr(g, name) for g in groups]
+            if not groups or len(set(values)) != len(values):
+                raise CatalogError(f"{where}: each group needs its own {name} ({values})")
+        methods.append(method)
+    return tuple(methods)
+
+
+def _with_methods(entries: list[dict], methods: tuple[Method, ...], units: dict[str, Unit]) -> list[dict]:
+    """The raw indicator entries with what the methods say about them: each group's ``max``
+    (its largest over the methods) and the index's ``components`` (every group: the newest
+    method's in its order, then those only older methods had)."""
+    scores = {e.get("code") for e in entries if e.get("role") != "index766"
+              and getattr(units.get(e.get("unit")), "bound", None) == "max"}
+    largest: dict[str, float] = {}
+    for method in reversed(methods):
+        for group in method.groups:
+            if group.indicator not in scores:
+                raise CatalogError(f"[[index766_method]] from {method.valid_from}: {group.indicator} is no score "
+                                   "indicator of the catalog")
+            largest[group.indicator] = max(largest.get(group.indicator, 0.0), group.max)
+    out = []
+    for entry in entries:
+        entry, code = dict(entry), entry.get("code", "?")
+        if code in largest:
+            if "max" in entry:
+                raise CatalogError(f"indicator {code}: a Decision 766 group's maximum is given per method in "
+                                   "[[index766_method]], not as its max")
+            entry["max"] = largest[code]
+        if entry.get("role") == "index766":
+            if "components" in entry:
+                raise CatalogError(f"indicator {code}: the 766 index's groups are listed in [[index766_method]]")
+            entry["components"] = list(largest)
+        out.append(entry)
+    return out
+
+
+def _check_methods(catalog: dict[str, Indicator], methods: tuple[Method, ...]) -> None:
+    total = next(i for i in catalog.values() if i.role == "index766")
+    for method in methods:
+        where = f"[[index766_method]] from {method.valid_from}"
+        if abs(sum(g.max for g in method.groups) - total.upper_bound) > 1e-9:
+            raise CatalogError(f"{where}: the groups' maxima add up to {sum(g.max for g in method.groups):g}, "
+                               f"not to {total.code}'s max {total.upper_bound:g}")
+
+
 def _check_links(catalog: dict[str, Indicator]) -> None:
     for indicator in catalog.values():
         if indicator.is_rate and not (indicator.numerator in catalog and indicator.denominator in catalog):
@@ -219,17 +333,19 @@ def load(path: Path) -> Catalog:
     """The catalog in ``path``; raises :class:`CatalogError` on an inconsistent file."""
     raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     units = {code: _unit(code, dict(entry)) for code, entry in raw.get("unit", {}).items()}
+    methods = _methods(raw.get("index766_method", []))
     indicators: dict[str, Indicator] = {}
-    for entry in raw.get("indicator", []):
+    for entry in _with_methods(raw.get("indicator", []), methods, units):
         indicator = _indicator(entry, units)
         if indicator.code in indicators:
             raise CatalogError(f"indicator {indicator.code} defined twice in {Path(path).name}")
         indicators[indicator.code] = indicator
     _check_links(indicators)
+    _check_methods(indicators, methods)
     levels = raw.get("level", {})
     if set(levels) != LEVELS:
         raise CatalogError(f"{Path(path).name}: [level.*] must list {sorted(LEVELS)}")
-    return Catalog(units=units, indicators=indicators, levels=levels)
+    return Catalog(units=units, indicators=indicators, levels=levels, methods=methods)
 
 
 def current() -> Catalog:
@@ -283,6 +399,22 @@ def valid_from(level: str) -> str | None:
     return current().levels[level].get("valid_from")
 
 
+def index766_methods() -> tuple[Method, ...]:
+    """The methods of the Decision 766 index, oldest first."""
+    return current().methods
+
+
+def index766_method(period: str) -> Method | None:
+    """The method that computed the 766 index of ``period`` (YYYY-MM); None before the first."""
+    return next((m for m in current().methods if m.covers(period)), None)
+
+
+def index766_group_max(code: str, period: str) -> float | None:
+    """A 766 group's maximum in ``period`` (None: the month's method has no such group)."""
+    method = index766_method(period)
+    return method.max_of(code) if method else None
+
+
 def per_capita() -> list[Indicator]:
     """Counts that may be shown per 1,000 inhabitants (``per_capita = true``); the population
     is the province view's, whose bases differ, so such figures are approximate."""
@@ -319,6 +451,17 @@ def catalog_frame() -> pd.DataFrame:
                 "per_capita": i.per_capita,
             }
         )
+    return pd.DataFrame(rows)
+
+
+def index766_groups_frame() -> pd.DataFrame:
+    """The 766 groups of every method with their maxima (`ref.index766_group`)."""
+    rows = [
+        {"valid_from": m.valid_from, "valid_to": m.valid_to, "method_vi": m.label_vi, "method_en": m.label_en,
+         "n_groups": len(m.groups), "position": position, "indicator": g.indicator, "max_value": g.max,
+         "portal_field": g.field, "basis": m.basis}
+        for m in index766_methods() for position, g in enumerate(m.groups, start=1)
+    ]
     return pd.DataFrame(rows)
 
 

@@ -39,6 +39,21 @@ def strip_diacritics(text: str) -> str:
     return bare.replace("đ", "d").replace("Đ", "D")
 
 
+# "UBND tỉnh Phú Thọ", "Ủy ban nhân dân xã Quảng Điền": a unit's People's Committee names the
+# unit (the National Public Service Portal's rankings name units so), matched without diacritics.
+_COUNCIL = re.compile(r"^(uy ban nhan dan|ubnd|ub nd)\s+(?=\S)")
+
+
+def without_council(text: str) -> str:
+    """'UBND tỉnh Phú Thọ' -> 'tỉnh Phú Thọ' (NFC); any other text as it is (NFC)."""
+    clean = nfc(text)
+    match = _COUNCIL.match(strip_diacritics(clean).lower())
+    if match is None:
+        return clean
+    words = len(match.group(1).split())
+    return clean.split(None, words)[words]
+
+
 def split_prefix(text: str, prefixes: tuple[str, ...]) -> tuple[str | None, str]:
     """Split a leading administrative prefix off a name: ('xã', 'Quảng Điền')."""
     name = nfc(text)

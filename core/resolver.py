@@ -5,7 +5,8 @@ Every loader and the search box go through :class:`UnitResolver`. It accepts
 - codes: ``25``, ``"25"``, ``"00070"``, ``70`` (zero padded; ``25.0``/``"25.0"`` from Excel too);
 - current names (34 provinces, 3,321 communes) and the 63 pre-merger province names;
 - NFC or NFD text, any case, extra spaces, with or without prefixes ("Tỉnh", "Thành phố",
-  "TP.", "Xã", "Phường", "Đặc khu"), tone marks placed either way ("Hòa"/"Hoà"), "–" or "-",
+  "TP.", "Xã", "Phường", "Đặc khu", and "UBND" / "Ủy ban nhân dân" before them: "UBND tỉnh
+  Phú Thọ"), tone marks placed either way ("Hòa"/"Hoà"), "–" or "-",
   "’" or "'", and no diacritics at all;
 - a few unambiguous aliases listed in ``data/meta/unit_aliases.csv`` ("TP.HCM", "Thừa Thiên Huế").
 
@@ -44,6 +45,7 @@ from core.names import (
     split_prefix,
     strip_diacritics,
     tone_key,
+    without_council,
 )
 
 ALIASES_CSV = paths.META / "unit_aliases.csv"
@@ -102,8 +104,9 @@ Keys = tuple[str | None, str, str, str]  # (prefix kind, tone key, ascii key, NF
 @functools.lru_cache(maxsize=200_000)
 def _keys(text: str, prefixes: tuple[str, ...]) -> tuple[Keys, ...]:
     """Lookup keys of a value with its prefix removed: one variant, or two when the text
-    starts with a prefix spelt without diacritics (the whole text is tried first)."""
-    clean = nfc(text)
+    starts with a prefix spelt without diacritics (the whole text is tried first). A leading
+    "UBND" / "Ủy ban nhân dân" (the unit's People's Committee) is dropped first."""
+    clean = without_council(text)
     prefix, rest = split_prefix(clean, prefixes)
     variants: list[Keys] = [(PREFIX_KIND.get(prefix) if prefix else None, tone_key(rest), ascii_key(rest), clean)]
     if prefix is None:

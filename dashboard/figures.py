@@ -61,7 +61,7 @@ def trend(ind_code: str, codes: tuple[str, ...], lang: str, start: str | None, u
         series, national = series[series["period"] <= until], national[national["period"] <= until]
     return trends.trend_chart(
         series, national, indicator=ind,
-        lang=lang, target=ui.national_target(ind), events=queries.events(),
+        lang=lang, target=ui.national_target(ind), events=queries.events(ind["topic"]),
         title=i18n.t("trends.chart_title", lang, indicator=_name(ind, lang)), start=start,
     )
 
@@ -81,11 +81,12 @@ def spending(year: int, scope: str, lang: str, scope_name: str, until: str | Non
 # --------------------------------------------------------------------------- Province profile
 
 def _index766(code: str, period: str) -> tuple:
-    """The province's five groups of Decision 766, its total and last month's total."""
+    """The province's Decision 766 groups of the month's method, its total and last month's total."""
     rows = queries.province_profile(code, period)
     by_code = rows.set_index("code")
     total_code = catalog.by_role("index766").code
-    return tables.index766_groups(rows), by_code["value"].get(total_code), by_code["prev_value"].get(total_code)
+    return (tables.index766_groups(rows, period), by_code["value"].get(total_code),
+            by_code["prev_value"].get(total_code))
 
 
 @cached_figure

@@ -126,10 +126,13 @@ def periods(indicator_code: str, level: str = "province") -> list[str]:
 
 
 @cached
-def events() -> pd.DataFrame:
-    """Dated events drawn on time charts: date (YYYY-MM-DD text), period, labels, kind."""
+def events(topic: str | None = None) -> pd.DataFrame:
+    """Dated events drawn on the time chart of an indicator of ``topic``: date (YYYY-MM-DD
+    text), period, labels, kind. Events of another topic (the Decision 766 method change)
+    are left out; events without a topic are on every chart."""
     return db.query(
-        "SELECT strftime(date, '%Y-%m-%d') AS date, period, label_vi, label_en, kind FROM wh.event ORDER BY date"
+        "SELECT strftime(date, '%Y-%m-%d') AS date, period, label_vi, label_en, kind FROM wh.event "
+        "WHERE topic IS NULL OR topic = ? ORDER BY date", [topic],
     )
 
 

@@ -28,8 +28,8 @@ from core import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTENSIONS = {".csv": ".csv", ".txt": ".csv", ".xlsx": ".xlsx", ".xlsm": ".xlsx", ".xls": ".xls",
-              ".parquet": ".parquet", ".pq": ".parquet"}
-UPLOAD_TYPES = ["csv", "xlsx", "xlsm", "xls", "parquet"]
+              ".parquet": ".parquet", ".pq": ".parquet", ".json": ".json"}
+UPLOAD_TYPES = ["csv", "xlsx", "xlsm", "xls", "parquet", "json"]
 UPLOAD_DIR_PREFIX = "dx-upload-"
 STALE_UPLOAD_SECONDS = 24 * 3600
 STDERR_LOGGED = 4000  # characters of a failed child's stderr kept in the server log

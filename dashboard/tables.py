@@ -86,16 +86,31 @@ def profile_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
     })
 
 
-def index766_groups(profile: pd.DataFrame) -> pd.DataFrame:
-    """The Decision 766 groups (the components of the catalog's index766 indicator) of one unit
-    and month, in the catalog's order: code, name_vi, name_en, value, prev_value, delta,
-    max_value. Empty if no index."""
-    order = list(catalog.by_role("index766").components)
+def index766_groups(profile: pd.DataFrame, period: str) -> pd.DataFrame:
+    """The Decision 766 groups of one unit in ``period``: the groups of that month's method
+    (``catalog.index766_method``), in its order, with their maxima under it: code, name_vi,
+    name_en, value, prev_value, delta (none where the group's maximum changed with the method),
+    max_value. Empty if the month has no method or no group."""
+    columns = ["code", "name_vi", "name_en", "value", "prev_value", "delta", "max_value"]
+    method = catalog.index766_method(period)
+    if method is None:
+        return pd.DataFrame(columns=columns)
+    order = list(method.codes)
     groups = profile[profile["code"].isin(order)].copy()
     groups["_order"] = groups["code"].map({c: i for i, c in enumerate(order)})
     groups = groups.sort_values("_order").drop(columns="_order")
-    groups["delta"] = groups["value"] - groups["prev_value"]
-    return groups[["code", "name_vi", "name_en", "value", "prev_value", "delta", "max_value"]].reset_index(drop=True)
+    groups["max_value"] = groups["code"].map(method.max_of).astype("float64")
+    before = catalog.index766_method(fmt.add_months(period, -1))
+    same_scale = groups["code"].map(lambda c: before is not None and before.max_of(c) == method.max_of(c))
+    groups["delta"] = (groups["value"] - groups["prev_value"]).where(same_scale.astype(bool))
+    return groups[columns].reset_index(drop=True)
+
+
+def index766_method_change(period: str) -> tuple[catalog.Method, catalog.Method] | None:
+    """(the previous month's method, this month's) when the 766 index changed its method in
+    ``period``: its groups are then not comparable with the previous month's."""
+    before, now = (catalog.index766_method(p) for p in (fmt.add_months(period, -1), period))
+    return (before, now) if before is not None and now is not None and before != now else None
 
 
 def short_group_name(name: str) -> str:
@@ -122,25 +137,31 @@ def driver(groups: pd.DataFrame) -> dict | None:
 def index766_sentence(groups: pd.DataFrame, *, total: float | None, prev_total: float | None,
                       name: str, period: str, lang: str) -> str:
     """'Chỉ số 766 của Phú Thọ giảm 0,63 điểm so với Tháng 8/2025 (73,78 → 73,15); nhóm tác
-    động nhiều nhất: Dịch vụ trực tuyến và thanh toán (−0,41 điểm).' As markdown: the names
-    (from the data files) are plain text."""
+    động nhiều nhất: Dịch vụ công trực tuyến (−0,41 điểm).' In the month the method changed,
+    the sentence says so instead of naming a group (the groups of the two months differ). As
+    markdown: the names (from the data files) are plain text."""
     name = plain(name)
     prev_month = fmt.month(fmt.add_months(period, -1), lang)
     decimals = catalog.by_role("index766").decimals
     if fmt.is_missing(total):
         return i18n.t("profile.i766_none", lang, name=name, period=fmt.month(period, lang))
-    if fmt.is_missing(prev_total) or groups["prev_value"].isna().any():
+    change = index766_method_change(period)
+    if fmt.is_missing(prev_total) or (change is None and groups["prev_value"].isna().any()):
         return i18n.t("profile.i766_no_prev", lang, name=name, prev=prev_month,
                       total=fmt.number(total, decimals, lang))
     delta = float(total) - float(prev_total)
-    main = driver(groups)
+    main = None if change is not None else driver(groups)
     words = {1: "profile.i766_up", -1: "profile.i766_down", 0: "profile.i766_same"}
     direction = 0 if abs(delta) < 0.005 else (1 if delta > 0 else -1)
     text = i18n.t(
         words[direction], lang, name=name, delta=fmt.number(abs(delta), decimals, lang), prev=prev_month,
         before=fmt.number(prev_total, decimals, lang), after=fmt.number(total, decimals, lang),
     )
-    if main is not None and direction != 0:
+    if change is not None:
+        before, now = change
+        text += " " + i18n.t("profile.i766_method_changed", lang, period=fmt.month(period, lang),
+                             method=now.label(lang), before=len(before.groups), after=len(now.groups))
+    elif main is not None and direction != 0:
         group_name = plain(short_group_name(main["name_en" if lang == "en" else "name_vi"]))
         text += " " + i18n.t("profile.i766_driver", lang, group=group_name,
                              delta=fmt.number(main["delta"], decimals, lang, sign=True))
@@ -151,7 +172,8 @@ def index766_sentence(groups: pd.DataFrame, *, total: float | None, prev_total: 
 
 
 def index766_group_table(groups: pd.DataFrame, total: Any, prev_total: Any, lang: str) -> pd.DataFrame:
-    """The five groups of Decision 766 and the total: score, maximum, change on last month."""
+    """The month's groups of Decision 766 and the total: score, maximum under the month's
+    method, change on last month (a group's change only where its maximum stayed the same)."""
     t = i18n.translator(lang)
     d = catalog.by_role("index766").decimals
     change = None if fmt.is_missing(prev_total) else total - prev_total
@@ -238,13 +260,17 @@ def commune_history_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def formula_text(row: dict, names: dict[str, str], lang: str) -> str:
-    """How an indicator is computed: '100 × A / B' for rates, 'A + B + …' for the 766 total."""
+    """How an indicator is computed: '100 × A / B' for rates, 'from <month>: A (18) + B (20) + …'
+    for the 766 total, one sum per method."""
     if row.get("aggregation") == "ratio" and row.get("numerator") and row.get("denominator"):
         return (f"100 × {names.get(row['numerator'], row['numerator'])} / "
                 f"{names.get(row['denominator'], row['denominator'])}")
-    components = row.get("components")
-    if isinstance(components, str) and components:
-        return " + ".join(short_group_name(names.get(c, c)) for c in components.split(","))
+    if row.get("code") == catalog.by_role("index766").code:  # the sum of the groups of each method
+        def group(g: catalog.Group) -> str:
+            return f"{short_group_name(names.get(g.indicator, g.indicator))} ({fmt.number(g.max, 0, lang)})"
+
+        return "; ".join(i18n.t("methods.formula_766", lang, since=fmt.month(m.valid_from, lang),
+                                sum=" + ".join(map(group, m.groups))) for m in catalog.index766_methods())
     return i18n.t("methods.formula_reported", lang)
 
 

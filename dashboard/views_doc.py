@@ -35,6 +35,11 @@ VIEWS: tuple[View, ...] = (
     ),
     View("indicator", "SELECT code, numerator, denominator FROM indicator WHERE aggregation = 'ratio';"),
     View("target", "SELECT indicator, value, comparison, deadline FROM target WHERE scope = 'national';"),
+    View(
+        "index766_group",
+        "SELECT valid_from, valid_to, max_value FROM index766_group\n"
+        "WHERE indicator = 'index766_online_service';   -- 22 until 2025-09, 12 from 2025-10",
+    ),
     View("region", "SELECT code, name_vi, name_en FROM region ORDER BY code;"),
     View(
         "observation",

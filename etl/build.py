@@ -39,6 +39,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, loaded_at: datetime) -> None:
     _insert(con, "ref.legacy_province", reference.legacy_provinces().drop(columns="n_communes"))
     _insert(con, "ref.indicator", catalog.catalog_frame())
     _insert(con, "ref.target", catalog.targets_frame())
+    _insert(con, "ref.index766_group", catalog.index766_groups_frame())
     _insert(con, "ref.press_fact", facts.facts_frame())
     _insert(con, "ref.event", events.events_frame())
     _insert(con, "ref.source", sources.sources_frame(loaded_at))

@@ -255,15 +255,18 @@ class _Engine:
             level.values[numerator.code] = np.round(weights[level] * rate / 100, numerator.decimals)
 
     def _score_groups(self, spec: IndicatorSpec, level: _Level) -> None:
-        """Each catalog component scores its path (a share) times its maximum; the total is their sum."""
+        """Each group of the month's method (catalog.index766_method) scores its path (a share)
+        times its maximum under that method; the total is the sum of the month's groups."""
         if self._anchored(spec.code, level, None):
             raise SpecError(f"anchors on {spec.code} (score groups) are not supported yet (docs/demo.md)")
-        indicator, total = self.catalog[spec.code], 0.0
+        indicator, total = self.catalog[spec.code], np.zeros((len(level.codes), len(level.months)))
+        scored = np.zeros_like(total, dtype=bool)
         for code in indicator.components:
-            group = self.catalog[code]
-            level.values[code] = np.round(self._path(code, spec, level) * group.max, group.decimals)
-            total = total + level.values[code]
-        level.values[spec.code] = np.round(total, indicator.decimals)
+            maxima = np.array([catalog.index766_group_max(code, month) or np.nan for month in level.months])
+            level.values[code] = np.round(self._path(code, spec, level) * maxima[None, :], self.catalog[code].decimals)
+            known = ~np.isnan(level.values[code])
+            total, scored = total + np.where(known, level.values[code], 0.0), scored | known
+        level.values[spec.code] = np.where(scored, np.round(total, indicator.decimals), np.nan)
 
     def _bounded_integer(self, spec: IndicatorSpec, level: _Level) -> None:
         """Whole numbers from 0 to the catalog's upper bound that never fall (criteria met)."""

@@ -42,7 +42,8 @@ import duckdb
 
 from core import paths
 
-SCHEMA_VERSION = 3  # 2: pub and legacy tables in the DDL, ref.event, the fact_check view; 3: ref.population
+SCHEMA_VERSION = 4  # 2: pub and legacy tables in the DDL, ref.event, the fact_check view; 3: ref.population;
+#                    4: ref.index766_group (the 766 methods), ref.event.topic
 DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 DDL = """
@@ -57,7 +58,7 @@ CREATE TABLE meta.build_info (key VARCHAR PRIMARY KEY, value VARCHAR);
 -- One row per load: the demo generator is load 0, report files count up from 1.
 CREATE TABLE meta.load (
     load_id       INTEGER PRIMARY KEY,
-    kind          VARCHAR NOT NULL,         -- demo | report | legacy | dossiers
+    kind          VARCHAR NOT NULL,         -- demo | report | legacy | dossiers | index766
     file_name     VARCHAR,
     sha256        VARCHAR,
     status        VARCHAR NOT NULL,         -- loaded | undone
@@ -145,15 +146,22 @@ CREATE TABLE ref.indicator (
     definition_en VARCHAR, legal_basis VARCHAR, sort_order INTEGER, per_capita BOOLEAN);
 CREATE TABLE ref.target (
     indicator VARCHAR, value DOUBLE, comparison VARCHAR, deadline VARCHAR, scope VARCHAR, basis VARCHAR);
+-- The groups of each Decision 766 method with their maxima (data/meta/indicators.toml,
+-- [[index766_method]]): which groups the index has in a month, and where the portal holds them.
+CREATE TABLE ref.index766_group (
+    valid_from VARCHAR NOT NULL, valid_to VARCHAR, method_vi VARCHAR NOT NULL, method_en VARCHAR NOT NULL,
+    n_groups INTEGER NOT NULL, position INTEGER NOT NULL, indicator VARCHAR NOT NULL, max_value DOUBLE NOT NULL,
+    portal_field VARCHAR NOT NULL, basis VARCHAR NOT NULL, PRIMARY KEY (valid_from, indicator));
 CREATE TABLE ref.press_fact (
     id VARCHAR PRIMARY KEY, fact_no INTEGER, entity VARCHAR, unit_code VARCHAR, statement VARCHAR,
     statement_en VARCHAR, value DOUBLE, comparison VARCHAR, unit VARCHAR, period VARCHAR,
     period_is_approximate BOOLEAN, source_url VARCHAR, indicator VARCHAR, level VARCHAR,
     "check" VARCHAR);
--- Dated events drawn on time charts (data/meta/events.csv).
+-- Dated events drawn on time charts (data/meta/events.csv); topic: only on the charts of that
+-- topic's indicators (NULL: on every chart).
 CREATE TABLE ref.event (
     date DATE PRIMARY KEY, label_vi VARCHAR NOT NULL, label_en VARCHAR NOT NULL, kind VARCHAR NOT NULL,
-    source_id VARCHAR NOT NULL);
+    source_id VARCHAR NOT NULL, topic VARCHAR);
 -- Population and natural area of the provinces with their sources (data/meta/population.csv,
 -- etl/population.py): one primary row per province, plus disagreeing or superseded figures.
 CREATE TABLE ref.population (
@@ -273,6 +281,10 @@ CREATE OR REPLACE VIEW indicator AS
            legal_basis, sort_order, per_capita
     FROM ref.indicator;
 CREATE OR REPLACE VIEW target AS SELECT * FROM ref.target;
+CREATE OR REPLACE VIEW index766_group AS
+    SELECT valid_from, valid_to, indicator, max_value, position, n_groups, portal_field, method_vi,
+           method_en, basis
+    FROM ref.index766_group ORDER BY valid_from, position;
 CREATE OR REPLACE VIEW region AS SELECT * FROM ref.region;
 CREATE OR REPLACE VIEW observation AS
     SELECT indicator, period, level, unit_code, value, numerator, denominator, source_id,
@@ -294,7 +306,7 @@ CREATE OR REPLACE VIEW source AS
 CREATE OR REPLACE VIEW load_history AS
     SELECT * FROM meta.load ORDER BY load_id;
 CREATE OR REPLACE VIEW event AS
-    SELECT date, strftime(date, '%Y-%m') AS period, label_vi, label_en, kind, source_id FROM ref.event;
+    SELECT date, strftime(date, '%Y-%m') AS period, label_vi, label_en, kind, source_id, topic FROM ref.event;
 """ + FACT_CHECK_VIEW
 
 

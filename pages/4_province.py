@@ -82,9 +82,9 @@ st.caption(t("profile.indicators_help"))
 ui.caption(profile["source_id"].unique(), lang, period=period, demo=profile["is_demo"])
 ui.table_downloads(tables.for_download(table), downloads.file_stem(prov["name"], period), lang, key="profile.table")
 
-# ---- Decision 766: five groups, and which one drove the change
+# ---- Decision 766: the groups of the month's method, and which one drove the change
 st.subheader(t("profile.i766"))
-groups = tables.index766_groups(profile)
+groups = tables.index766_groups(profile, period)
 total = by_code["value"].get(INDEX766.code)
 prev_total = by_code["prev_value"].get(INDEX766.code)
 st.markdown(tables.index766_sentence(groups, total=total, prev_total=prev_total, name=prov["name"],
@@ -92,7 +92,8 @@ st.markdown(tables.index766_sentence(groups, total=total, prev_total=prev_total,
 if not groups.empty and groups["value"].notna().all() and not fmt.is_missing(total):
     wf_col, bars_col = st.columns([3, 2])
     with wf_col:
-        if groups["prev_value"].notna().all() and not fmt.is_missing(prev_total):
+        # No waterfall across a change of method: the two months' groups differ.
+        if groups["delta"].notna().all() and not fmt.is_missing(prev_total):
             ui.chart(figures.index766_waterfall(code, period, lang), key="profile.i766_waterfall",
                      filename=f"i766_{code}_{period}")
     with bars_col:
@@ -100,7 +101,7 @@ if not groups.empty and groups["value"].notna().all() and not fmt.is_missing(tot
                  filename=f"i766_groups_{code}_{period}")
     st.dataframe(tables.index766_group_table(groups, total, prev_total, lang), hide_index=True, width="stretch",
                  key="profile.i766_table")
-    i766_rows = profile[profile["code"].isin((INDEX766.code, *INDEX766.components))]
+    i766_rows = profile[profile["code"].isin((INDEX766.code, *groups["code"]))]
     ui.caption(i766_rows["source_id"].unique(), lang, period=period, demo=i766_rows["is_demo"])
 
 

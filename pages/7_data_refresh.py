@@ -126,7 +126,7 @@ elif staged is None or staged["file_id"] != uploaded.file_id:
 
 if staged is not None:
     c1, c2, c3 = st.columns(3)
-    kind = c1.selectbox(t("refresh.kind"), [None, "report", "legacy", "dossiers"], key="dx_refresh_kind",
+    kind = c1.selectbox(t("refresh.kind"), [None, "report", "legacy", "dossiers", "index766"], key="dx_refresh_kind",
                         format_func=lambda k: t(f"refresh.kind_{k or 'auto'}"), help=t("refresh.kind_help"))
     period = c2.text_input(t("refresh.period"), key="dx_refresh_period", placeholder="2025-09",
                            help=t("refresh.period_help")).strip() or None

@@ -379,3 +379,29 @@ def test_excel_sheet_choice(app_env):
     button(at, "refresh.confirm").click()
     at.run()
     assert observation(app_env) == (12345, False, 1)
+
+
+def test_the_portals_766_table_of_a_province_is_checked_and_loaded(app_env):
+    """The JSON the National Public Service Portal answers with, for Phú Thọ's own units: its
+    month and province given on the page; its 17 departments are counted, its communes loaded."""
+    at = open_page()
+    login(at, STAFF, STAFF_PW)
+    table = ROOT / "data" / "templates" / "index766_communes_phu_tho.json"
+    at.file_uploader[0].upload(table.name, table.read_bytes(), "application/json")
+    at.run()
+    at.text_input(key="dx_refresh_period").input("2025-09")
+    at.selectbox(key="dx_refresh_province").select("25")
+    at.run()
+    button(at, "refresh.dry_run").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert vi("refresh.all_valid", valid="888") in texts(at.success)
+    captions = texts(at.caption)
+    assert "· " + vi("refresh.note.index766_skipped", n="17", row="10") in captions
+    assert vi("refresh.kind_index766") in captions
+    button(at, "refresh.confirm").click()
+    at.run()
+    assert not at.exception, at.exception
+    with duckdb.connect(str(app_env), read_only=True) as con:
+        assert con.execute("SELECT count(DISTINCT unit_code) FROM observation WHERE NOT is_demo AND level = 'commune' "
+                           "AND period = '2025-09' AND indicator = 'index766_total'").fetchone()[0] == 148

@@ -203,9 +203,27 @@ def test_trends_compare_provinces_with_national_and_target(warehouse):
     assert all(x <= "2025-07-01" for t in rebased for x in t["x"])
     shape_names = {s["name"] for s in lines["layout"]["shapes"]}
     assert {"target", "rebased", "event:2025-07-01"} <= shape_names
+    assert "event:2025-10-01" not in shape_names  # the 766 method change is marked on 766 charts only
     assert any("tái tính" in c.value for c in at.caption)
     assert {t["meta"]["series"] for t in spending["data"]} == {"planned", "disbursed", "rate"}
     assert "đã giải ngân" in text(at)
+
+
+def test_trends_mark_the_766_method_change_on_the_766_charts(warehouse, db):
+    """The online public services group fell from 22 to 12 points in 2025-10, when the index
+    moved to six groups: the chart marks the change of method there."""
+    at = run(TRENDS, indicator="index766_online_service", provinces="25", history="0", lang="en")
+    lines = charts(at)[0]
+    marks = {s["name"] for s in lines["layout"]["shapes"]}
+    notes = [a["text"] for a in lines["layout"]["annotations"] if a.get("name") == "event:2025-10-01"]
+    assert "event:2025-10-01" in marks and notes == ["Decision 766 index: 6 groups (online payment split out)"]
+    phu_tho = next(tr for tr in lines["data"] if tr["name"] == "Phú Thọ")
+    values = dict(zip(phu_tho["x"], phu_tho["y"]))
+    (sep,), (oct_,) = (db.execute("SELECT value FROM observation WHERE indicator = 'index766_online_service' "
+                                  "AND unit_code = '25' AND level = 'province' AND period = ?", [p]).fetchone()
+                       for p in ("2025-09", "2025-10"))
+    assert values["2025-09-01"] == pytest.approx(sep) and values["2025-10-01"] == pytest.approx(oct_)
+    assert oct_ <= 12 < sep
 
 
 def test_trends_without_history_and_for_one_province_spending(warehouse):

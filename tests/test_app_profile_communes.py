@@ -1,6 +1,7 @@
 """Pages 4–6 (Province profile, Communes, Data & methods) in Streamlit's AppTest against the
 session warehouse. Values are checked against the warehouse with direct SQL: Phú Thọ 9th of
-34 with 88,01 % in Sep 2025, the five Decision 766 groups adding up to the total shown, 148
+34 with 88,01 % in Sep 2025, the Decision 766 groups of the month's method (five, six from
+Oct 2025) adding up to the total shown, 148
 commune points on Phú Thọ's map, "quang dien" finding Xã Quảng Điền, filter counts, every
 catalog indicator and every press fact agreeing (with demo data set to match, until real data
 arrive), bad links warning without an exception.
@@ -72,7 +73,10 @@ def test_profile_of_phu_tho_shows_9th_of_34_and_88_01_percent(warehouse, sql):
         "SELECT count(DISTINCT indicator) FROM observation WHERE level = 'province' AND unit_code = '25' "
         "AND period BETWEEN '2024-10' AND '2025-09'"
     )
-    published = [i for i in indicator_catalog.indicators().values() if "province" in i.levels]
+    later = set(indicator_catalog.by_role("index766").components) - set(
+        indicator_catalog.index766_method("2025-09").codes)  # online payment: a 766 group from 2025-10
+    published = [i for i in indicator_catalog.indicators().values() if "province" in i.levels and i.code not in later]
+    assert later == {"index766_online_payment"}
     assert len(df) == n_indicators == len(published)  # every indicator published for provinces
     row = df[df["Chỉ tiêu"] == "Tỷ lệ hồ sơ trực tuyến"].iloc[0]
     assert (row["Giá trị"], row["Hạng"], row["Thay đổi hạng"]) == ("88,01 %", "9/34", "▲2")
@@ -115,7 +119,7 @@ def test_766_groups_add_up_to_the_total_shown_and_the_driver_is_named(warehouse,
     at = run(PROFILE, province="25", period="2025-09")
     groups = table(at, "Tối đa")
     assert groups["Nhóm"].tolist() == [
-        "Công khai, minh bạch", "Tiến độ giải quyết", "Số hóa hồ sơ", "Dịch vụ trực tuyến và thanh toán",
+        "Công khai, minh bạch", "Tiến độ giải quyết", "Số hóa hồ sơ", "Dịch vụ công trực tuyến",
         "Mức độ hài lòng", "Tổng",
     ]
     scores = [vi_number(s) for s in groups["Điểm"]]
@@ -144,6 +148,35 @@ def test_766_groups_add_up_to_the_total_shown_and_the_driver_is_named(warehouse,
     sentence = next(m.value for m in at.markdown if m.value.startswith("Chỉ số 766 của Phú Thọ"))
     assert ("giảm" if total_change < 0 else "tăng") in sentence
     assert driver_name.split("–")[1].strip() in sentence
+
+
+def test_from_2025_11_the_profile_shows_the_six_groups_of_the_new_method(warehouse, sql):
+    at = run(PROFILE, province="25", period="2025-11")
+    groups = table(at, "Tối đa")
+    assert groups["Nhóm"].tolist() == [
+        "Công khai, minh bạch", "Tiến độ giải quyết", "Số hóa hồ sơ", "Dịch vụ công trực tuyến",
+        "Thanh toán trực tuyến", "Mức độ hài lòng", "Tổng",
+    ]
+    assert [vi_number(m) for m in groups["Tối đa"]] == [18, 20, 22, 12, 10, 18, 100]
+    stored = dict(sql("SELECT indicator, value FROM observation WHERE unit_code = '25' AND level = 'province' "
+                      "AND period = '2025-11' AND indicator LIKE 'index766_%'"))
+    scores = [vi_number(s) for s in groups["Điểm"]]
+    assert scores[4] == pytest.approx(stored["index766_online_payment"]) and scores[6] == pytest.approx(
+        stored["index766_total"])
+    bars = next(c for c in charts(at) if c["layout"].get("barmode") == "overlay")["data"]
+    assert bars[0]["x"] == [18, 20, 22, 12, 10, 18] and len(bars[1]["y"]) == 6
+    waterfall = next(c for c in charts(at) if c["data"][0]["type"] == "waterfall")["data"][0]
+    assert waterfall["measure"] == ["absolute"] + ["relative"] * 6 + ["total"]
+
+
+def test_in_2025_10_the_profile_says_the_method_changed_and_draws_no_waterfall(warehouse):
+    at = run(PROFILE, province="25", period="2025-10", lang="en")
+    assert not [c for c in charts(at) if c["data"][0]["type"] == "waterfall"]
+    sentence = next(m.value for m in at.markdown if m.value.startswith("Phú Thọ's Decision 766 index"))
+    assert "From Oct 2025 the index follows a new method, 6 groups (online payment split out) (5 → 6 groups)" \
+        in sentence and "Main driver" not in sentence
+    changes = table(at, "Maximum")["Change (points)"].tolist()
+    assert changes[3:5] == ["–", "–"] and "–" not in changes[:3]
 
 
 def test_commune_map_has_148_points_over_the_province_outline(warehouse, sql):

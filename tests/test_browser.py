@@ -218,12 +218,12 @@ COMMUNE_POINTS = "() => document.querySelectorAll('.scattergeo path.point').leng
     "path, charts, shot, texts",
     [
         ("province?province=25&period=2025-09", 3, "4_province",
-         ["Hồ sơ Phú Thọ", "88,01 %", "{index766_phu_tho}", "Dịch vụ trực tuyến và thanh toán"]),
+         ["Hồ sơ Phú Thọ", "88,01 %", "{index766_phu_tho}", "Dịch vụ công trực tuyến"]),
         ("communes?q=quang%20dien&period=2025-09", 2, "5_communes",
          ["Xã Quảng Điền", "Xã thuộc Huế · mã 19867", "6 trên 3.321"]),
         ("data_methods", 0, "6_data_methods",
-         ["Định nghĩa 28 chỉ tiêu", "30 khớp ✓", "0 không khớp", "Cần Thơ phủ lên một phần Đồng Tháp cũ"]),
-        ("province?province=46&period=2025-10&lang=en", 3, "4_province_en", ["Profile of Huế", "Main driver"]),
+         ["Định nghĩa 29 chỉ tiêu", "30 khớp ✓", "0 không khớp", "Cần Thơ phủ lên một phần Đồng Tháp cũ"]),
+        ("province?province=46&period=2025-11&lang=en", 3, "4_province_en", ["Profile of Huế", "Main driver"]),
     ],
     ids=["province", "communes", "data_methods", "province-en"],
 )

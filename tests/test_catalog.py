@@ -164,6 +164,64 @@ def test_an_inconsistent_catalog_is_refused_with_the_entry_named(tmp_path, repla
         catalog.load(catalog_copy(tmp_path, replace=replace))
 
 
+# ----------------------------------------------------------------------------- the 766 methods
+
+
+def test_the_766_index_has_five_groups_until_2025_09_and_six_from_2025_10():
+    """The online group of 22 points split in October 2025 into online public services (12)
+    and online payment (10); each group names the portal field that holds it."""
+    five, six = catalog.index766_method("2025-09"), catalog.index766_method("2025-10")
+    assert (five.valid_from, five.valid_to, six.valid_from, six.valid_to) == ("2022-06", "2025-09", "2025-10", None)
+    assert [(g.indicator, g.max, g.field) for g in five.groups] == [
+        ("index766_transparency", 18, "CKMB"), ("index766_progress", 20, "TDGQ"), ("index766_digitisation", 22, "MDSH"),
+        ("index766_online_service", 22, "TTTT"), ("index766_satisfaction", 18, "MDHL")]
+    assert [(g.indicator, g.max, g.field) for g in six.groups] == [
+        ("index766_transparency", 18, "CKMB"), ("index766_progress", 20, "TDGQ"), ("index766_digitisation", 22, "MDSH"),
+        ("index766_online_service", 12, "TTTT"), ("index766_online_payment", 10, "CLGQ"),
+        ("index766_satisfaction", 18, "MDHL")]
+    assert catalog.index766_method("2022-05") is None and catalog.index766_method("2031-01") is six
+    assert catalog.index766_group_max("index766_online_payment", "2025-09") is None
+    assert catalog.index766_group_max("index766_online_service", "2025-09") == 22
+    index = catalog.by_role("index766")
+    assert index.components == six.codes  # every group of every method, newest order
+    # a group's own bound is its largest maximum; the month's comes from its method
+    assert (catalog.get("index766_online_service").max, catalog.get("index766_online_payment").max) == (22, 10)
+
+
+def test_the_766_definitions_state_the_maxima_of_the_methods():
+    """Definitions say a group's maximum in words; they must agree with [[index766_method]]."""
+    for code in catalog.by_role("index766").components:
+        maxima = {g.max for m in catalog.index766_methods() for g in m.groups if g.indicator == code}
+        for text in (catalog.get(code).definition_vi, catalog.get(code).definition_en):
+            stated = {float(n) for n in re.findall(r"(\d+) (?:điểm|points)", text)}
+            assert stated and stated <= maxima, (code, text)
+
+
+def test_each_766_method_change_is_an_event_on_the_766_charts():
+    events = (paths.META / "events.csv").read_text(encoding="utf-8")
+    for method in catalog.index766_methods()[1:]:
+        assert re.search(rf"^{method.valid_from}-01,.*,method,index766$", events, flags=re.M), method.valid_from
+
+
+@pytest.mark.parametrize("replace, message", [
+    (("{ indicator = \"index766_satisfaction\", max = 18, field = \"MDHL\" },\n]\n\n[[index766_method]]",
+      "{ indicator = \"index766_satisfaction\", max = 17, field = \"MDHL\" },\n]\n\n[[index766_method]]"),
+     r"\[\[index766_method\]\] from 2022-06: the groups' maxima add up to 99, not to index766_total's max 100"),
+    (('valid_from = "2025-10"', 'valid_from = "2022-01"'), "valid_from must be YYYY-MM months in increasing order"),
+    (('field = "CLGQ"', 'field = "TTTT"'), "each group needs its own field"),
+    (('{ indicator = "index766_online_payment", max = 10', '{ indicator = "index766_payments", max = 10'),
+     "index766_payments is no score indicator of the catalog"),
+    (('topic = "index766"\ndefinition_vi = "Nhóm chỉ số công khai',
+      'topic = "index766"\nmax = 18\ndefinition_vi = "Nhóm chỉ số công khai'),
+     "index766_transparency: a Decision 766 group's maximum is given per method"),
+    (('topic = "index766"\nmax = 100\n', 'topic = "index766"\nmax = 100\ncomponents = ["index766_progress"]\n'),
+     "the 766 index's groups are listed in \\[\\[index766_method\\]\\]"),
+])
+def test_an_inconsistent_766_method_is_refused_with_what_is_wrong(tmp_path, replace, message):
+    with pytest.raises(catalog.CatalogError, match=message):
+        catalog.load(catalog_copy(tmp_path, replace=replace))
+
+
 def test_the_catalog_marks_the_counts_that_may_be_shown_per_1000_inhabitants(db):
     assert [i.code for i in catalog.per_capita()] == [
         "applications_received", "online_applications", "applications_resolved", "bts_stations", "stations_5g",

@@ -22,16 +22,24 @@ DELAYED = {"code": "delayed_tasks", "name_vi": "Nhiệm vụ chậm tiến độ
 
 
 def groups_frame() -> pd.DataFrame:
+    """The five groups of a month of the first method (2025-09)."""
     return pd.DataFrame({
-        "code": list(catalog.by_role("index766").components),
+        "code": list(catalog.index766_method("2025-09").codes),
         "name_vi": ["766 – Công khai, minh bạch", "766 – Tiến độ giải quyết", "766 – Số hóa hồ sơ",
-                    "766 – Dịch vụ trực tuyến và thanh toán", "766 – Mức độ hài lòng"],
-        "name_en": ["766 – Transparency", "766 – Progress", "766 – Digitisation", "766 – Online service and payment",
+                    "766 – Dịch vụ công trực tuyến", "766 – Mức độ hài lòng"],
+        "name_en": ["766 – Transparency", "766 – Progress", "766 – Digitisation", "766 – Online public services",
                     "766 – Satisfaction"],
         "value": [11.55, 13.16, 18.44, 17.71, 12.29],
         "prev_value": [11.51, 13.06, 18.68, 18.12, 12.41],
         "max_value": [18.0, 20.0, 22.0, 22.0, 18.0],
     }).assign(delta=lambda d: d["value"] - d["prev_value"])
+
+
+def profile_rows(period: str, values: dict[str, tuple[float, float]]) -> pd.DataFrame:
+    """Rows of queries.province_profile for the 766 indicators: code -> (value, prev_value)."""
+    return pd.DataFrame([{"code": code, "name_vi": catalog.get(code).name_vi, "name_en": catalog.get(code).name_en,
+                          "value": v, "prev_value": p, "max_value": catalog.get(code).max}
+                         for code, (v, p) in values.items()])
 
 
 def communes_frame(n: int = 6, missing: int = 1) -> pd.DataFrame:
@@ -75,19 +83,62 @@ def test_group_scores_are_drawn_against_their_maximum():
     maxima, scores = fig.data
     assert list(maxima.x) == [18, 20, 22, 22, 18]
     assert list(scores.x) == [11.55, 13.16, 18.44, 17.71, 12.29]
-    assert scores.text[0] == "11,55 / 18" and scores.y[3] == "Dịch vụ trực tuyến và thanh toán"
+    assert scores.text[0] == "11,55 / 18" and scores.y[3] == "Dịch vụ công trực tuyến"
+
+
+def test_a_month_of_the_six_group_method_shows_its_six_groups_with_their_maxima():
+    """From 2025-10 online public services count 12 points and online payment 10: the bars,
+    the table and the waterfall take the groups and maxima of the month's method."""
+    six = {"index766_transparency": (15.6, 15.5), "index766_progress": (19.4, 19.3),
+           "index766_digitisation": (20.8, 20.6), "index766_online_service": (8.5, 8.4),
+           "index766_online_payment": (9.0, 8.8), "index766_satisfaction": (17.9, 17.8),
+           "index766_total": (91.2, 90.4)}
+    g = tables.index766_groups(profile_rows("2025-11", six), "2025-11")
+    assert g["code"].tolist() == list(catalog.index766_method("2025-11").codes)
+    assert g["max_value"].tolist() == [18, 20, 22, 12, 10, 18]
+    assert g["delta"].round(2).tolist() == [0.1, 0.1, 0.2, 0.1, 0.2, 0.1]
+    fig = pc.index766_groups_chart(g, lang="en")
+    assert list(fig.data[0].x) == [18, 20, 22, 12, 10, 18] and fig.data[1].y[4] == "Online payment"
+    assert fig.data[1].text[3] == "8.50 / 12"
+    waterfall = pc.index766_waterfall(g, total=91.2, prev_total=90.4, period="2025-11", lang="vi").data[0]
+    assert list(waterfall.measure) == ["absolute"] + ["relative"] * 6 + ["total"]
+    shown = tables.index766_group_table(g, 91.2, 90.4, "vi")
+    assert shown["Tối đa"].tolist() == ["18", "20", "22", "12", "10", "18", "100"]
+    # the 22-point online group of a month of the first method is not one of them
+    five = tables.index766_groups(profile_rows("2025-09", {**six, "index766_online_payment": (None, None)}),
+                                  "2025-09")
+    assert five["max_value"].tolist() == [18, 20, 22, 22, 18] and "index766_online_payment" not in set(five["code"])
+
+
+def test_in_the_month_the_method_changed_no_group_change_is_compared():
+    """2025-09 had five groups, 2025-10 six: only groups whose maximum stayed have a change,
+    no driver is named, and the sentence says the method changed."""
+    values = {"index766_transparency": (15.6, 15.5), "index766_progress": (19.4, 19.3),
+              "index766_digitisation": (20.8, 20.6), "index766_online_service": (8.5, 17.9),
+              "index766_online_payment": (9.0, None), "index766_satisfaction": (17.9, 17.8),
+              "index766_total": (91.2, 91.1)}
+    g = tables.index766_groups(profile_rows("2025-10", values), "2025-10")
+    assert g["delta"].round(2).tolist()[:3] == [0.1, 0.1, 0.2] and g["delta"][3:5].isna().all()
+    before, now = tables.index766_method_change("2025-10")
+    assert (len(before.groups), len(now.groups)) == (5, 6) and tables.index766_method_change("2025-11") is None
+    sentence = tables.index766_sentence(g, total=91.2, prev_total=91.1, name="Đồng Nai", period="2025-10", lang="vi")
+    assert sentence == ("Chỉ số 766 của Đồng Nai tăng 0,10 điểm so với Tháng 9/2025 (91,10 → 91,20). Từ Tháng "
+                        "10/2025, chỉ số tính theo phương pháp mới, 6 nhóm chỉ số (tách thanh toán trực tuyến) "
+                        "(5 → 6 nhóm): thay đổi từng nhóm không so sánh được với tháng trước.")
+    table = tables.index766_group_table(g, 91.2, 91.1, "en")
+    assert table["Change (points)"].tolist() == ["+0.10", "+0.10", "+0.20", "–", "–", "+0.10", "+0.10"]
 
 
 def test_driver_is_the_largest_change_in_the_direction_of_the_total():
     g = groups_frame()
     main = tables.driver(g)
-    assert main["code"] == "index766_online_payment" and main["total_delta"] == pytest.approx(-0.63)
+    assert main["code"] == "index766_online_service" and main["total_delta"] == pytest.approx(-0.63)
     rising = g.assign(delta=[0.5, -0.9, 0.3, 0.2, 0.1])  # total +0.2: the biggest *rise* drove it
     assert tables.driver(rising)["code"] == "index766_transparency"
     assert tables.driver(g.assign(delta=[None] * 5)) is None
     sentence = tables.index766_sentence(g, total=73.15, prev_total=73.78, name="Phú Thọ", period="2025-09", lang="vi")
     assert sentence.startswith("Chỉ số 766 của Phú Thọ giảm 0,63 điểm so với Tháng 8/2025 (73,78 → 73,15).")
-    assert "**Dịch vụ trực tuyến và thanh toán** (-0,41 điểm)" in sentence
+    assert "**Dịch vụ công trực tuyến** (-0,41 điểm)" in sentence
     no_prev = tables.index766_sentence(g.assign(prev_value=None), total=73.15, prev_total=None, name="Huế",
                                        period="2025-07", lang="en")
     assert "no Decision 766 index for Jun 2025" in no_prev
@@ -228,3 +279,12 @@ def test_offshore_archipelagos_go_to_a_framed_inset_so_the_mainland_stays_large(
     assert sum(1 for t in fig.data if t.type == "scattergeo" and t.marker.showscale) == 1  # one colour bar
     plain = pc.commune_map(communes_frame(4, missing=0), indicator=RATE, province_code="25")
     assert "geo2" not in plain.to_plotly_json()["layout"]
+
+
+def test_data_and_methods_give_the_766_total_as_one_sum_per_method():
+    names = {code: i.name_en for code, i in catalog.indicators().items()}
+    text = tables.formula_text({"code": catalog.by_role("index766").code}, names, "en")
+    assert text == ("from Jun 2022: Transparency (18) + Progress (20) + Digitisation (22) + "
+                    "Online public services (22) + Satisfaction (18); from Oct 2025: Transparency (18) + "
+                    "Progress (20) + Digitisation (22) + Online public services (12) + Online payment (10) + "
+                    "Satisfaction (18)")

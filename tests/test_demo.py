@@ -234,11 +234,25 @@ def test_scores_stay_within_their_group_maximum_and_add_up(made):
     total = catalog.get("index766_total")
     o = made.observations
     groups = o[o.indicator.isin(total.components)]
-    maxima = groups.indicator.map({code: catalog.get(code).max for code in total.components})
+    maxima = [catalog.index766_group_max(code, period) for code, period in zip(groups.indicator, groups.period)]
+    assert None not in maxima  # every group value belongs to its month's method
     assert (groups.value >= 0).all() and (groups.value <= maxima).all()
     summed = groups.groupby(["period", "level", "unit_code"]).value.sum()
     totals = o[o.indicator == total.code].set_index(["period", "level", "unit_code"]).value
     assert np.allclose(totals.sort_index(), summed.sort_index())
+
+
+def test_each_month_has_the_groups_of_its_method(made):
+    """Five groups (online services out of 22) until 2025-09, six from 2025-10 (online services
+    out of 12 and online payment out of 10), for provinces and communes alike."""
+    o = made.observations
+    hue = o[(o.unit_code == "46") & (o.level == "province") & o.indicator.str.startswith("index766_")]
+    counts = hue[hue.indicator != "index766_total"].groupby("period").indicator.nunique()
+    assert set(counts[:"2025-09"]) == {5} and set(counts["2025-10":]) == {6}
+    online = o[o.indicator == "index766_online_service"]
+    assert online[online.period <= "2025-09"].value.max() > 12 >= online[online.period >= "2025-10"].value.max()
+    payment = o[o.indicator == "index766_online_payment"]
+    assert payment.period.min() == "2025-10" and set(payment.level) == {"province", "commune"}
 
 
 def test_criteria_are_whole_numbers_up_to_17_that_never_fall(made):

@@ -33,8 +33,9 @@ CODES = {
     "duplicate", "total_mismatch", "rebase_rate_without_counts", "rebase_not_additive", "rebase_incomplete",
     "missing_id", "bad_time", "future_time", "resolved_before_received", "bad_channel", "bad_bool",
     "duplicate_dossier", "duplicates_not_listed", "partial_province",
+    "method_mismatch", "total_not_sum", "group_above_max", "rank_mismatch", "needs_province",
 }
-WARNINGS = {"total_mismatch", "duplicate_dossier", "duplicates_not_listed", "partial_province"}
+WARNINGS = {"total_mismatch", "duplicate_dossier", "duplicates_not_listed", "partial_province", "rank_mismatch"}
 
 
 def fields(key: str, lang: str) -> set[str]:

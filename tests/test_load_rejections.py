@@ -220,3 +220,11 @@ def test_a_duplicate_line_names_a_few_of_the_other_rows(tmp_path):
         "the same unit, indicator and period is also in row(s) 3, 4, 5, 6, 7 and 3 more",
         "the same unit, indicator and period is also in row(s) 2, 4, 5, 6, 7 and 3 more"]
     assert lines.reason.iloc[-1] == "the same unit, indicator and period is also in row(s) 2, 3, 4, 5, 6 and 3 more"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_empty_value_in_a_long_report_is_a_missing_value(tmp_path, fmt):
+    """(It used to stop the check with an AttributeError.)"""
+    lines = only(plan(tmp_path, [[P, "Huế", "bts_stations", "", "", ""], [P, "Huế", "stations_5g", 5, "", ""]], fmt),
+                 "missing_value")
+    assert (lines.iloc[0].column, lines.iloc[0].reason) == ("value", "the value is empty")

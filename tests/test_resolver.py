@@ -46,6 +46,16 @@ def test_province_spellings(r, text):
     assert (got.code, got.name, got.level, got.province_code) == ("25", "Phú Thọ", "province", "25")
 
 
+def test_a_units_peoples_committee_names_the_unit(r):
+    """The portal's 766 rankings name units by their People's Committee (UBND)."""
+    for text in ("UBND tỉnh Phú Thọ", "Ủy ban nhân dân tỉnh Phú Thọ", "ubnd Tinh Phu Tho", nfd("UBND Tỉnh Phú Thọ")):
+        assert r.province(text).code == "25", text
+    assert r.province("UBND Thành phố Huế").code == "46"
+    assert r.commune("UBND xã Quảng Điền").name == "Xã Quảng Điền"
+    assert r.commune("Ủy ban nhân dân phường Thuận An", province="Huế").name == "Phường Thuận An"
+    assert raises(r.province, "UBND").reason == "unknown"  # nothing after it: no unit
+
+
 def test_matched_by_reports_how(r):
     assert r.province(25).matched_by == "code"
     assert r.province("Tỉnh Phú Thọ").matched_by == "name"

@@ -118,19 +118,29 @@ def test_national_rate_is_sum_of_numerators_over_sum_of_denominators(db):
     assert abs(national - average) > 0.01  # a mean of rates would be a different (wrong) number
 
 
-def test_index766_total_is_the_sum_of_its_five_groups_within_their_maxima(db):
-    worst, over = db.execute(
+def test_index766_total_is_the_sum_of_its_months_groups_within_their_maxima(db):
+    """The index766_group view gives each group's maximum in its month: 5 groups until 2025-09,
+    6 from 2025-10; no group value falls outside its month's method."""
+    worst, over, outside, methods = db.execute(
         """
         WITH g AS (
-            SELECT unit_code, period, level, sum(value) AS groups,
-                   bool_or(value > CASE indicator WHEN 'index766_transparency' THEN 18 WHEN 'index766_progress' THEN 20
-                       WHEN 'index766_satisfaction' THEN 18 ELSE 22 END) AS over_max
-            FROM observation WHERE indicator LIKE 'index766_%' AND indicator <> 'index766_total' GROUP BY ALL)
-        SELECT max(abs(t.value - g.groups)), bool_or(g.over_max)
+            SELECT o.unit_code, o.period, o.level, sum(o.value) AS groups, bool_or(o.value > m.max_value) AS over_max,
+                   count(*) FILTER (WHERE m.indicator IS NULL) AS outside, max(m.n_groups) AS n_groups
+            FROM observation o
+            LEFT JOIN index766_group m ON m.indicator = o.indicator
+             AND o.period BETWEEN m.valid_from AND coalesce(m.valid_to, o.period)
+            WHERE o.indicator LIKE 'index766_%' AND o.indicator <> 'index766_total' GROUP BY ALL)
+        SELECT max(abs(t.value - g.groups)), bool_or(g.over_max), sum(g.outside),
+               list(DISTINCT (g.period >= '2025-10', g.n_groups) ORDER BY (g.period >= '2025-10', g.n_groups))
         FROM observation t JOIN g USING (unit_code, period, level) WHERE t.indicator = 'index766_total'
         """
     ).fetchone()
-    assert worst < 1e-6 and over is False
+    assert worst < 1e-6 and over is False and outside == 0
+    assert methods == [(False, 5), (True, 6)]
+    assert db.execute("SELECT indicator, max_value FROM index766_group WHERE valid_from = '2025-10' "
+                      "ORDER BY position").fetchall() == [
+        ("index766_transparency", 18), ("index766_progress", 20), ("index766_digitisation", 22),
+        ("index766_online_service", 12), ("index766_online_payment", 10), ("index766_satisfaction", 18)]
 
 
 def test_ties_share_the_best_rank_and_lower_is_better_for_delayed_tasks(db):
@@ -270,9 +280,10 @@ def test_the_code_creates_tables_only_in_the_ddl_and_inserts_by_column_name():
 
 
 def test_the_events_come_from_the_warehouse_with_their_source(db):
-    rows = db.execute("SELECT date, period, label_en, kind, source_id FROM event ORDER BY date").fetchall()
-    assert [(str(d), p, k) for d, p, _, k, _ in rows] == [
-        ("2024-12-22", "2024-12", "policy"), ("2025-06-12", "2025-06", "reform"), ("2025-07-01", "2025-07", "reform")]
+    rows = db.execute("SELECT date, period, label_en, kind, source_id, topic FROM event ORDER BY date").fetchall()
+    assert [(str(d), p, k, topic) for d, p, _, k, _, topic in rows] == [
+        ("2024-12-22", "2024-12", "policy", None), ("2025-06-12", "2025-06", "reform", None),
+        ("2025-07-01", "2025-07", "reform", None), ("2025-10-01", "2025-10", "method", "index766")]
     assert {r[4] for r in rows} == {"events"}
     (checksum,), = db.execute("SELECT checksum FROM source WHERE id = 'events'").fetchall()
     assert len(checksum) == 64
@@ -305,5 +316,5 @@ def test_an_older_schema_refuses_changes_until_ensure_rebuilds_it_with_its_loads
     with wh.reading(warehouse_copy) as con:
         assert con.execute("SELECT value, is_demo, load_id FROM wh.observation WHERE indicator = 'bts_stations' "
                            "AND unit_code = '46' AND period = '2025-09'").fetchone() == (1234, False, load_id)
-        assert con.execute("SELECT count(*) FROM wh.event").fetchone()[0] == 3
+        assert con.execute("SELECT count(*) FROM wh.event").fetchone()[0] == 4
     assert etl_main(["load", str(newer)]) == 0

@@ -42,8 +42,9 @@ from etl.load import validate as VAL
 from etl.load.notes import Note
 from etl.load.readers import FileRejected, UsageError
 from etl.load.rules import found
+from etl.load.rules.file import JSON_REPORT
 
-KINDS = ("report", "legacy", "dossiers")
+KINDS = ("report", "legacy", "dossiers", "index766")
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 IDENTITY_OPTIONS = ("kind", "period", "sheet", "province")
 EXAMPLES = 5
@@ -171,8 +172,12 @@ def _check_options(kind: str | None, period: str | None) -> None:
 
 
 def _detect_kind(path: Path, fmt: str, sheet: str | None) -> str:
+    """dossiers or index766 when the header (a JSON file: the portal's answer) says so, else report."""
     from etl.load.dossiers import looks_like_dossiers
+    from etl.load.index766 import looks_like_portal
 
+    if fmt == "json":
+        return "index766"
     if fmt == "parquet":
         return "dossiers" if looks_like_dossiers(readers.parquet_metadata(path).schema.names) else "report"
     if fmt in readers.EXCEL_FORMATS:
@@ -186,6 +191,8 @@ def _detect_kind(path: Path, fmt: str, sheet: str | None) -> str:
         except FileRejected:
             text = data.decode("utf-8", "ignore")
         head, _ = readers.csv_grid_head(text)
+    if any(looks_like_portal(row) for row in head):
+        return "index766"
     return "dossiers" if any(looks_like_dossiers([str(c) for c in row]) for row in head) else "report"
 
 
@@ -206,8 +213,14 @@ def plan_load(path: str | Path, kind: str | None = None, period: str | None = No
         readers.check_size(path, plan.kind)
         if progress:
             progress("reading")
+        if plan.fmt == "json" and plan.kind != "index766":
+            raise FileRejected(JSON_REPORT())
         if plan.kind == "dossiers":
             _plan_dossiers(plan, province, now, progress, sheet)
+        elif plan.kind == "index766":
+            if progress:
+                progress("validating")
+            _plan_index766(plan, period, province, sheet, now)
         else:
             table = readers.read_table(path, sheet)
             plan.options["sheet"] = table.sheet
@@ -269,6 +282,26 @@ def refused_plan(path: str | Path, exc: FileRejected, kind: str | None = None, p
     if compare:
         _compare(plan, db)
     return plan
+
+
+def _plan_index766(plan: LoadPlan, period: str | None, province: str | None, sheet: str | None,
+                   now: dt.datetime | None) -> None:
+    """The portal's Decision 766 table (etl/load/index766.py)."""
+    from etl import reference
+    from etl.load import index766
+
+    portal = index766.read(plan.path, sheet)
+    plan.options["sheet"] = portal.sheet
+    checked = index766.check(portal, period, province, reference.resolver(), now)
+    plan.layout = "portal"
+    plan.rows = checked.rows
+    plan.rejections = checked.rejections
+    plan.rows_read = checked.rows_read
+    plan.values_read = checked.values_read
+    plan.notes.extend(checked.notes)
+    errors = plan.errors
+    plan.rows_rejected = int(errors.row.dropna().nunique()) + int(errors.row.isna().any())
+    plan.fatal = checked.fatal
 
 
 def _plan_dossiers(plan: LoadPlan, province: str | None, now: dt.datetime | None, progress,

@@ -39,7 +39,7 @@ def sha256_of(path: Path, progress=None) -> tuple[str, int]:
 
 
 def extension(path: Path, fmt: str) -> str:
-    return {"xlsx": "xlsx", "xls": "xls", "parquet": "parquet"}.get(fmt, "csv")
+    return {"xlsx": "xlsx", "xls": "xls", "parquet": "parquet", "json": "json"}.get(fmt, "csv")
 
 
 def archived_path(sha256: str, ext: str, directory: Path) -> Path:

@@ -262,13 +262,16 @@ def _configure_load(p: argparse.ArgumentParser) -> None:
     p.description = ("Validate a file and load it (all-or-nothing unless --accept-valid). "
                      "Exit codes: 0 loaded or already loaded, 1 rejected (nothing loaded), 2 usage error, "
                      "3 warehouse unreadable or disk full (nothing loaded).")
-    p.add_argument("file", help="CSV, Excel (.xlsx, .xls) or Parquet file")
-    p.add_argument("--kind", choices=["report", "legacy", "dossiers"],
+    p.add_argument("file", help="CSV, Excel (.xlsx, .xls), Parquet or JSON (the portal's 766 table) file")
+    p.add_argument("--kind", choices=["report", "legacy", "dossiers", "index766"],
                    help="report (34 provinces / communes), legacy (63 old provinces, re-based), "
-                        "dossiers (raw export); default: dossiers if the header looks like one, else report")
-    p.add_argument("--period", help="YYYY-MM for files without a period column")
+                        "dossiers (raw export), index766 (the National Public Service Portal's Decision 766 "
+                        "table, JSON or its Excel copy); default: from the file (JSON or the portal's headings: "
+                        "index766; a dossier header: dossiers; else report)")
+    p.add_argument("--period", help="YYYY-MM for files without a period column (the portal's 766 table: its month)")
     p.add_argument("--sheet", help="worksheet to read (Excel files with several sheets)")
-    p.add_argument("--province", help="province of the communes in the file (when it has no province column)")
+    p.add_argument("--province", help="province of the communes in the file (when it has no province column; "
+                                      "the portal's table of one province's units)")
     p.add_argument("--dry-run", action="store_true", help="check only; write nothing")
     p.add_argument("--accept-valid", action="store_true",
                    help="load the valid rows and quarantine the rejected ones")

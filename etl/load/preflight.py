@@ -414,16 +414,21 @@ def _globals(stream: bytes):
 # --------------------------------------------------------------------------- dispatch
 
 def sniff_format(path: Path) -> str:
-    """'csv' | 'xlsx' | 'xls' | 'parquet' from the file's first bytes (then its extension).
-    Excel 97–2003 workbooks (.xls) are still common in provincial offices: read directly."""
+    """'csv' | 'xlsx' | 'xls' | 'parquet' | 'json' from the file's first bytes (then its
+    extension). Excel 97–2003 workbooks (.xls) are still common in provincial offices: read
+    directly. JSON (a list or an object first, after a BOM and white space) is the National
+    Public Service Portal's answer to a ranking request (the 766 index)."""
     with open(path, "rb") as handle:
-        head = handle.read(8)
+        head = handle.read(64)
     if head.startswith(XLSX_MAGIC):
         return "xlsx"
     if head.startswith(b"PAR1"):
         return "parquet"
     if head.startswith(XLS_MAGIC):  # or another Office 97–2003 document: the workbook check tells
         return "xls"
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text[:1] in (b"[", b"{") or Path(path).suffix.lower() == ".json":
+        return "json"
     suffix = Path(path).suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         raise FileRejected(F.NAMED_XLSX())

@@ -1,16 +1,21 @@
-"""The input templates in data/templates/ (CSV and .xlsx for each format), generated here so
-they always match the loader: ``python -m etl.load.templates`` rewrites them, and a test
-checks that every template loads cleanly (dry run)."""
+"""The input templates in data/templates/ (CSV and .xlsx for each format; the National Public
+Service Portal's Decision 766 table as JSON and as its Excel copy), generated here so they
+always match the loader: ``python -m etl.load.templates`` rewrites them, and a test checks
+that every template loads cleanly (dry run)."""
 
 from __future__ import annotations
 
+import json
+import random
 import sys
 from pathlib import Path
 
 import openpyxl
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 
-from core import paths
+from core import catalog, paths
+from etl import reference
 
 FOLDER = paths.DATA / "templates"
 PERIOD = "2025-09"
@@ -94,6 +99,92 @@ TEMPLATES: dict[str, dict] = {
 }
 
 
+# The portal's Decision 766 table (--kind index766): example values (made up, seeded), in the
+# shape the portal answers a ranking request with. The options each file loads with:
+PORTAL = {
+    # the 34 provinces in a month of the six-group method, as JSON and as a saved Excel copy
+    "index766_portal": {"period": "2025-11"},
+    # Phú Thọ's own table in a month of the five-group method: its departments, then its communes
+    "index766_communes_phu_tho": {"period": "2025-09", "province": "Phú Thọ"},
+}
+PORTAL_FILES = (("index766_portal", "json"), ("index766_portal", "xlsx"), ("index766_communes_phu_tho", "json"))
+DEPARTMENTS = ["Văn phòng UBND tỉnh", "Sở Nội vụ", "Sở Tư pháp", "Sở Tài chính", "Sở Công Thương", "Sở Xây dựng",
+               "Sở Nông nghiệp và Môi trường", "Sở Giáo dục và Đào tạo", "Sở Y tế", "Sở Khoa học và Công nghệ",
+               "Sở Văn hóa, Thể thao và Du lịch", "Sở Dân tộc và Tôn giáo", "Thanh tra tỉnh",
+               "Ban Quản lý các khu công nghiệp tỉnh", "Công an tỉnh Phú Thọ", "Bảo hiểm xã hội tỉnh Phú Thọ",
+               "Thuế tỉnh Phú Thọ"]
+FIELD_ORDER = ("CKMB", "TDGQ", "TTTT", "CLGQ", "MDHL", "MDSH")  # as the portal lists its fields
+TITLE_766 = "BỘ CHỈ SỐ CHỈ ĐẠO, ĐIỀU HÀNH VÀ ĐÁNH GIÁ CHẤT LƯỢNG PHỤC VỤ NGƯỜI DÂN, DOANH NGHIỆP"
+
+
+def portal_records(names: list[str], period: str, seed: int) -> list[dict]:
+    """One record per unit as the portal gives it: scores as text, ranked by total (ROW_STT)."""
+    method, rng = catalog.index766_method(period), random.Random(seed)
+    records = []
+    for name in names:
+        groups = {g.field: round(g.max * rng.uniform(0.62, 0.99), 2) for g in method.groups}
+        records.append({"ID": str(rng.randint(10_000, 99_999)), "TEN": name,
+                        "TONG_SCORE": round(sum(groups.values()), 2), **groups})
+    records.sort(key=lambda r: -r["TONG_SCORE"])
+    return [{"ID": r["ID"], "TEN": r["TEN"], "ROW_STT": rank, "TONG_SCORE": f"{r['TONG_SCORE']:.2f}",
+             **{k: f"{r[k]:.2f}" for k in FIELD_ORDER if k in r}}
+            for rank, r in enumerate(records, start=1)]
+
+
+def _portal_tables() -> dict[str, list[dict]]:
+    provinces, communes = reference.provinces(), reference.communes()
+    phu_tho = provinces.loc[provinces.name == PORTAL["index766_communes_phu_tho"]["province"], "code"].iloc[0]
+    return {
+        "index766_portal": portal_records(provinces.full_name.tolist(), PORTAL["index766_portal"]["period"], 766),
+        "index766_communes_phu_tho": portal_records(
+            DEPARTMENTS + communes.loc[communes.province_code == phu_tho, "name"].tolist(),
+            PORTAL["index766_communes_phu_tho"]["period"], 25),
+    }
+
+
+def _portal_xlsx(records: list[dict], period: str, path: Path) -> None:
+    """The table as staff save it from the portal's page: title rows, Vietnamese headings (the
+    group's name and its maximum), one row per unit."""
+    method = catalog.index766_method(period)
+    header = ["STT", "Tên đơn vị"] + [
+        f"{catalog.get(g.indicator).name_vi.split('–', 1)[1].strip()} ({g.max:g} điểm)" for g in method.groups
+    ] + ["Tổng điểm"]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Xếp hạng"
+    ws.append([TITLE_766])
+    ws.append([f"Cấp tỉnh, thành phố · Tháng {int(period[5:])}/{period[:4]} · dữ liệu mẫu"])
+    ws.append([])
+    for row in (1, 2):
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(header))
+        ws.cell(row, 1).font = Font(bold=True, size=13 if row == 1 else 11)
+        ws.cell(row, 1).alignment = Alignment(horizontal="center")
+    ws.append(header)
+    for cell in ws[4]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    for r in records:
+        ws.append([r["ROW_STT"], r["TEN"]] + [float(r[g.field]) for g in method.groups] + [float(r["TONG_SCORE"])])
+    ws.column_dimensions["B"].width = 30
+    for i in range(3, len(header) + 1):
+        ws.column_dimensions[get_column_letter(i)].width = 14
+    ws.freeze_panes = "C5"
+    wb.save(path)
+
+
+def write_portal_templates(folder: Path = FOLDER) -> list[Path]:
+    written = []
+    for name, records in _portal_tables().items():
+        path = folder / f"{name}.json"
+        path.write_text(json.dumps(records, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        written.append(path)
+        if (name, "xlsx") in PORTAL_FILES:
+            _portal_xlsx(records, PORTAL[name]["period"], folder / f"{name}.xlsx")
+            written.append(folder / f"{name}.xlsx")
+    return written
+
+
 def write_templates(folder: Path = FOLDER) -> list[Path]:
     import csv
 
@@ -122,8 +213,6 @@ def write_templates(folder: Path = FOLDER) -> list[Path]:
             cell.fill = PatternFill("solid", fgColor="DDEBF7")
         for row in spec["rows"]:
             ws.append(row)
-        from openpyxl.utils import get_column_letter
-
         for i, label in enumerate(spec["header"], start=1):
             longest = max([len(str(label))] + [len(str(r[i - 1])) for r in spec["rows"]])
             ws.column_dimensions[get_column_letter(i)].width = max(10, min(40, longest + 2))
@@ -139,7 +228,7 @@ def write_templates(folder: Path = FOLDER) -> list[Path]:
         xlsx = folder / f"{name}.xlsx"
         wb.save(xlsx)
         written.append(xlsx)
-    return written
+    return written + write_portal_templates(folder)
 
 
 if __name__ == "__main__":  # pragma: no cover

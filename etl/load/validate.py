@@ -25,7 +25,7 @@ from etl.load import values as V
 from etl.load.cells import is_total_label, to_cells
 from etl.load.notes import Note
 from etl.load.readers import Table
-from etl.load.rules import file, indicators, numbers, periods, rates, rebase, rows, units
+from etl.load.rules import file, index766, indicators, numbers, periods, rates, rebase, rows, units
 from etl.load.rules.context import OBS_COLUMNS, Report, cached
 from etl.load.rules.found import empty as empty_rejections
 
@@ -38,6 +38,7 @@ STEPS = (
     units.resolve, units.unresolved,
     numbers.parse, numbers.non_numeric, numbers.missing_value, numbers.negative_count, numbers.not_whole_number,
     numbers.rate_out_of_range, numbers.implausible_value, numbers.out_of_range,
+    index766.report_groups,
     rates.incomplete_counts, rates.numerator_gt_denominator, rates.zero_denominator, rates.rate_mismatch,
     indicators.wrong_level, units.before_unit_existed,
     rows.duplicate, rates.conflicting_count, rates.rate_mismatch_with_count_rows,

@@ -21,6 +21,8 @@ checks it:
     dossiers.py    dossier exports                missing_id, bad_time, future_time,
                                                   resolved_before_received, bad_channel, bad_bool,
                                                   duplicate_dossier, duplicates_not_listed, partial_province
+    index766.py    the Decision 766 index         method_mismatch, total_not_sum, group_above_max,
+                                                  rank_mismatch, needs_province
 
 The words are in data/i18n.toml under ``[reason.<code>]``: ``title`` (the short name), and the
 sentences the reason's :class:`Message` s name: a reason and a suggestion, with named fields
@@ -42,7 +44,7 @@ from typing import Any
 
 from core import i18n
 
-MODULES = ("file", "periods", "indicators", "units", "numbers", "rates", "rows", "rebase", "dossiers")
+MODULES = ("file", "periods", "indicators", "units", "numbers", "rates", "rows", "rebase", "dossiers", "index766")
 SEVERITIES = ("error", "warning")
 
 REASONS: dict[str, Reason] = {}

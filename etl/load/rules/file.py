@@ -73,6 +73,10 @@ READER_STOPPED = BAD_FORMAT.says("reason_reader_stopped", "suggestion_reader_sto
 NO_HEADER = BAD_FORMAT.says("reason_no_header", "suggestion_template")
 NO_UNIT_COLUMN = BAD_FORMAT.says("reason_no_unit_column", "suggestion_unit_column")
 UNKNOWN_LEVEL = BAD_FORMAT.says("reason_level", "suggestion_level", "value")
+NOT_JSON = BAD_FORMAT.says("reason_json", "suggestion_json", "error")
+JSON_SHAPE = BAD_FORMAT.says("reason_json_shape", "suggestion_json")
+JSON_REPORT = BAD_FORMAT.says("reason_json_report", "suggestion_json_report")
+NO_PORTAL_HEADER = BAD_FORMAT.says("reason_no_portal_header", "suggestion_portal_header")
 
 MISSING_COLUMN = Reason("missing_column")
 MISSING_DOSSIER_COLUMNS = MISSING_COLUMN.says("reason", "suggestion", "missing", "found", "columns")

@@ -88,7 +88,7 @@ def non_numeric(r: Report) -> None:
 
 
 def missing_value(r: Report) -> None:
-    r.reject(r.empty_value & ~r.derived, EMPTY(), r.c.cell_column, r.c.value)
+    r.reject(r.empty_value & ~r.derived, EMPTY, r.c.cell_column, r.c.value)
 
 
 def negative_count(r: Report) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from core import catalog
-from core.names import COMMUNE_PREFIXES, PROVINCE_PREFIXES, split_prefix
+from core.names import COMMUNE_PREFIXES, PROVINCE_PREFIXES, split_prefix, without_council
 from core.resolver import Resolved, ResolveError, UnitResolver
 from etl.load import values as V
 from etl.load.rules import Message, Reason, Said
@@ -143,9 +143,9 @@ class UnitLookup:
             digits = _looks_like_code(unit)
             if digits is not None:
                 lvl = "province" if digits <= 2 else "commune"
-            elif split_prefix(str(unit), COMMUNE_PREFIXES)[0]:
+            elif split_prefix(without_council(str(unit)), COMMUNE_PREFIXES)[0]:
                 lvl = "commune"
-            elif split_prefix(str(unit), PROVINCE_PREFIXES)[0]:
+            elif split_prefix(without_council(str(unit)), PROVINCE_PREFIXES)[0]:
                 lvl = "province"
         province_err = None
         if lvl in (None, "province"):
