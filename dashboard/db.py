@@ -30,6 +30,7 @@ import duckdb
 import pandas as pd
 
 from core import paths
+from core.schema import SCHEMA_VERSION
 
 DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
@@ -45,6 +46,11 @@ class WarehouseUnreadable(RuntimeError):
     """A file (or folder) is at the warehouse path but DuckDB cannot read it: truncated,
     overwritten, a checksum that does not match. Readers get one plain message; the cause,
     with the path, goes to the server log only."""
+
+
+class WarehouseOutdated(WarehouseUnreadable):
+    """The warehouse was built by another version of the program (another schema): readable,
+    but its views are not the ones the pages ask for."""
 
 
 _log = logging.getLogger(__name__)
@@ -93,10 +99,16 @@ def _open(p: str) -> duckdb.DuckDBPyConnection:
         con.execute(f"ATTACH '{p.replace(chr(39), chr(39) * 2)}' AS wh (READ_ONLY)")
         # The catalog and one small table: a file cut short or overwritten fails here, once
         # per warehouse file, before any page draws anything.
-        con.execute("SELECT count(*) FROM wh.meta.build_info").fetchall()
+        row = con.execute("SELECT max(value) FROM wh.meta.build_info WHERE key = 'schema_version'").fetchone()
     except duckdb.Error as exc:
         con.close()
         raise _unreadable(exc) from exc
+    if row[0] != str(SCHEMA_VERSION):
+        con.close()
+        _log.error("warehouse %s has schema %s, this app reads schema %s", p, row[0], SCHEMA_VERSION)
+        raise WarehouseOutdated(
+            f"The warehouse at {p} has schema {row[0]}; this version reads schema {SCHEMA_VERSION}. "
+            "Run `python -m etl ensure` (or `make warehouse`): it rebuilds it, keeping every load.")
     return con
 
 

@@ -90,6 +90,9 @@ def guard_warehouse(lang: str) -> None:
     except db.WarehouseMissing:
         st.error(i18n.t("app.no_warehouse", lang), icon=":material/database:")
         st.stop()
+    except db.WarehouseOutdated:
+        st.error(i18n.t("app.old_warehouse", lang), icon=":material/database:")
+        st.stop()
     except db.WarehouseUnreadable:
         st.error(i18n.t("app.bad_warehouse", lang), icon=":material/database:")
         st.stop()

@@ -41,9 +41,8 @@ from pathlib import Path
 import duckdb
 
 from core import paths
+from core.schema import SCHEMA_VERSION
 
-SCHEMA_VERSION = 4  # 2: pub and legacy tables in the DDL, ref.event, the fact_check view; 3: ref.population;
-#                    4: ref.index766_group (the 766 methods), ref.event.topic
 DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 DDL = """

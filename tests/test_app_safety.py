@@ -216,6 +216,20 @@ def test_the_damaged_warehouse_message_is_in_english_too(warehouse, tmp_path, mo
     assert i18n.t("app.bad_warehouse", "en") != i18n.t("app.bad_warehouse", "vi")
 
 
+@pytest.mark.parametrize("page", ["overview", "present", "data_refresh"])
+def test_a_warehouse_of_another_schema_says_to_rebuild_it(page, warehouse_copy):
+    """Code updated, warehouse not yet rebuilt: one message saying what to run, not a
+    missing-column error."""
+    con = duckdb.connect(str(warehouse_copy))
+    con.execute("UPDATE meta.build_info SET value = '3' WHERE key = 'schema_version'")
+    con.close()
+    db.reset()
+    at = run(page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == [i18n.t("app.old_warehouse", "vi")]
+    assert "python -m etl ensure" in at.error[0].value
+
+
 def test_an_unexpected_error_shows_readers_no_details(warehouse_copy):
     """A warehouse of an older shape (a view missing) is not damage: the page fails, and
     the reader sees Streamlit's generic box without the exception text, trace or path.

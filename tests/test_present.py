@@ -15,10 +15,12 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from dashboard.present import compose, decks, permalink, render, slides
@@ -216,6 +218,14 @@ def test_the_command_line_says_what_is_wrong(warehouse, tmp_path):
     missing = cli("export", "--period", "2025-09", "--format", "html", "--out", out,
                   env={"DX_DB": str(tmp_path / "none.duckdb")})
     assert missing.returncode == 3 and not Path(out).exists()
+    old = tmp_path / "old.duckdb"
+    shutil.copyfile(warehouse, old)
+    con = duckdb.connect(str(old))
+    con.execute("UPDATE meta.build_info SET value = '3' WHERE key = 'schema_version'")
+    con.close()
+    outdated = cli("export", "--period", "2025-09", "--format", "html", "--out", out, env={"DX_DB": str(old)})
+    assert outdated.returncode == 3 and "python -m etl ensure" in outdated.stderr
+    assert "Traceback" not in outdated.stderr
 
 
 @pytest.fixture(scope="module")
