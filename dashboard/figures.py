@@ -55,10 +55,12 @@ def movers(ind_code: str, start: str, end: str, lang: str, highlight: str | None
 @cached_figure
 def trend(ind_code: str, codes: tuple[str, ...], lang: str, start: str | None) -> go.Figure:
     ind = queries.indicator(ind_code)
+    published = queries.published_points(ind_code, codes)
+    published = published.assign(name=published["name"].fillna(i18n.t("published.national", lang)))
     return trends.trend_chart(
         queries.province_series(ind_code, codes), queries.national_series(ind_code), indicator=ind,
         lang=lang, target=ui.national_target(ind), events=queries.events(),
-        title=i18n.t("trends.chart_title", lang, indicator=_name(ind, lang)), start=start,
+        title=i18n.t("trends.chart_title", lang, indicator=_name(ind, lang)), start=start, published=published,
     )
 
 
