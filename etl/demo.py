@@ -252,18 +252,19 @@ class _Engine:
               weights: dict[_Level, np.ndarray] | None = None) -> dict[_Level, np.ndarray]:
         """Paths (rates, scores: bent by points) that meet their value, sum and ratio anchors, "="
         exactly. A month's rank anchors add value anchors for the provinces they move, so those
-        bend too (no spikes); repeated until no province needs moving."""
-        moved: list[Anchor] = []
+        bend too (no spikes); repeated until no province needs moving (a bend from another month
+        may move a ranked province: the others are then placed again around it)."""
+        moved: dict[tuple[str, str], Anchor] = {}
         for _ in range(len(self.province.codes)):
             values = {level: np.clip(value, *bounds[level])
-                      for level, value in self._bent(spec, paths, True, weights, moved).items()}
+                      for level, value in self._bent(spec, paths, True, weights, list(moved.values())).items()}
             for level, value in values.items():
                 for anchor, rows, cols in self._anchored(spec.code, level, {"value"}):
                     if anchor.comparison == "=" and len(rows) == 1:
                         value[rows[0], cols[0]] = anchor.value
             if not (more := self._arrange(spec, values[self.province], bounds[self.province], moved)):
                 return values
-            moved += more
+            moved |= {(anchor.unit, anchor.first): anchor for anchor in more}
         raise SpecError(f"the rank anchors on {spec.code} cannot be arranged together")
 
     def _score_groups(self, spec: IndicatorSpec, levels: list[_Level]) -> None:
@@ -420,12 +421,12 @@ class _Engine:
         raise SpecError(f"the anchors on {spec.code} cannot all be met: {[a.id for a, *_ in found]}")
 
     def _arrange(self, spec: IndicatorSpec, values: np.ndarray, bounds: tuple[np.ndarray, np.ndarray],
-                 moved: list[Anchor]) -> list[Anchor]:
+                 moved: dict[tuple[str, str], Anchor]) -> list[Anchor]:
         """Value anchors that give each month's rank anchors their ranks: between two ranked
         provinces (and above the first) lie as many others as the ranks leave room for. Provinces
-        with a value anchor that month stay where they are; the others keep their order and fill
-        the room from the top, and one that is not already ``rank_gap[0]`` inside its place moves
-        ``rank_gap`` past its neighbour."""
+        with a value anchor of their own that month stay where they are; the others keep their
+        order and fill the room from the top, and one that is not already ``rank_gap[0]`` inside
+        its place moves ``rank_gap`` past its neighbour (unless ``moved`` already put it there)."""
         level, sign = self.province, 1 if self.catalog[spec.code].higher_is_better else -1
         months: dict[int, list[tuple[Anchor, int]]] = {}
         for anchor, rows, cols in self._anchored(spec.code, level, {"rank"}):
@@ -437,7 +438,7 @@ class _Engine:
             top, bottom = max(sign * bounds[0][col], sign * bounds[1][col]), min(sign * bounds[0][col],
                                                                                    sign * bounds[1][col])
             rows = {row for _, row in ranked}
-            pinned = {r for a in self.anchors + moved if a.indicator == spec.code and a.kind == "value"
+            pinned = {r for a in self.anchors if a.indicator == spec.code and a.kind == "value"
                       and a.first <= period <= a.last for r in self._unit_rows(a.unit, level)} - rows
             free = np.array([r for r in range(len(level.codes)) if r not in pinned | rows], dtype=int)
             order = free[np.argsort(-score[free], kind="stable")]
@@ -461,6 +462,8 @@ class _Engine:
                     raise SpecError(f"anchor {anchor.id}: rank {int(anchor.value)} does not fit within the path's "
                                     "bounds")
                 target = min(max(low + g if score[r] < low + least else high - g, floor), ceiling)
+                if (before := moved.get((level.codes[r], period))) is not None and before.value == sign * target:
+                    continue
                 found.append(Anchor(f"{anchor.id}/{level.codes[r]}", spec.code, level.codes[r], "province", period,
                                     period, "value", "=", sign * target))
         return found
