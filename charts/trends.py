@@ -82,19 +82,34 @@ def _series_traces(
     return traces
 
 
-def _published_trace(published: pd.DataFrame, colours: dict, lang: str) -> go.Scatter:
-    """Published figures as open diamonds in their province's colour, at their month."""
-    rows = published.to_dict("records")
+def _published_traces(published: pd.DataFrame, colours: dict, lang: str) -> list[go.Scatter]:
+    """Published figures as open diamonds in their province's colour, drawn inside their month
+    beside the month's own point (a few days further for each province, then each figure of the
+    same month), so each can be hovered; the legend shows one neutral diamond for them all."""
+    order = {code: i for i, code in enumerate(colours)}
+    rows = published.assign(slot=published.groupby(["code", "period"], dropna=False).cumcount()).to_dict("records")
     colour = [colours.get(None if fmt.is_missing(r["code"]) else r["code"], theme.NATIONAL) for r in rows]
     hover = [f"<b>{html.escape(r['name'])}</b><br>{labels.as_published(r, lang)}: {labels.published_value(r, lang)}"
              f"<br><i>{html.escape(r['basis_en' if lang == 'en' else 'basis_vi'])}</i>" for r in rows]
-    return go.Scatter(
-        x=[month_date(r["period"]) for r in rows], y=[r["value"] for r in rows], mode="markers",
-        name=i18n.t("published.legend", lang),
-        marker=dict(symbol="diamond-open", size=13, line=dict(width=2.5), color=colour),
-        customdata=[[h] for h in hover], hovertemplate="%{customdata[0]}<extra></extra>",
-        meta={"series": "published", "segment": "published", "ids": [r["id"] for r in rows]},
-    )
+    name, marker = i18n.t("published.legend", lang), dict(symbol="diamond-open", size=13, line=dict(width=2.5))
+    return [
+        go.Scatter(
+            x=[_day_in_month(r["period"], 6 + 5 * order.get(None if fmt.is_missing(r["code"]) else r["code"], 0)
+                             + 2 * r["slot"]) for r in rows],
+            y=[r["value"] for r in rows], mode="markers", name=name,
+            marker={**marker, "color": colour}, showlegend=False, legendgroup="published",
+            customdata=[[h] for h in hover], hovertemplate="%{customdata[0]}<extra></extra>",
+            meta={"series": "published", "segment": "published", "ids": [r["id"] for r in rows]},
+        ),
+        go.Scatter(x=[None], y=[None], mode="markers", name=name, marker={**marker, "color": theme.NATIONAL},
+                   legendgroup="published", legendrank=1001, hoverinfo="skip",
+                   meta={"series": "published_legend", "segment": "published"}),
+    ]
+
+
+def _day_in_month(period: str, days: int) -> str:
+    """'2025-08' + 9 days -> '2025-08-10' (at most the 26th: the point stays in its month)."""
+    return f"{period}-{min(days, 25) + 1:02d}"
 
 
 def _event_marks(events: pd.DataFrame | None, start: str, end: str, lang: str) -> tuple[list, list]:
@@ -152,16 +167,17 @@ def trend_chart(
             width=3.5, group="national", indicator=indicator, lang=lang, before=rebase_before,
         ):
             fig.add_trace(trace)
-    colours = {None: theme.NATIONAL}
-    for i, (code, rows) in enumerate(series.groupby("code", sort=False)):
-        colour = colours[code] = theme.CATEGORICAL[i % (len(theme.CATEGORICAL) - 1)]  # black is the national line
+    provinces = list(series.groupby("code", sort=False))
+    colours = {None: theme.NATIONAL} | {code: theme.CATEGORICAL[i % (len(theme.CATEGORICAL) - 1)]  # black: national
+                                        for i, (code, _) in enumerate(provinces)}
+    for code, rows in provinces:
         for trace in _series_traces(
-            rows["name"].iloc[0], rows["period"].tolist(), rows["value"].tolist(), colour=colour,
+            rows["name"].iloc[0], rows["period"].tolist(), rows["value"].tolist(), colour=colours[code],
             width=2.5, group=str(code), indicator=indicator, lang=lang, before=rebase_before,
         ):
             fig.add_trace(trace)
     if published is not None and len(published):
-        fig.add_trace(_published_trace(published, colours, lang))
+        fig.add_traces(_published_traces(published, colours, lang))
         all_periods |= set(published["period"])
     periods = sorted(all_periods)
     shapes, notes = [], []
