@@ -22,6 +22,7 @@ import re
 import tomllib
 from datetime import date
 from functools import cache
+from pathlib import Path
 
 import pandas as pd
 
@@ -108,11 +109,11 @@ def _known_indicators() -> dict[str, dict]:
     return {**spec()["indicator"], **known}
 
 
-def _refuse(row: pd.Series, column: str, why: str) -> PublishedError:
+def _refuse(row: dict, column: str, why: str) -> PublishedError:
     return PublishedError(f"{PUBLISHED_FILE.name} row {row['id']}, column {column} ({row[column]!r}): {why}")
 
 
-def _check_row(row: pd.Series, known: dict[str, dict], units: set[str], reasons: set[str]) -> None:
+def _check_row(row: dict, known: dict[str, dict], units: set[str], reasons: set[str]) -> None:
     if row["indicator"] != OTHER and row["indicator"] not in known:
         raise _refuse(row, "indicator", "neither a catalog indicator, one of published.toml, nor 'other'")
     if (row["indicator"] == OTHER) != bool(row["name_vi"] and row["name_en"]):
@@ -141,7 +142,7 @@ def _check_row(row: pd.Series, known: dict[str, dict], units: set[str], reasons:
         raise _refuse(row, "comparable", "a comparable figure is one province's (or its communes') value for one month")
 
 
-def _check_place(row: pd.Series) -> None:
+def _check_place(row: dict) -> None:
     """The province as written resolves (names.py, resolver.py) to the curated code; national
     rows say 'Toàn quốc' and have none. A parenthesis is a remark ("Hanoi (commune level)")."""
     written = nfc(row["province"])
@@ -155,9 +156,9 @@ def _check_place(row: pd.Series) -> None:
         raise _refuse(row, "province_code", f"{name!r} is province {resolved}")
 
 
-def _check_as_of(row: pd.Series, siblings: pd.DataFrame) -> None:
+def _check_as_of(row: dict, source_text: str) -> None:
     """The as-of date is a date the row's source states: in its note or quote, or in those of
-    another row of the same address and period (a list of groups states it once)."""
+    another row of the same address and period (``source_text``: a list of groups states it once)."""
     if not row["as_of"]:
         return
     try:
@@ -166,7 +167,7 @@ def _check_as_of(row: pd.Series, siblings: pd.DataFrame) -> None:
         raise _refuse(row, "as_of", "not YYYY-MM-DD") from None
     first, last = period_months(row["period"])
     year = int((first or row["as_of"])[:4])
-    stated = set().union(*(stated_dates(f"{r.note} {r.quote}", year) for r in siblings.itertuples()))
+    stated = stated_dates(source_text, year)
     if as_of not in stated:
         raise _refuse(row, "as_of", f"not stated by the note or quote of the source (it states {sorted(stated)})")
     if first and not first <= row["as_of"][:7] <= last:
@@ -175,23 +176,33 @@ def _check_as_of(row: pd.Series, siblings: pd.DataFrame) -> None:
 
 def published_frame() -> pd.DataFrame:
     """The list, checked, with what the warehouse needs: numbers, months, the scale and decimals
-    as written, the names of the figure and what it compares with (``compares_with``, ``measure``)."""
-    frame = pd.read_csv(PUBLISHED_FILE, dtype=str, keep_default_na=False)
+    as written, the names of the figure and what it compares with (``compares_with``, ``measure``).
+    Read once per file and process (the build and the demo generator both ask)."""
+    return _published_frame(PUBLISHED_FILE).copy()
+
+
+@cache
+def _published_frame(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     if list(frame.columns) != COLUMNS:
-        raise PublishedError(f"{PUBLISHED_FILE.name}: columns must be {', '.join(COLUMNS)}")
+        raise PublishedError(f"{path.name}: columns must be {', '.join(COLUMNS)}")
     if not frame["id"].is_unique:
-        raise PublishedError(f"{PUBLISHED_FILE.name}: ids must be unique")
+        raise PublishedError(f"{path.name}: ids must be unique")
     known = _known_indicators()
     if bad := [code for code, entry in spec()["indicator"].items()
                if "rank_of" in entry and entry["rank_of"] not in catalog.indicators()]:
         raise PublishedError(f"{SPEC_FILE.name}: [indicator.{bad[0]}] ranks an indicator the catalog lacks")
     units = set(catalog.units()) | set(spec()["unit"])
     reasons = {key.rsplit(".", 1)[1] for key in i18n.messages() if key.startswith("published.reason.")}
-    same_source = frame.groupby(["source_url", "period"])
-    for _, row in frame.iterrows():
+    rows = frame.to_dict("records")
+    sources: dict[tuple[str, str], str] = {}
+    for row in rows:
+        key = (row["source_url"], row["period"])
+        sources[key] = f"{sources.get(key, '')} {row['note']} {row['quote']}"
+    for row in rows:
         _check_row(row, known, units, reasons)
         _check_place(row)
-        _check_as_of(row, same_source.get_group((row["source_url"], row["period"])))
+        _check_as_of(row, sources[(row["source_url"], row["period"])])
     months = frame["period"].map(period_months)
     named = frame["indicator"].map(lambda code: known.get(code, {}))
     ranks = frame["indicator"].map(lambda code: known.get(code, {}).get("rank_of"))
