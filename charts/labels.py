@@ -53,6 +53,23 @@ def hover_block(row: dict, indicator: dict, lang: str) -> str:
     return "<br>".join(lines)
 
 
+def published_value(row: dict, lang: str) -> str:
+    """A published figure as the source states it, in the reader's notation: its comparison
+    ("more than": '> '), its decimals, its scale ('15,4/18 điểm', '2/34') and the unit's suffix
+    (``row``: a row of the ``published`` view)."""
+    text = fmt.number(row["value"], int(row["decimals"]), lang)
+    if not fmt.is_missing(row.get("out_of")):
+        text += f"/{fmt.number(row['out_of'], 0, lang)}"
+    prefix = {">": "> ", "<": "< "}.get(row.get("comparison"), "")
+    return prefix + text + row["suffix_en" if lang == "en" else "suffix_vi"]
+
+
+def as_published(row: dict, lang: str) -> str:
+    """'như đã công bố, 29/8/2025' (the month when the source gives no day)."""
+    when = fmt.day(row["as_of"]) if not fmt.is_missing(row.get("as_of")) else fmt.month(row["period"], lang)
+    return i18n.t("published.as_published", lang, date=when)
+
+
 def target_text(target: dict | None, indicator: dict, lang: str) -> str:
     """'Mục tiêu ≥ 90,00 % (T12/2025)'."""
     if not target or fmt.is_missing(target.get("value")):

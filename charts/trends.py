@@ -9,6 +9,8 @@ continues the line.
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -80,6 +82,36 @@ def _series_traces(
     return traces
 
 
+def _published_traces(published: pd.DataFrame, colours: dict, lang: str) -> list[go.Scatter]:
+    """Published figures as open diamonds in their province's colour, drawn inside their month
+    beside the month's own point (a few days further for each province, then each figure of the
+    same month), so each can be hovered; the legend shows one neutral diamond for them all."""
+    order = {code: i for i, code in enumerate(colours)}
+    rows = published.assign(slot=published.groupby(["code", "period"], dropna=False).cumcount()).to_dict("records")
+    colour = [colours.get(None if fmt.is_missing(r["code"]) else r["code"], theme.NATIONAL) for r in rows]
+    hover = [f"<b>{html.escape(r['name'])}</b><br>{labels.as_published(r, lang)}: {labels.published_value(r, lang)}"
+             f"<br><i>{html.escape(r['basis_en' if lang == 'en' else 'basis_vi'])}</i>" for r in rows]
+    name, marker = i18n.t("published.legend", lang), dict(symbol="diamond-open", size=13, line=dict(width=2.5))
+    return [
+        go.Scatter(
+            x=[_day_in_month(r["period"], 6 + 5 * order.get(None if fmt.is_missing(r["code"]) else r["code"], 0)
+                             + 2 * r["slot"]) for r in rows],
+            y=[r["value"] for r in rows], mode="markers", name=name,
+            marker={**marker, "color": colour}, showlegend=False, legendgroup="published",
+            customdata=[[h] for h in hover], hovertemplate="%{customdata[0]}<extra></extra>",
+            meta={"series": "published", "segment": "published", "ids": [r["id"] for r in rows]},
+        ),
+        go.Scatter(x=[None], y=[None], mode="markers", name=name, marker={**marker, "color": theme.NATIONAL},
+                   legendgroup="published", legendrank=1001, hoverinfo="skip",
+                   meta={"series": "published_legend", "segment": "published"}),
+    ]
+
+
+def _day_in_month(period: str, days: int) -> str:
+    """'2025-08' + 9 days -> '2025-08-10' (at most the 26th: the point stays in its month)."""
+    return f"{period}-{min(days, 25) + 1:02d}"
+
+
 def _event_marks(events: pd.DataFrame | None, start: str, end: str, lang: str) -> tuple[list, list]:
     shapes, notes = [], []
     if events is None or events.empty:
@@ -112,13 +144,18 @@ def trend_chart(
     rebase_before: str = REBASE_BEFORE,
     start: str | None = None,
     height: int = 560,
+    published: pd.DataFrame | None = None,
 ) -> go.Figure:
     """Lines of chosen provinces (``series``: period, code, name, value) and the national
-    value (``national``: period, value, kind), a target line and event markers."""
+    value (``national``: period, value, kind), a target line, event markers, and published
+    figures as marked points (``published``: rows of the ``published`` view with ``code``,
+    None for the country, and ``name``), each with its date and basis in the hover."""
     if start:
         series = series[series["period"] >= start]
         if national is not None:
             national = national[national["period"] >= start]
+        if published is not None:
+            published = published[published["period"] >= start]
     fig = theme.figure(lang, title=title, height=height)
     all_periods: set[str] = set(series["period"])
     if national is not None and len(national):
@@ -130,13 +167,18 @@ def trend_chart(
             width=3.5, group="national", indicator=indicator, lang=lang, before=rebase_before,
         ):
             fig.add_trace(trace)
-    for i, (code, rows) in enumerate(series.groupby("code", sort=False)):
-        colour = theme.CATEGORICAL[i % (len(theme.CATEGORICAL) - 1)]  # black is the national line
+    provinces = list(series.groupby("code", sort=False))
+    colours = {None: theme.NATIONAL} | {code: theme.CATEGORICAL[i % (len(theme.CATEGORICAL) - 1)]  # black: national
+                                        for i, (code, _) in enumerate(provinces)}
+    for code, rows in provinces:
         for trace in _series_traces(
-            rows["name"].iloc[0], rows["period"].tolist(), rows["value"].tolist(), colour=colour,
+            rows["name"].iloc[0], rows["period"].tolist(), rows["value"].tolist(), colour=colours[code],
             width=2.5, group=str(code), indicator=indicator, lang=lang, before=rebase_before,
         ):
             fig.add_trace(trace)
+    if published is not None and len(published):
+        fig.add_traces(_published_traces(published, colours, lang))
+        all_periods |= set(published["period"])
     periods = sorted(all_periods)
     shapes, notes = [], []
     if periods and periods[0] < rebase_before:

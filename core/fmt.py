@@ -86,6 +86,14 @@ def month(period: str | None, lang: str = "vi") -> str:
     return f"Tháng {mon}/{year}" if lang == "vi" else f"{MONTHS_EN[mon - 1]} {year}"
 
 
+def day(value: Any) -> str:
+    """A date as the sources write it, in both languages: 2025-08-29 -> '29/8/2025'."""
+    if is_missing(value):
+        return "–"
+    value = pd.Timestamp(value)
+    return f"{value.day}/{value.month}/{value.year}"
+
+
 def month_short(period: str, lang: str = "vi") -> str:
     """Axis labels: vi 'T9/2025', en 'Sep 2025'."""
     year, mon = int(period[:4]), int(period[5:7])

@@ -57,12 +57,15 @@ def trend(ind_code: str, codes: tuple[str, ...], lang: str, start: str | None, u
     """``until``: the last month drawn (a deck for September stops there), None for all."""
     ind = queries.indicator(ind_code)
     series, national = queries.province_series(ind_code, codes), queries.national_series(ind_code)
+    published = queries.published_points(ind_code, codes)
+    published = published.assign(name=published["name"].fillna(i18n.t("published.national", lang)))
     if until:
         series, national = series[series["period"] <= until], national[national["period"] <= until]
+        published = published[published["period"] <= until]
     return trends.trend_chart(
         series, national, indicator=ind,
         lang=lang, target=ui.national_target(ind), events=queries.events(ind["topic"]),
-        title=i18n.t("trends.chart_title", lang, indicator=_name(ind, lang)), start=start,
+        title=i18n.t("trends.chart_title", lang, indicator=_name(ind, lang)), start=start, published=published,
     )
 
 

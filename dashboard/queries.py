@@ -564,3 +564,65 @@ def view_columns() -> pd.DataFrame:
         ORDER BY view, column_index
         """
     )
+
+
+# --------------------------------------------------------------------------- published figures
+# (views published and published_check: kept beside the monthly values, never mixed into them)
+
+
+@cached
+def province_published(province_code: str) -> pd.DataFrame:
+    """What was published about one province: its published figures (the province, its communes
+    or part of it; by month, undated last) then its press facts; ``kind`` says which. Press facts
+    carry their unit (``unit``), published figures their own scale and suffixes."""
+    return db.query(
+        """
+        SELECT * FROM (
+            SELECT 'published' AS kind, id, name_vi, name_en, value, comparison, decimals, out_of,
+                   suffix_vi, suffix_en, period, as_of, basis_vi, basis_en, source_url,
+                   coalesce(first_month, '9999-99') AS sort_month
+            FROM wh.published WHERE province_code = ?
+            UNION ALL BY NAME
+            SELECT 'press' AS kind, id, statement AS name_vi, statement_en AS name_en, value, comparison,
+                   unit, period, period_is_approximate, source_url, '9999-99' AS sort_month, fact_no
+            FROM wh.press_fact WHERE unit_code = ?
+        )
+        ORDER BY kind DESC, sort_month, as_of NULLS LAST, fact_no, id
+        """,
+        [province_code, province_code],
+    )
+
+
+@cached
+def published_points(indicator_code: str, codes: tuple[str, ...]) -> pd.DataFrame:
+    """Published values of one indicator for a single month, about some provinces (or their
+    communes, or part of them) and the country (``code`` None): the marked points on Trends."""
+    return db.query(
+        """
+        SELECT f.id, f.province_code AS code, p.name, f.first_month AS period, f.value, f.comparison,
+               f.decimals, f.out_of, f.suffix_vi, f.suffix_en, f.as_of, f.basis_vi, f.basis_en
+        FROM wh.published f LEFT JOIN wh.province p ON p.code = f.province_code
+        WHERE f.compares_with = ? AND f.measure = 'value' AND f.first_month = f.last_month
+          AND (f.scope = 'national' OR list_contains(?, f.province_code))
+        ORDER BY f.first_month, f.as_of NULLS LAST, f.id
+        """,
+        [indicator_code, list(codes)],
+    )
+
+
+@cached
+def published_checks() -> pd.DataFrame:
+    """Every published figure beside the warehouse value of its province and month (view
+    ``published_check``), with its names, period, unit, basis and source."""
+    return db.query(
+        """
+        SELECT c.id, c.scope, c.province_code, p.name AS province_name, c.indicator, c.measure,
+               c.published_value AS value, c.comparison, c.warehouse_value, c.difference, c.is_demo,
+               c.comparable, c.reason, c.agrees, f.name_vi, f.name_en, f.period, f.as_of, f.unit_code,
+               f.decimals, f.out_of, f.suffix_vi, f.suffix_en, f.basis_vi, f.basis_en, f.source_url
+        FROM wh.published_check c
+        JOIN wh.published f USING (id)
+        LEFT JOIN wh.province p ON p.code = c.province_code
+        ORDER BY c.id
+        """
+    )

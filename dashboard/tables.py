@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from charts import labels
 from core import catalog, fmt, i18n
 from core.safety import plain
 
@@ -499,3 +500,93 @@ def load_history_table(history: pd.DataFrame, lang: str) -> pd.DataFrame:
         t("refresh.col.size"): h["size_bytes"].map(lambda n: file_size(n, lang)),
         t("refresh.col.sha256"): h["sha256"].fillna(""),
     })
+
+
+# --------------------------------------------------------------------------- published figures
+
+
+def period_text(period: str | None, lang: str) -> str:
+    """A period as the published list writes it, in the reader's words: 'Tháng 8/2025', '2025',
+    'Quý 3/2025', 'T7/2025 – T9/2025', 'không nêu' (no period stated)."""
+    if not period:
+        return i18n.t("published.period_unstated", lang)
+    if ".." in period:
+        first, last = period.split("..")
+        return f"{fmt.month_short(first, lang)} – {fmt.month_short(last, lang)}"
+    if "-Q" in period:
+        return i18n.t("published.quarter", lang, year=period[:4], quarter=period[-1])
+    if "/" in period:
+        first, last = period.split("/")
+        return f"{fmt.month_short(first, lang)} – {fmt.month_short(last, lang)}"
+    return fmt.month(period, lang) if len(period) == 7 else period
+
+
+def published_table(rows: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A province's published figures and press facts (``queries.province_published``) in the
+    product's words: what the figure is, the value as stated, its period, date and basis, the
+    source address (a link column)."""
+    t = i18n.translator(lang)
+    out = []
+    for r in rows.to_dict("records"):
+        published = r["kind"] == "published"
+        if published:
+            value = labels.published_value(r, lang)
+            basis = r["basis_en" if lang == "en" else "basis_vi"]
+        else:
+            unit = catalog.units().get(r.get("unit"))
+            value = {">": "> ", "<": "< ", ">=": "≥ ", "<=": "≤ "}.get(r.get("comparison") or "", "") + \
+                _fact_value(r["value"], unit, lang)
+            basis = t("methods.approx") if r.get("period_is_approximate") else ""
+        out.append({
+            t("published.col_kind"): t("published.kind_published" if published else "published.kind_press"),
+            t("published.col_figure"): r["name_en"] if lang == "en" and r.get("name_en") else r["name_vi"],
+            t("published.col_value"): value,
+            t("published.col_period"): period_text(r.get("period"), lang),
+            t("published.col_as_of"): fmt.day(r.get("as_of")) if published else "",
+            t("published.col_basis"): basis,
+            t("published.col_source"): r["source_url"],
+        })
+    return pd.DataFrame(out, columns=[t(f"published.col_{c}") for c in
+                                      ("kind", "figure", "value", "period", "as_of", "basis", "source")])
+
+
+def published_check_table(checks: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Every published figure beside the warehouse value of its month (``queries.published_checks``):
+    published and warehouse values written alike, the difference (warehouse − published; points
+    of % for rates), whether the warehouse value is demo or real, and whether the figure is
+    comparable (a monthly value on the same basis: ✓ / ✗) or why not."""
+    t = i18n.translator(lang)
+    out = []
+    for r in checks.to_dict("records"):
+        observed = not fmt.is_missing(r.get("warehouse_value"))
+        unit = catalog.units().get(r["unit_code"])
+        if not observed:
+            difference = ""
+        elif unit is not None and r["measure"] == "value":
+            difference = fmt.difference(r["difference"], unit, int(r["decimals"]), lang)
+        else:
+            difference = fmt.number(r["difference"], int(r["decimals"]), lang, sign=True)
+        if r["comparable"]:
+            verdict = t("published.comparable_yes")
+            if not fmt.is_missing(r.get("agrees")):
+                verdict += " · " + t("published.agrees" if r["agrees"] else "published.disagrees")
+        else:
+            verdict = t(f"published.reason.{r['reason']}")
+        out.append({
+            t("methods.col_fact"): r["id"],
+            t("published.col_province"): t("published.national") if fmt.is_missing(r.get("province_name"))
+            else r["province_name"],
+            t("published.col_figure"): r["name_en"] if lang == "en" else r["name_vi"],
+            t("published.col_period"): period_text(r.get("period"), lang),
+            t("published.col_as_of"): fmt.day(r.get("as_of")),
+            t("published.col_value"): labels.published_value(r, lang),
+            t("published.col_warehouse"): labels.published_value(
+                {**r, "value": r["warehouse_value"], "comparison": "="}, lang) if observed else "–",
+            t("published.col_difference"): difference,
+            t("published.col_warehouse_is"): basis_text(r.get("is_demo"), r.get("agrees") is True, lang)
+            if observed else "",
+            t("published.col_comparable"): verdict,
+            t("published.col_basis"): r["basis_en" if lang == "en" else "basis_vi"],
+            t("published.col_source"): r["source_url"],
+        })
+    return pd.DataFrame(out)

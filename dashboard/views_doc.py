@@ -64,6 +64,15 @@ VIEWS: tuple[View, ...] = (
         "SELECT id, observed, agrees, is_demo FROM fact_check\n"
         "WHERE NOT agrees OR NOT is_demo;   -- all but demo values set to match",
     ),
+    View(
+        "published",
+        "SELECT name_en, value, as_of, basis_en, source_url FROM published\nWHERE province_code = '75' ORDER BY as_of;",
+    ),
+    View(
+        "published_check",
+        "SELECT id, published_value, warehouse_value, difference, is_demo, agrees\nFROM published_check "
+        "WHERE comparable;   -- monthly values on the same basis",
+    ),
     View("event", "SELECT date, label_en FROM event WHERE kind = 'reform' ORDER BY date;"),
     View("source", "SELECT id, version, licence, loaded_at FROM source;"),
     View("load_history", "SELECT load_id, kind, status, rows_loaded, finished_at FROM load_history;"),

@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from core import catalog, paths
-from etl import demo, events, facts, population, reference, sources, warehouse
+from etl import demo, events, facts, population, published, reference, sources, warehouse
 from etl.load.apply import apply_replay, plan_replay
 
 
@@ -41,6 +41,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, loaded_at: datetime) -> None:
     _insert(con, "ref.target", catalog.targets_frame())
     _insert(con, "ref.index766_group", catalog.index766_groups_frame())
     _insert(con, "ref.press_fact", facts.facts_frame())
+    _insert(con, "ref.published", published.published_frame())
     _insert(con, "ref.event", events.events_frame())
     _insert(con, "ref.source", sources.sources_frame(loaded_at))
     population.load(con)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import math
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +69,10 @@ class _Level:
     size: np.ndarray
     months: list[str]
     values: dict[str, np.ndarray] = field(default_factory=dict)  # indicator -> units x months, NaN = none
+
+    @property
+    def values_shape(self) -> tuple[int, int]:
+        return len(self.codes), len(self.months)
 
     @property
     def numbers(self) -> np.ndarray:
@@ -187,9 +191,11 @@ class _Engine:
                     lvl.values[code] = lvl.values[minuend] - lvl.values[subtrahend]
             elif spec.shape == "rate":
                 self._rate(spec, indicator, levels)
+            elif spec.shape == "score_groups":
+                self._score_groups(spec, levels)
             else:
                 for lvl in levels:
-                    (self._score_groups if spec.shape == "score_groups" else self._bounded_integer)(spec, lvl)
+                    self._bounded_integer(spec, lvl)
 
     def _count(self, spec: IndicatorSpec, level: _Level) -> np.ndarray:
         """flow and stock: path x per_size x size (x season x year factor), with noise."""
@@ -211,62 +217,117 @@ class _Engine:
         return values
 
     def _finish(self, spec: IndicatorSpec, values: dict[_Level, np.ndarray]) -> None:
-        """A count bent to its anchors and rounded; exact where a rate anchored on it needs it."""
+        """A count bent to its anchors and rounded; exact where a rate anchored on it needs it
+        (unless the count itself is anchored there: the rate is then met to its two decimals)."""
         indicator = self.catalog[spec.code]
         decimals = spec.options.get("round", indicator.decimals)
         for level, counts in self._bent(spec, values, False).items():
-            counts = np.round(counts, decimals)
+            counts, fixed = np.round(counts, decimals), set()
             for anchor, rows, cols in self._anchored(spec.code, level, {"value", "sum"}):
                 target, now = anchor.target(self.spec.margin, indicator.decimals), counts[np.ix_(rows, cols)].sum()
                 if len(rows) == 1 and (anchor.comparison == "=" or not anchor.holds(now)):
                     counts[rows[0], cols[-1]] += target - now  # a sum's rounding rest goes to its last month
+                if len(rows) == 1 and anchor.comparison == "=" and anchor.kind == "value":
+                    fixed.add((rows[0], cols[0]))
             granule = max(1, round(10.0 ** (indicator.decimals - decimals)))  # round = -2: hundreds
             for rate in (rate for rate in catalog.rates() if rate.denominator == spec.code):
                 for anchor, rows, cols in self._anchored(rate.code, level, {"value"}):
-                    if anchor.comparison == "=" and len(rows) == 1:
+                    if anchor.comparison == "=" and len(rows) == 1 and (rows[0], cols[0]) not in fixed:
                         step = _exact_step(anchor.value, self.catalog[rate.numerator].decimals, indicator.decimals)
                         step = math.lcm(step, granule) / 10 ** indicator.decimals
                         counts[rows[0], cols[0]] = max(step, round(counts[rows[0], cols[0]] / step) * step)
             level.values[spec.code] = counts
 
     def _rate(self, spec: IndicatorSpec, indicator: catalog.Indicator, levels: list[_Level]) -> None:
-        """A rate's path in percent, bent to its anchors, times its denominator gives its numerator.
-        A rank anchor adds value anchors for the provinces it moves, so they bend too (no spikes)."""
+        """A rate's path in percent, bent to its anchors, times its denominator gives its numerator."""
         bounds = {level: self._bounds(spec, level) for level in levels}
         paths = {level: np.clip(self._path(spec.code, spec, level), *bounds[level]) for level in levels}
         weights = {level: level.values[indicator.denominator] for level in levels}
-        moved: list[Anchor] = []
-        for _ in range(len(self.province.codes)):
-            rates = {level: np.clip(rate, *bounds[level])
-                     for level, rate in self._bent(spec, paths, True, weights, moved).items()}
-            for level, rate in rates.items():
-                for anchor, rows, cols in self._anchored(spec.code, level, {"value"}):
-                    if anchor.comparison == "=" and len(rows) == 1:
-                        rate[rows[0], cols[0]] = anchor.value
-            ranks = [(anchor, rows[0], cols[0])
-                     for anchor, rows, cols in self._anchored(spec.code, self.province, {"rank"})]
-            if not (more := [m for anchor, row, col in ranks for m in self._arrange(anchor, row, col, rates, moved)]):
-                break
-            moved += more
-        else:
-            raise SpecError(f"the rank anchors on {spec.code} cannot be arranged together")
+        rates = self._meet(spec, paths, bounds, weights)
         numerator = self.catalog[indicator.numerator]
         for level, rate in rates.items():
             level.values[numerator.code] = np.round(weights[level] * rate / 100, numerator.decimals)
 
-    def _score_groups(self, spec: IndicatorSpec, level: _Level) -> None:
+    def _meet(self, spec: IndicatorSpec, paths: dict[_Level, np.ndarray], bounds: dict[_Level, tuple],
+              weights: dict[_Level, np.ndarray] | None = None) -> dict[_Level, np.ndarray]:
+        """Paths (rates, scores: bent by points) that meet their value, sum and ratio anchors, "="
+        exactly. A month's rank anchors add value anchors for the provinces they move, so those
+        bend too (no spikes); repeated until no province needs moving (a bend from another month
+        may move a ranked province: the others are then placed again around it)."""
+        moved: dict[tuple[str, str], Anchor] = {}
+        for _ in range(len(self.province.codes)):
+            values = {level: np.clip(value, *bounds[level])
+                      for level, value in self._bent(spec, paths, True, weights, list(moved.values())).items()}
+            for level, value in values.items():
+                for anchor, rows, cols in self._anchored(spec.code, level, {"value"}):
+                    if anchor.comparison == "=" and len(rows) == 1:
+                        value[rows[0], cols[0]] = anchor.value
+            if not (more := self._arrange(spec, values[self.province], bounds[self.province], moved)):
+                return values
+            moved |= {(anchor.unit, anchor.first): anchor for anchor in more}
+        raise SpecError(f"the rank anchors on {spec.code} cannot be arranged together")
+
+    def _score_groups(self, spec: IndicatorSpec, levels: list[_Level]) -> None:
         """Each group of the month's method (catalog.index766_method) scores its path (a share)
-        times its maximum under that method; the total is the sum of the month's groups."""
-        if self._anchored(spec.code, level, None):
-            raise SpecError(f"anchors on {spec.code} (score groups) are not supported yet (docs/demo.md)")
-        indicator, total = self.catalog[spec.code], np.zeros((len(level.codes), len(level.months)))
-        scored = np.zeros_like(total, dtype=bool)
+        times its maximum under that method; a month's total is the sum of its groups.
+        A group's anchor bends that group; the total's anchors (values, ranks: see :meth:`_meet`)
+        bend the total, and each month's change is shared among the groups not anchored that month
+        by their room to move. At an anchored total the groups' rounding rest goes to the free
+        group with the most room, so the total is met to its decimals."""
+        indicator = self.catalog[spec.code]
+        present = {code: {lvl: ~np.isnan(self._group_max(code, lvl, absent=np.nan)) for lvl in levels}
+                   for code in indicator.components}
+        groups = {code: self._bent(replace(spec, code=code), {
+            lvl: self._path(code, spec, lvl) * self._group_max(code, lvl) for lvl in levels}, True)
+            for code in indicator.components}
+        pinned = {code: {lvl: np.zeros(lvl.values_shape, bool) for lvl in levels} for code in indicator.components}
         for code in indicator.components:
-            maxima = np.array([catalog.index766_group_max(code, month) or np.nan for month in level.months])
-            level.values[code] = np.round(self._path(code, spec, level) * maxima[None, :], self.catalog[code].decimals)
-            known = ~np.isnan(level.values[code])
-            total, scored = total + np.where(known, level.values[code], 0.0), scored | known
-        level.values[spec.code] = np.where(scored, np.round(total, indicator.decimals), np.nan)
+            for lvl in levels:
+                for _, rows, cols in self._anchored(code, lvl, {"value"}):
+                    pinned[code][lvl][np.ix_(rows, cols)] = True
+        shares = {lvl: self._bounds(spec, lvl) for lvl in levels}
+        totals = {lvl: sum(groups[code][lvl] for code in indicator.components) for lvl in levels}
+        bent = totals
+        if any(self._anchored(spec.code, lvl, None) for lvl in levels):
+            most = {lvl: sum(self._group_max(code, lvl) for code in indicator.components) for lvl in levels}
+            bent = self._meet(spec, totals, {lvl: tuple(b * most[lvl] for b in shares[lvl]) for lvl in levels})
+        for lvl in levels:
+            change = bent[lvl] - totals[lvl]
+            room = {code: np.where(pinned[code][lvl], 0.0, np.where(
+                change > 0, shares[lvl][1] * self._group_max(code, lvl) - groups[code][lvl],
+                groups[code][lvl] - shares[lvl][0] * self._group_max(code, lvl))).clip(0)
+                for code in indicator.components}
+            free = sum(room.values())
+            if (np.abs(np.nan_to_num(change)) > free + 1e-9).any():
+                raise SpecError(f"the anchors on {spec.code} ask more of its groups than their maxima allow")
+            with np.errstate(invalid="ignore", divide="ignore"):
+                part = np.where(free > 0, change / free, 0.0)
+            for code in indicator.components:
+                lvl.values[code] = np.round(np.clip(groups[code][lvl] + room[code] * part, 0,
+                                                    self._group_max(code, lvl)), self.catalog[code].decimals)
+            for anchor, rows, cols in self._anchored(spec.code, lvl, {"value"}):
+                cell = rows[0], cols[0]
+                rest = anchor.value - sum(lvl.values[code][cell] for code in indicator.components)
+                if anchor.comparison != "=" or abs(rest) < 1e-9:
+                    continue
+                code = max(indicator.components, key=lambda c: room[c][cell] - 1e9 * (
+                    pinned[c][lvl][cell] or not present[c][lvl][cell[1]]))
+                if pinned[code][lvl][cell] or not present[code][lvl][cell[1]]:
+                    raise SpecError(f"anchor {anchor.id}: its groups are all anchored and add up to "
+                                    f"{anchor.value - rest:.2f}, not {anchor.value}")
+                lvl.values[code][cell] = round(lvl.values[code][cell] + rest, self.catalog[code].decimals)
+            scored = np.zeros(lvl.values_shape, bool)
+            for code in indicator.components:  # a group the month's method lacks has no value
+                scored |= present[code][lvl][None, :]
+                lvl.values[code] = np.where(present[code][lvl][None, :], lvl.values[code], np.nan)
+            total = sum(np.nan_to_num(lvl.values[code]) for code in indicator.components)
+            lvl.values[spec.code] = np.where(scored, np.round(total, indicator.decimals), np.nan)
+
+    @staticmethod
+    def _group_max(code: str, level: _Level, absent: float = 0.0) -> np.ndarray:
+        """A 766 group's maximum in each month of the level under that month's method
+        (``absent`` where the method has no such group: 0 gives it no room to move)."""
+        return np.array([catalog.index766_group_max(code, month) or absent for month in level.months])
 
     def _bounded_integer(self, spec: IndicatorSpec, level: _Level) -> None:
         """Whole numbers from 0 to the catalog's upper bound that never fall (criteria met)."""
@@ -369,31 +430,53 @@ class _Engine:
             active += broken
         raise SpecError(f"the anchors on {spec.code} cannot all be met: {[a.id for a, *_ in found]}")
 
-    def _arrange(self, anchor: Anchor, row: int, col: int, rates: dict[_Level, np.ndarray],
-                 moved: list[Anchor]) -> list[Anchor]:
-        """Value anchors that put ``rank - 1`` provinces ahead of the anchored one that month, each
-        ``rank_gap`` past it; provinces with an anchor of their own that month are not moved."""
-        level, period = self.province, self.province.months[col]
-        sign = 1 if self.catalog[anchor.indicator].higher_is_better else -1
-        score = sign * rates[level][:, col]
-        low, high = (sign * bound[col] for bound in self._bounds(self.spec.indicators[anchor.indicator], level))
-        top, bottom = max(low, high), min(low, high)
-        pinned = {r for a in self.anchors + moved if a.indicator == anchor.indicator and a.kind == "value"
-                  and a.first <= period <= a.last for r in self._unit_rows(a.unit, level)} - {row}
-        free = np.array([r for r in range(len(level.codes)) if r not in pinned | {row}])
-        needed = int(anchor.value) - 1 - sum(score[r] > score[row] for r in pinned)
-        if not 0 <= needed <= len(free):
-            raise SpecError(f"anchor {anchor.id}: rank {int(anchor.value)} cannot be arranged")
-        order = free[np.argsort(-score[free], kind="stable")]
-        gap = self._rng(anchor.id, "rank").uniform(*self.spec.rank_gap, len(free))
-        least = self.spec.rank_gap[0]
-        targets = [(r, min(score[row] + g, top)) for r, g in zip(order[:needed], gap) if score[r] < score[row] + least]
-        targets += [(r, max(score[row] - g, bottom)) for r, g in zip(order[needed:], gap[needed:])
-                    if score[r] > score[row] - least]
-        if any(abs(target - score[row]) < least / 2 for _, target in targets):
-            raise SpecError(f"anchor {anchor.id}: rank {int(anchor.value)} does not fit within the path's bounds")
-        return [Anchor(f"{anchor.id}/{level.codes[r]}", anchor.indicator, level.codes[r], "province", period, period,
-                       "value", "=", sign * target) for r, target in targets]
+    def _arrange(self, spec: IndicatorSpec, values: np.ndarray, bounds: tuple[np.ndarray, np.ndarray],
+                 moved: dict[tuple[str, str], Anchor]) -> list[Anchor]:
+        """Value anchors that give each month's rank anchors their ranks: between two ranked
+        provinces (and above the first) lie as many others as the ranks leave room for. Provinces
+        with a value anchor of their own that month stay where they are; the others keep their
+        order and fill the room from the top, and one that is not already ``rank_gap[0]`` inside
+        its place moves ``rank_gap`` past its neighbour (unless ``moved`` already put it there)."""
+        level, sign = self.province, 1 if self.catalog[spec.code].higher_is_better else -1
+        months: dict[int, list[tuple[Anchor, int]]] = {}
+        for anchor, rows, cols in self._anchored(spec.code, level, {"rank"}):
+            months.setdefault(cols[0], []).append((anchor, rows[0]))
+        found = []
+        for col, ranked in sorted(months.items()):
+            ranked.sort(key=lambda pair: pair[0].value)
+            period, score = level.months[col], sign * values[:, col]
+            top, bottom = max(sign * bounds[0][col], sign * bounds[1][col]), min(sign * bounds[0][col],
+                                                                                   sign * bounds[1][col])
+            rows = {row for _, row in ranked}
+            pinned = {r for a in self.anchors if a.indicator == spec.code and a.kind == "value"
+                      and a.first <= period <= a.last for r in self._unit_rows(a.unit, level)} - rows
+            free = np.array([r for r in range(len(level.codes)) if r not in pinned | rows], dtype=int)
+            order = free[np.argsort(-score[free], kind="stable")]
+            gap = self._rng(ranked[0][0].id, "rank").uniform(*self.spec.rank_gap, len(free))
+            least, above, places = self.spec.rank_gap[0], np.inf, []
+            for (anchor, row), before in zip(ranked, [None, *ranked]):
+                rank_above = 0 if before is None else int(before[0].value)
+                between = sum(score[row] < score[r] < above for r in pinned)
+                if not score[row] < above or (room := int(anchor.value) - rank_above - 1 - between) < 0:
+                    raise SpecError(f"anchor {anchor.id}: rank {int(anchor.value)} cannot be arranged")
+                places += [(anchor, score[row], above)] * room
+                above = score[row]
+            if len(places) > len(free):
+                raise SpecError(f"anchor {ranked[-1][0].id}: rank {int(ranked[-1][0].value)} cannot be arranged")
+            places += [(ranked[-1][0], -np.inf, above)] * (len(free) - len(places))
+            for r, g, (anchor, low, high) in zip(order, gap, places):
+                if low + least <= score[r] <= high - least:
+                    continue
+                floor, ceiling = max(low + least / 2, bottom), min(high - least / 2, top)
+                if floor > ceiling:
+                    raise SpecError(f"anchor {anchor.id}: rank {int(anchor.value)} does not fit within the path's "
+                                    "bounds")
+                target = min(max(low + g if score[r] < low + least else high - g, floor), ceiling)
+                if (before := moved.get((level.codes[r], period))) is not None and before.value == sign * target:
+                    continue
+                found.append(Anchor(f"{anchor.id}/{level.codes[r]}", spec.code, level.codes[r], "province", period,
+                                    period, "value", "=", sign * target))
+        return found
 
     # ---- communes -------------------------------------------------------------------------------
     def _communes(self) -> None:
@@ -411,8 +494,10 @@ class _Engine:
             elif indicator.is_count and "province" in indicator.levels:
                 self._split(code, spec.options.get("of") if spec.shape == "share" else None,
                             spec.options.get("commune_spread"))
-            elif spec.shape in ("score_groups", "bounded_integer") and not indicator.is_count:
-                (self._score_groups if spec.shape == "score_groups" else self._bounded_integer)(spec, self.commune)
+            elif spec.shape == "score_groups":
+                self._score_groups(spec, [self.commune])
+            elif spec.shape == "bounded_integer" and not indicator.is_count:
+                self._bounded_integer(spec, self.commune)
             else:
                 raise SpecError(f"{code}: shape {spec.shape} cannot make commune values (docs/demo.md)")
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core import catalog, paths
-from etl import facts
+from etl import facts, published
 
 SPEC_FILE = paths.META / "demo.toml"
 SHAPE_KEYS = {  # what each shape accepts besides shape, path and pull_months
@@ -195,7 +195,8 @@ class Anchor:
 
 
 def anchors(spec: DemoSpec) -> list[Anchor]:
-    """The checkable press facts and the spec's anchors, with the months each covers."""
+    """The checkable press facts, the spec's anchors and the comparable published figures, with
+    the months each covers."""
     press = facts.facts_frame()
     checkable = press["check"].str.partition(":")[0].isin(ANCHOR_CHECKS)
     found, generated = [], spec.generated()
@@ -210,4 +211,15 @@ def anchors(spec: DemoSpec) -> list[Anchor]:
             raise SpecError(f"anchor {row.id}: its months are outside the demo's")
         found.append(Anchor(row.id, row.indicator, str(row.unit_code), row.level, first, last, kind,
                             row.comparison, float(row.value)))
-    return found
+    return found + published_anchors(spec)
+
+
+def published_anchors(spec: DemoSpec) -> list[Anchor]:
+    """The comparable published figures (etl/published.py) about generated indicators: a value
+    or a rank of one province in one month. A figure about a province's communes anchors the
+    province, whose demo counts are the sums of its communes'. A comparable figure about an
+    indicator the catalog lacks (a 766 group of a later method) anchors nothing until it has one."""
+    rows = published.published_frame()
+    rows = rows[rows["comparable"] & rows["compares_with"].isin(spec.generated())]
+    return [Anchor(row.id, row.compares_with, row.province_code, "province", row.first_month, row.first_month,
+                   row.measure, row.comparison, float(row.value)) for row in rows.itertuples(index=False)]

@@ -167,6 +167,17 @@ CREATE TABLE ref.population (
     province_code VARCHAR NOT NULL, province VARCHAR NOT NULL, population BIGINT, area_km2 DOUBLE,
     year INTEGER, basis VARCHAR NOT NULL, reference VARCHAR NOT NULL, source_url VARCHAR NOT NULL,
     quote VARCHAR, note VARCHAR, is_primary BOOLEAN NOT NULL, row_number INTEGER NOT NULL);
+-- Published figures (data/meta/published.csv, etl/published.py): the list as it arrived (indicator,
+-- province, period, value, unit, source_url, quote, note) and its curated columns. Never mixed into
+-- clean or pub: published_check sets each beside the warehouse value of its province and month.
+CREATE TABLE ref.published (
+    id VARCHAR PRIMARY KEY, indicator VARCHAR NOT NULL, province VARCHAR NOT NULL, period VARCHAR NOT NULL,
+    value DOUBLE NOT NULL, unit VARCHAR NOT NULL, source_url VARCHAR NOT NULL, quote VARCHAR, note VARCHAR,
+    scope VARCHAR NOT NULL, province_code VARCHAR, as_of DATE, comparison VARCHAR NOT NULL,
+    unit_code VARCHAR NOT NULL, name_vi VARCHAR NOT NULL, name_en VARCHAR NOT NULL, basis_vi VARCHAR NOT NULL,
+    basis_en VARCHAR NOT NULL, comparable BOOLEAN NOT NULL, reason VARCHAR, decimals INTEGER NOT NULL,
+    out_of DOUBLE, first_month VARCHAR, last_month VARCHAR, compares_with VARCHAR, measure VARCHAR NOT NULL,
+    suffix_vi VARCHAR NOT NULL, suffix_en VARCHAR NOT NULL, row_number INTEGER NOT NULL);
 CREATE TABLE ref.source (
     id VARCHAR PRIMARY KEY, producer VARCHAR, url VARCHAR, version VARCHAR, licence VARCHAR,
     checksum VARCHAR, loaded_at TIMESTAMP, description VARCHAR);
@@ -259,6 +270,71 @@ FROM fact f LEFT JOIN observed o USING (id)
 ORDER BY f.id;
 """
 
+# Every published figure beside the warehouse value of the same province (or its communes, or the
+# country), indicator and month (``warehouse_value``; NULL where the figure spans no single month or
+# names no warehouse indicator), the difference, and whether that value is demo data. The value is
+#   measure 'value', scope province   the province's observation;
+#   measure 'rank'                    the province's rank among the 34 (demo if any ranked value is);
+#   scope communes                    the sum over the province's communes (a rate: 100 * sum of
+#                                     numerators / sum of denominators);
+#   scope national                    the national value (summed counts, recomputed rates; indices
+#                                     have no national value).
+# ``agrees`` only for comparable figures (monthly values on the same basis): ranks equal, "=" equal
+# at the published decimals, ">" / "<" as stated.
+PUBLISHED_CHECK_VIEW = """
+CREATE OR REPLACE VIEW published_check AS
+WITH p AS (
+    SELECT id, scope, province_code, compares_with AS indicator, measure, first_month AS period
+    FROM ref.published WHERE first_month = last_month AND compares_with IS NOT NULL
+), observed AS (
+    SELECT p.id, o.value AS observed, o.is_demo
+    FROM p JOIN observation o ON o.indicator = p.indicator AND o.level = 'province'
+                             AND o.unit_code = p.province_code AND o.period = p.period
+    WHERE p.scope = 'province' AND p.measure = 'value'
+    UNION ALL
+    SELECT p.id, r.rank, m.any_demo
+    FROM p
+    JOIN province_rank r ON r.indicator = p.indicator AND r.province_code = p.province_code AND r.period = p.period
+    JOIN (SELECT indicator, period, bool_or(is_demo) AS any_demo FROM province_rank GROUP BY ALL) m
+      ON m.indicator = r.indicator AND m.period = r.period
+    WHERE p.measure = 'rank'
+    UNION ALL
+    SELECT p.id,
+           CASE i.aggregation WHEN 'ratio' THEN 100 * sum(o.numerator) / nullif(sum(o.denominator), 0)
+                              WHEN 'sum' THEN sum(o.value) END,
+           bool_or(o.is_demo)
+    FROM p
+    JOIN indicator i ON i.code = p.indicator
+    JOIN commune c ON c.province_code = p.province_code
+    JOIN observation o ON o.indicator = p.indicator AND o.level = 'commune' AND o.unit_code = c.code
+                      AND o.period = p.period
+    WHERE p.scope = 'communes' AND p.measure = 'value'
+    GROUP BY p.id, i.aggregation
+    UNION ALL
+    SELECT p.id,
+           CASE i.aggregation WHEN 'ratio' THEN 100 * sum(o.numerator) / nullif(sum(o.denominator), 0)
+                              WHEN 'sum' THEN sum(o.value) END,
+           bool_or(o.is_demo)
+    FROM p
+    JOIN indicator i ON i.code = p.indicator
+    JOIN observation o ON o.indicator = p.indicator AND o.level = 'province' AND o.period = p.period
+    WHERE p.scope = 'national' AND p.measure = 'value'
+    GROUP BY p.id, i.aggregation
+)
+SELECT f.id, f.scope, f.province_code, f.compares_with AS indicator, f.measure,
+       CASE WHEN f.first_month = f.last_month THEN f.first_month END AS period,
+       f.value AS published_value, f.comparison, o.observed AS warehouse_value,
+       o.observed - f.value AS difference, o.is_demo, f.comparable, f.reason,
+       CASE WHEN f.comparable AND o.observed IS NOT NULL THEN CASE
+           WHEN f.measure = 'rank' THEN abs(o.observed - f.value) < 1e-9
+           WHEN f.comparison = '=' THEN round(o.observed, f.decimals) = round(f.value, f.decimals)
+           WHEN f.comparison = '>' THEN o.observed > f.value
+           WHEN f.comparison = '<' THEN o.observed < f.value
+       END END AS agrees
+FROM ref.published f LEFT JOIN observed o USING (id)
+ORDER BY f.row_number;
+"""
+
 # The documented contract (docs/sql-views.md). Extra columns may follow the required ones.
 VIEWS = """
 CREATE OR REPLACE VIEW province AS
@@ -306,7 +382,12 @@ CREATE OR REPLACE VIEW load_history AS
     SELECT * FROM meta.load ORDER BY load_id;
 CREATE OR REPLACE VIEW event AS
     SELECT date, strftime(date, '%Y-%m') AS period, label_vi, label_en, kind, source_id, topic FROM ref.event;
-""" + FACT_CHECK_VIEW
+CREATE OR REPLACE VIEW published AS
+    SELECT id, scope, province_code, indicator, name_vi, name_en, period, as_of, value, comparison, unit_code,
+           basis_vi, basis_en, comparable, reason, source_url, first_month, last_month, out_of, decimals,
+           suffix_vi, suffix_en, compares_with, measure, province, unit, quote, note
+    FROM ref.published ORDER BY row_number;
+""" + FACT_CHECK_VIEW + PUBLISHED_CHECK_VIEW
 
 
 class WarehouseError(Exception):

@@ -1,6 +1,6 @@
 """Province profile: every indicator of one province with its rank among the 34 and a
 sparkline; the Decision 766 index by group and which group drove the change on the previous
-month; a map and a table of the province's communes.
+month; the figures published about it (with their sources); a map and a table of its communes.
 URL: /province?province=25&period=2025-09&indicator=online_application_rate&lang=vi"""
 
 from __future__ import annotations
@@ -103,6 +103,21 @@ if not groups.empty and groups["value"].notna().all() and not fmt.is_missing(tot
                  key="profile.i766_table")
     i766_rows = profile[profile["code"].isin((INDEX766.code, *groups["code"]))]
     ui.caption(i766_rows["source_id"].unique(), lang, period=period, demo=i766_rows["is_demo"])
+
+# ---- what was published about the province: beside the monthly values, never mixed into them
+st.subheader(t("published.title"))
+published = queries.province_published(code)
+if published.empty:
+    st.caption(t("published.profile_none", name=plain(prov["name"])))
+else:
+    st.caption(t("published.profile_intro", name=plain(prov["name"])))
+    st.dataframe(
+        tables.published_table(published, lang), hide_index=True, width="stretch", key="profile.published",
+        column_config={t("published.col_figure"): st.column_config.TextColumn(width="large"),
+                       t("published.col_basis"): st.column_config.TextColumn(width="large"),
+                       t("published.col_source"): st.column_config.LinkColumn(
+                           display_text=r"https?://(?:www\.)?([^/]+)/.*")},
+    )
 
 
 # ---- the province's communes: map and ranks within the province

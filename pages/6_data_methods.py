@@ -1,5 +1,6 @@
 """Data & methods: what is demo data, indicator definitions, sources with licences and
-freshness, the press facts checked against the warehouse, the re-basing rules (63 → 34),
+freshness, the press facts checked against the warehouse, the published figures beside the
+warehouse value of their month and how facts anchor the demo, the re-basing rules (63 → 34),
 the known limits of the boundary layer, and the SQL views analysts can query.
 URL: /data_methods?lang=vi"""
 
@@ -119,6 +120,31 @@ st.dataframe(
     },
 )
 ui.table_downloads(facts_table, downloads.file_stem("press-facts", lang), lang, key="methods.facts_dl")
+
+# ---- published figures beside the warehouse value of their month, and how facts anchor the demo
+st.header(t("published.methods_title"))
+checks = queries.published_checks()
+checked = checks[checks["comparable"] & checks["agrees"].notna()]
+n_ok = int(checked["agrees"].astype(bool).sum())
+st.markdown(t("published.methods_summary", n=len(checks), n_comparable=int(checks["comparable"].sum()),
+              n_checked=len(checked), n_ok=n_ok, n_bad=len(checked) - n_ok))
+if n_ok < len(checked):
+    st.error(t("published.methods_bad", n=len(checked) - n_ok,
+               ids=plain(", ".join(checked.loc[~checked["agrees"].astype(bool), "id"]))), icon=":material/cancel:")
+pending = checks[checks["comparable"] & checks["agrees"].isna()]
+if len(pending):
+    st.caption(t("published.methods_pending", n=len(pending), ids=plain(", ".join(pending["id"]))))
+st.markdown(t("published.methods_anchor"))
+published_table = tables.published_check_table(checks, lang)
+st.dataframe(
+    published_table, hide_index=True, width="stretch", key="methods.published", height=560,
+    column_config={
+        t("published.col_figure"): st.column_config.TextColumn(width="medium"),
+        t("published.col_basis"): st.column_config.TextColumn(width="large"),
+        t("published.col_source"): st.column_config.LinkColumn(display_text=r"https?://(?:www\.)?([^/]+)/.*"),
+    },
+)
+ui.table_downloads(published_table, downloads.file_stem("published", lang), lang, key="methods.published_dl")
 
 # ---- re-basing 63 -> 34
 st.header(t("methods.rebase"))

@@ -229,7 +229,7 @@ def test_trends_mark_the_766_method_change_on_the_766_charts(warehouse, db):
 def test_trends_without_history_and_for_one_province_spending(warehouse):
     at = run(TRENDS, indicator="online_application_rate", provinces="25", history="0", year="2025", scope="25")
     lines, spending = charts(at)
-    assert all(t["meta"]["segment"] == "current" for t in lines["data"])
+    assert {t["meta"]["segment"] for t in lines["data"]} == {"current", "published"}  # the national 29/8 figure
     assert spending["layout"]["title"]["text"] == "Kinh phí lũy kế năm 2025 · Phú Thọ"
     assert len(spending["data"][0]["x"]) == 12
     rate = spending["data"][2]["customdata"][-1][1]

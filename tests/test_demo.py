@@ -160,6 +160,39 @@ def test_anchors_are_the_checkable_press_facts_plus_the_specs_own():
     assert "F03c" not in found and "F08a" not in found  # context and targets do not anchor the demo
 
 
+def test_anchors_include_the_comparable_published_figures_at_their_own_month():
+    found = {a.id: a for a in demo_spec.anchors(demo_spec.read_spec())}
+    assert found["P008"] == Anchor("P008", "index766_total", "19", "province", "2025-08", "2025-08", "value", "=",
+                                   86.97)
+    assert (found["P009"].indicator, found["P009"].kind, found["P009"].value) == ("index766_total", "rank", 1)
+    assert (found["P062"].comparison, found["P062"].value) == ("<", 53340)  # "nearly 53,340"
+    assert (found["P126"].unit, found["P126"].level, found["P126"].value) == ("46", "province", 91.17)  # communes
+    assert "P001" not in found  # a weekly snapshot of 25/7 is no month's value
+    assert "P012" not in found  # a group the catalog does not have yet
+
+
+def test_766_groups_meet_their_anchors_and_the_total_the_rest(made):
+    o = made.observations.query("level == 'province' and unit_code == '19' and period == '2025-08'")
+    values = o.set_index("indicator").value
+    groups = catalog.get("index766_total").components
+    assert values["index766_total"] == pytest.approx(86.97) == pytest.approx(values[list(groups)].sum())
+    assert (values["index766_transparency"], values["index766_progress"], values["index766_satisfaction"],
+            values["index766_digitisation"]) == (15.67, 19.31, 17.86, 16.64)
+    gia_lai = series(made, "index766_total", "52")
+    assert gia_lai["2025-11"] == pytest.approx(91.06)
+    assert abs(gia_lai["2025-12"] - gia_lai["2025-11"]) < 4  # the bend fades; no spike
+
+
+def test_a_months_rank_anchors_are_arranged_together(tmp_path):
+    """With Gia Lai 6th in August 2025 as well, the five anchored above it stay in their order."""
+    sixth = ('\n[[anchor]]\nid = "T2"\nindicator = "index766_total"\nunit_code = "52"\nlevel = "province"\n'
+             'period = "2025-08"\ncheck = "rank"\ncomparison = "="\nvalue = 6\nwhy = "test"\n')
+    data = demo.generate(spec_file(tmp_path, demo_spec.SPEC_FILE.read_text(encoding="utf-8") + sixth))
+    august = data.observations.query("indicator == 'index766_total' and level == 'province' "
+                                     "and period == '2025-08'").set_index("unit_code").value
+    assert august.sort_values(ascending=False).index[:6].tolist() == ["19", "44", "38", "75", "42", "52"]
+
+
 @pytest.mark.parametrize("comparison, bound, decimals, target", [
     ("=", 88.01, 2, 88.01),
     ("<", 1, 2, 0.98),  # Hà Nội "below 1 %"

@@ -87,7 +87,8 @@ def test_fields_say_their_type_unit_and_meaning_and_resources_their_licences(des
     assert descriptor["units"]["percent"]["label_en"]
     sources = {s["title"].split(":")[0]: s for s in descriptor["sources"]}
     assert set(sources) == {"gso-units", "vietnamadminunits", "natural-earth-admin1", "indicator-catalog",
-                            "press-facts", "demo", "events", "population"}
+                            "press-facts", "demo", "events", "population", "published"}
+    assert [lic["name"] for lic in resources["published"]["licenses"]] == ["other-at"]
     assert sources["gso-units"]["path"] == "https://pypi.org/project/vietnam-provinces/"
 
 
@@ -117,7 +118,7 @@ def test_a_formula_in_a_text_cell_is_neutralised_in_the_csv_and_kept_in_the_parq
     folder = tmp_path / "export"
     with wh.reading(warehouse_copy) as reader:
         written = open_data.write_package(reader, folder)
-    assert written.rows["source"] == 8
+    assert written.rows["source"] == 9
     csv = pd.read_csv(folder / "csv" / "source.csv", dtype=str).set_index("id")
     assert csv.at["events", "description"] == "'" + formula
     parquet = pd.read_parquet(folder / "parquet" / "source.parquet").set_index("id")
