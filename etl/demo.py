@@ -448,19 +448,27 @@ class _Engine:
             top, bottom = max(sign * bounds[0][col], sign * bounds[1][col]), min(sign * bounds[0][col],
                                                                                    sign * bounds[1][col])
             rows = {row for _, row in ranked}
-            pinned = {r for a in self.anchors if a.indicator == spec.code and a.kind == "value"
-                      and a.first <= period <= a.last for r in self._unit_rows(a.unit, level)} - rows
+            valued = {r for a in self.anchors if a.indicator == spec.code and a.kind == "value"
+                      and a.first <= period <= a.last for r in self._unit_rows(a.unit, level)}
+            pinned = valued - rows
             free = np.array([r for r in range(len(level.codes)) if r not in pinned | rows], dtype=int)
             order = free[np.argsort(-score[free], kind="stable")]
             gap = self._rng(ranked[0][0].id, "rank").uniform(*self.spec.rank_gap, len(free))
             least, above, places = self.spec.rank_gap[0], np.inf, []
             for (anchor, row), before in zip(ranked, [None, *ranked]):
                 rank_above = 0 if before is None else int(before[0].value)
-                between = sum(score[row] < score[r] < above for r in pinned)
-                if not score[row] < above or (room := int(anchor.value) - rank_above - 1 - between) < 0:
+                own = score[row]
+                if not own < above and row not in valued:
+                    # A ranked province above the one ranked before it moves just below it.
+                    own = max(above - self._rng(anchor.id, "own").uniform(*self.spec.rank_gap), bottom)
+                    if (earlier := moved.get((level.codes[row], period))) is None or earlier.value != sign * own:
+                        found.append(Anchor(f"{anchor.id}/{level.codes[row]}", spec.code, level.codes[row],
+                                            "province", period, period, "value", "=", sign * own))
+                between = sum(own < score[r] < above for r in pinned)
+                if not own < above or (room := int(anchor.value) - rank_above - 1 - between) < 0:
                     raise SpecError(f"anchor {anchor.id}: rank {int(anchor.value)} cannot be arranged")
-                places += [(anchor, score[row], above)] * room
-                above = score[row]
+                places += [(anchor, own, above)] * room
+                above = own
             if len(places) > len(free):
                 raise SpecError(f"anchor {ranked[-1][0].id}: rank {int(ranked[-1][0].value)} cannot be arranged")
             places += [(ranked[-1][0], -np.inf, above)] * (len(free) - len(places))
