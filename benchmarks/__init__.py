@@ -14,8 +14,8 @@ def warehouse_path(db_arg: str | None):
     from dashboard import db
 
     try:
-        db.signature()
-    except db.WarehouseMissing as exc:
+        db.connection()  # also refuses a warehouse of another schema: pages would measure an error
+    except (db.WarehouseMissing, db.WarehouseUnreadable) as exc:
         print(exc, file=sys.stderr)
         return None
     return db.path()

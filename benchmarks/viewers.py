@@ -61,9 +61,11 @@ def _free_port() -> int:
 async def _viewer(port: int, start_at: float, join_after: float, rng: random.Random) -> list[tuple]:
     """One viewer: [(step, seconds or None, problem or "")]; a lost session ends the list."""
     import websockets
+    from streamlit.proto.Alert_pb2 import Alert
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+    ERROR = Alert.Format.ERROR
     await asyncio.sleep(max(0.0, start_at + join_after - time.time()))
     results: list[tuple] = []
     t0 = time.perf_counter()
@@ -94,9 +96,12 @@ async def _viewer(port: int, start_at: float, join_after: float, rng: random.Ran
                 fwd = ForwardMsg()
                 fwd.ParseFromString(raw)
                 kind = fwd.WhichOneof("type")
-                if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element" \
-                        and fwd.delta.new_element.WhichOneof("type") == "exception":
+                element = fwd.delta.new_element if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element" \
+                    else None
+                if element is not None and element.WhichOneof("type") == "exception":
                     problem = "exception on the page"
+                elif element is not None and element.WhichOneof("type") == "alert" and element.alert.format == ERROR:
+                    problem = f"an error on the page: {element.alert.body[:60]}"
                 if kind == "script_finished":
                     break
             if not problem and expected.encode() not in b"".join(body):
