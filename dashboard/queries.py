@@ -18,6 +18,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core import attention as core_attention
 from core import catalog
 from dashboard import db
 
@@ -626,3 +627,13 @@ def published_checks() -> pd.DataFrame:
         ORDER BY c.id
         """
     )
+
+
+# --------------------------------------------------------------------------- needs attention
+
+
+@cached
+def attention(period: str, province_code: str | None) -> core_attention.Attention:
+    """The month's exceptions for the country (None) or one province (core/attention.py,
+    rules in data/meta/attention.toml)."""
+    return core_attention.find(db.query, period, province_code)
