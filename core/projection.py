@@ -46,14 +46,14 @@ class Projection:
 def project(values: Sequence[float], ahead: int, bounds: tuple[float, float],
             band: Sequence[float] | None = None) -> Projection | None:
     """``values``: one per month, oldest first, the last one this month (NaN: no value).
-    Projected ``ahead`` months on from the Theil–Sen line at this month, with the band from
-    the ``band`` quantiles of the pairwise slopes, every number capped at ``bounds``."""
+    Projected ``ahead`` months on from this month's value at the Theil–Sen slope, with the
+    band from the ``band`` quantiles of the pairwise slopes, every number capped at ``bounds``."""
     band = band or settings()["band"]
     x = np.arange(len(values), dtype=float)
-    slope, intercept, slopes = theil_sen(x, values)
-    if np.isnan(slope):
+    slope, _, slopes = theil_sen(x, values)
+    now = float(values[-1])
+    if np.isnan(slope) or np.isnan(now):
         return None
-    now = intercept + slope * x[-1]
     low, high = np.quantile(slopes, band)
     lo, hi = bounds
     return Projection(*(float(np.clip(now + s * ahead, lo, hi)) for s in (slope, low, high)), slope=slope)

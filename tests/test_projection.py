@@ -92,3 +92,24 @@ def test_after_the_deadline_the_overview_says_met_or_missed(warehouse, period, s
     at.run()
     line = next(c.value for c in at.caption if c.value.startswith("Hướng tới mục tiêu"))
     assert "đã đạt" in line and "không đạt" in line and "đúng hướng" not in line
+
+
+def test_trends_continue_each_line_dashed_to_the_deadline_with_its_band(warehouse, db):
+    from dashboard import figures
+
+    code = catalog.headline().code
+    fig = figures.trend(code, ("25", "01"), "vi", None, "2025-09")  # a deck for September stops there
+    drawn = {t.meta["series"]: t for t in fig.data if (t.meta or {}).get("segment") == "projection"}
+    bands = {t.meta["series"]: t for t in fig.data if (t.meta or {}).get("segment") == "band"}
+    assert set(drawn) == set(bands) == {"25", "01"}
+    phu_tho = drawn["25"]
+    assert phu_tho.x == ("2025-09-01", "2025-12-01") and phu_tho.line.dash == "dash"
+    assert phu_tho.y[0] == pytest.approx(88.01)  # from September's value
+    series = db.execute("SELECT unit_code AS code, period, value FROM observation WHERE indicator = ? "
+                        "AND level = 'province' AND period <= '2025-09'", [code]).df()
+    expected = projection.outlooks(series, code, "2025-09").set_index("code").loc["25"]
+    assert phu_tho.y[1] == pytest.approx(expected["projected"])
+    assert bands["25"].y[1:3] == pytest.approx((expected["high"], expected["low"]))
+    assert 0 <= expected["low"] <= expected["projected"] <= expected["high"] <= 100
+    latest = figures.trend(code, ("25",), "vi", None)  # to 2026-10: the 2025-12 deadline has passed
+    assert not [t for t in latest.data if (t.meta or {}).get("segment") in ("projection", "band")]
