@@ -66,6 +66,9 @@ def test_the_country_lists_every_province_below_the_online_application_target(wa
     assert heading(at, "bands_766") == f"5. Xã, phường theo điểm Chỉ số 766 · {lt80 + 1524:,} trường hợp".replace(
         "766 · 3,", "766 · 3.")
     assert any("< 80 điểm: 1.770, 80–90 điểm: 1.524" in shown(c.value) for c in at.caption)
+    jumps = table(at, "outlier")  # Hà Nội's online rate jumped from 23,45 % to 50,83 % (demo): for data staff
+    hanoi = jumps[(jumps["Đơn vị"] == "Hà Nội") & (jumps["Chỉ tiêu"] == HEADLINE.name_vi)].iloc[0]
+    assert hanoi["Chi tiết"].startswith("23,45 % → 50,83 % (+27,38 điểm %; thường +1,77 điểm %")
     assert any("Số liệu minh họa" in w.value for w in at.warning)  # demo data, labelled
     assert at.code[0].value.startswith("CẦN CHÚ Ý: Cả nước, Tháng 9/2025\nLưu ý: số liệu minh họa")
 
@@ -190,3 +193,15 @@ def test_the_largest_falls_respect_the_direction_of_the_indicator():
     found = attention._value_fall(obs, "2025-09", attention.rules()["value_fall"])
     assert found["unit_code"].tolist() == ["25"]  # a rise of delayed tasks is the fall
     assert np.isclose(found.iloc[0]["previous"], 10.0)
+
+
+def test_names_in_the_digest_lose_control_characters():
+    assert attention.clean("Xã\x07 A\nLưới\t1\x1b[31m") == "Xã A Lưới 1[31m"
+
+
+def test_a_rules_file_out_of_order_is_refused(tmp_path):
+    text = attention.rules_file().read_text(encoding="utf-8")
+    moved = tmp_path / "attention.toml"
+    moved.write_text(text.replace("[below_target]", "[below_target_x]"), encoding="utf-8")
+    with pytest.raises(attention.RulesError, match="the rules are"):
+        attention.rules(moved)
