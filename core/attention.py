@@ -202,9 +202,9 @@ def _rank_fall(obs: pd.DataFrame, ranks: pd.DataFrame, period: str, rule: dict) 
     before = ranks[ranks["period"] == fmt.add_months(period, -1)][KEY + ["rank"]].rename(
         columns={"rank": "rank_previous"})
     both = both.merge(now, on=KEY).merge(before, on=KEY)
-    lost = both["rank"] - both["rank_previous"]
-    return both[lost >= int(rule["min_places"])].assign(_lost=lost).sort_values("_lost", ascending=False).drop(
-        columns="_lost")
+    both = both.assign(_lost=both["rank"] - both["rank_previous"])
+    both = both[both["_lost"] >= int(rule["min_places"])].sort_values("_lost", ascending=False, kind="stable")
+    return both.groupby(["indicator", "level"], sort=False).head(int(rule["top"])).drop(columns="_lost")
 
 
 def _wide(obs: pd.DataFrame, months: list[str]) -> pd.DataFrame:
