@@ -113,3 +113,12 @@ def test_trends_continue_each_line_dashed_to_the_deadline_with_its_band(warehous
     assert 0 <= expected["low"] <= expected["projected"] <= expected["high"] <= 100
     latest = figures.trend(code, ("25",), "vi", None)  # to 2026-10: the 2025-12 deadline has passed
     assert not [t for t in latest.data if (t.meta or {}).get("segment") in ("projection", "band")]
+
+
+def test_the_overview_says_it_in_english(warehouse):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["indicator"], at.query_params["period"] = catalog.headline().code, "2025-09"
+    at.query_params["lang"] = "en"
+    at.run()
+    line = next(c.value for c in at.caption if c.value.startswith("Heading for the target"))
+    assert line.startswith("Heading for the target ≥ 90.00% by Dec 2025: ") and " on track, " in line
