@@ -32,6 +32,7 @@ MONITOR = [
     ("pages/1_overview.py", "overview", "nav.overview", ":material/dashboard:"),
     ("pages/2_rankings.py", "rankings", "nav.rankings", ":material/leaderboard:"),
     ("pages/3_trends.py", "trends", "nav.trends", ":material/show_chart:"),
+    ("pages/9_attention.py", "attention", "attention.nav", ":material/priority_high:"),
     ("pages/8_present.py", "present", "present.nav", ":material/slideshow:"),
 ]
 DETAIL = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from charts import communes, maps, profile, rankings, trends
+from charts import communes, maps, outlook, profile, rankings, trends
 from core import catalog, fmt, i18n
 from dashboard import db, queries, tables, ui
 
@@ -62,11 +62,15 @@ def trend(ind_code: str, codes: tuple[str, ...], lang: str, start: str | None, u
     if until:
         series, national = series[series["period"] <= until], national[national["period"] <= until]
         published = published[published["period"] <= until]
-    return trends.trend_chart(
+    fig = trends.trend_chart(
         series, national, indicator=ind,
         lang=lang, target=ui.national_target(ind), events=queries.events(ind["topic"]),
         title=i18n.t("trends.chart_title", lang, indicator=_name(ind, lang)), start=start, published=published,
     )
+    if len(series):  # a rate with a target: each line continues dashed to its deadline (core/projection.py)
+        last = series["period"].max()
+        outlook.add_projections(fig, queries.outlooks(ind_code, last), last, indicator=ind, lang=lang)
+    return fig
 
 
 @cached_figure

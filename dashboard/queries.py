@@ -18,7 +18,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core import attention as core_attention
 from core import catalog
+from core import projection as core_projection
 from dashboard import db
 
 TWO_TIER_START = "2025-07"  # first month of the two-tier local government (1 Jul 2025)
@@ -626,3 +628,29 @@ def published_checks() -> pd.DataFrame:
         ORDER BY c.id
         """
     )
+
+
+# --------------------------------------------------------------------------- needs attention
+
+
+@cached
+def attention(period: str, province_code: str | None) -> core_attention.Attention:
+    """The month's exceptions for the country (None) or one province (core/attention.py,
+    rules in data/meta/attention.toml)."""
+    return core_attention.find(db.query, period, province_code)
+
+
+@cached
+def outlooks(indicator_code: str, period: str) -> pd.DataFrame:
+    """Per province: where a rate with a target is heading (core/projection.py): projected
+    value at the deadline with its band, and on_track / at_risk / off_track (met / missed from
+    the deadline on). Empty for an indicator that is not projected."""
+    if not core_projection.projected(indicator_code):
+        return pd.DataFrame(columns=["code", "target", "comparison", "deadline", "projected", "low", "high",
+                                     "status"])
+    series = db.query(
+        "SELECT unit_code AS code, period, value FROM wh.observation "
+        "WHERE indicator = ? AND level = 'province' AND period <= ? AND value IS NOT NULL",
+        [indicator_code, period],
+    )
+    return core_projection.outlooks(series, indicator_code, period)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from core import catalog, paths
-from etl import population, warehouse
+from etl import digest, population, warehouse
 from etl.load.cli import register as register_load_commands
 
 
@@ -96,6 +96,8 @@ COMMANDS = {
     "boundaries": ("rebuild data/geo/provinces_34.geojson from a boundary file", "rest", _boundaries),
     "export": ("write every published view as Parquet and CSV with a Frictionless datapackage.json",
                _configure_export, _export),
+    "digest": ("print the month's Needs attention list as plain text (country or --province)",
+               digest.configure, digest.command),
     "population": ("replace the province population table with a new file (same columns)",
                    population.configure, population.command),
 }

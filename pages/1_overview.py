@@ -12,7 +12,7 @@ import streamlit as st
 
 from core import fmt
 from core.safety import plain
-from dashboard import figures, narrative, queries, ui
+from dashboard import figures, narrative, outlook, queries, ui
 
 lang, t = ui.page_language()
 
@@ -60,6 +60,8 @@ if len(ranked):
               delta_color="off", delta_arrow="off")
     m4.metric(t("overview.worst"), plain(worst["name"]), delta=fmt.value(worst["value"], unit, decimals, lang),
               delta_color="off", delta_arrow="off")
+if heading := outlook.summary(ind_code, period, lang):  # where provinces are heading (core/projection.py)
+    st.caption(heading)
 
 
 @ui.fragment

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from core import fmt
-from dashboard import downloads, figures, queries, state, tables, ui
+from dashboard import downloads, figures, outlook, queries, state, tables, ui
 
 lang, t = ui.page_language()
 
@@ -43,6 +43,8 @@ def ranking_section(ind_code: str, period: str, values: pd.DataFrame, lang: str)
 
     st.subheader(t("rankings.table"))
     table = tables.rankings_table(shown, ind, national, target, lang)
+    if (heading := outlook.column(ind_code, period, shown["code"], lang)) is not None:
+        table[t("outlook.column")] = heading  # where each province is heading (core/projection.py)
     st.dataframe(table, hide_index=True, width="stretch")
     ui.table_downloads(table, downloads.file_stem(name, period, "" if region == "all" else region),
                        lang, key="rankings.table")

@@ -15,8 +15,8 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
+from core import attention, fmt, i18n, paths, projection
 from core import catalog as indicator_catalog
-from core import fmt, i18n, paths
 from core.safety import plain
 from dashboard import db, downloads, queries, tables, ui, views_doc
 
@@ -206,3 +206,15 @@ st.download_button(
     t("methods.open_data_button"), data=downloads.open_data_zip, file_name="dx-dashboard-data.zip",
     mime="application/zip", key="methods.open_data", on_click="ignore", icon=":material/download:",
 )
+
+# ---- where provinces are heading (core/projection.py) and the Needs attention rules (core/attention.py)
+st.header(t("outlook.method_title"))
+heading_for = projection.settings()
+st.markdown(t("outlook.method", window=heading_for["window"], min_months=heading_for["min_months"],
+              low=fmt.number(heading_for["band"][0], 1, lang), high=fmt.number(heading_for["band"][1], 1, lang)))
+st.markdown(t("outlook.method_indicators", names=plain(", ".join(
+    i.name(lang) for i in indicator_catalog.indicators().values() if projection.projected(i.code)))))
+st.header(t("attention.methods_title"))
+st.markdown(t("attention.methods_intro"))
+for rule in attention.RULES:
+    st.markdown(f"- **{t(f'attention.heading.{rule}')}**: {plain(attention.rule_text(rule, lang))}")

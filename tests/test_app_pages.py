@@ -260,7 +260,7 @@ def test_every_page_enters_app_py_shell_and_permalinks_match_file_names():
     app_source = (ROOT / "app.py").read_text(encoding="utf-8")
     registered = dict(_re.findall(r'\("pages/(\d+_[a-z_]+)\.py", "([a-z_]+)"', app_source))
     scripts = sorted(p.stem for p in (ROOT / "pages").glob("*.py"))
-    assert sorted(registered) == scripts and len(scripts) == 8
+    assert sorted(registered) == scripts and len(scripts) == 9
     for stem, url_path in registered.items():
         assert url_path == stem.split("_", 1)[1]
         source = (ROOT / "pages" / f"{stem}.py").read_text(encoding="utf-8")

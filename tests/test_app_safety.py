@@ -24,7 +24,8 @@ from core.safety import plain
 from dashboard import db, users
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ("overview", "rankings", "trends", "province", "communes", "data_methods", "data_refresh", "present")
+PAGES = ("overview", "rankings", "trends", "province", "communes", "data_methods", "data_refresh", "present",
+         "attention")
 
 
 def payload(name: str) -> str:
@@ -72,6 +73,7 @@ WARNED = {
     "data_methods": ("lang",),
     "data_refresh": ("lang",),
     "present": ("period", "lang"),
+    "attention": ("period", "lang"),
 }
 
 

@@ -393,3 +393,15 @@ def test_a_failed_login_keeps_the_name_and_says_nothing_about_it(payload_server,
         page.screenshot(path=str(ARTIFACTS / f"login_failed_{name}.png"))
         assert "users.toml" not in page.inner_text("body")
     page.close()
+
+
+def test_needs_attention_page_shows_the_digest_with_a_copy_button(server, context):
+    page = _open(context, f"{server}/attention?in_province=46&period=2025-09", charts=0, shot="9_attention")
+    body = page.inner_text("body")
+    assert "CẦN CHÚ Ý: Huế, Tháng 9/2025" in body and "Số liệu minh họa" in body
+    assert "Xã Chân Mây – Lăng Cô" in body
+    block = page.locator("[data-testid='stCode']")
+    block.hover()
+    assert block.locator("button").count() >= 1  # Streamlit's copy-to-clipboard button
+    assert context.external == []
+    page.close()
