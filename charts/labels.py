@@ -3,6 +3,7 @@ import no Streamlit), and the value axis of a unit as the catalog declares it.""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from core import catalog, fmt, i18n
@@ -26,6 +27,18 @@ def value_axis(unit: catalog.Unit, lang: str) -> dict:
         rangemode="normal" if unit.max is not None else "tozero",
         tickformat=unit.tick_format or None,
     )
+
+
+def magnitude_ticks(upper: float, lang: str, n: int = 5) -> dict:
+    """Ticks from 0 to ``upper`` written with Vietnamese magnitudes ('20 nghìn', '1,5 triệu',
+    en '1.5 M'), about ``n`` of them at round steps (1, 2, 2.5 or 5 times a power of ten)."""
+    if upper <= 0:
+        return {}
+    raw = upper / n
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    values = [i * step for i in range(int(upper // step) + 1)]
+    return dict(tickmode="array", tickvals=values, ticktext=[fmt.magnitude(v, lang) for v in values])
 
 
 def colorbar(unit: catalog.Unit, lang: str) -> dict:

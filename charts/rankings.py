@@ -95,6 +95,10 @@ def ranking_bars(
     xaxis = theme.axis(range=[0, upper], ticksuffix=unit.tick_suffix(lang), domain=[0, 0.8])
     if unit.max is not None and xmax <= unit.max:  # the whole scale: 0-100 %
         xaxis.update(range=[0, unit.max * 1.01], tick0=0, dtick=unit.tick_step)  # (tickvals would drop the suffix)
+    elif upper >= 10_000:  # '20 nghìn', '1,5 triệu' (plotly would write '20k', '1.5M')
+        xaxis.update(labels.magnitude_ticks(upper, lang))
+    else:
+        xaxis.update(tickformat=unit.tick_format or None)
     fig.update_layout(
         shapes=shapes, annotations=notes,
         margin=dict(l=10, r=30, t=(80 if title else 50), b=40),

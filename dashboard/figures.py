@@ -38,7 +38,7 @@ def ranking_bars(ind_code: str, period: str, lang: str, region: str, highlight: 
     values = queries.province_values(ind_code, period)
     shown = values if region == "all" else values[values["region"] == region]
     return rankings.ranking_bars(
-        shown, indicator=ind, lang=lang, national=queries.national_value(ind_code, period),
+        shown, indicator=ind, lang=lang, national=queries.comparison_value(ind_code, period),
         target=ui.national_target(ind), highlight=highlight,
         title=i18n.t("rankings.chart_title", lang, indicator=_name(ind, lang), period=fmt.month(period, lang)),
     )

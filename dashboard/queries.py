@@ -225,6 +225,18 @@ def national_value(indicator_code: str, period: str) -> dict | None:
 
 
 @cached
+def comparison_value(indicator_code: str, period: str) -> dict | None:
+    """What each province is compared with: the national value of a rate, the median of a
+    score; for a count or an amount (whose national total dwarfs every province, so every
+    province lies far "below" it) the median of the provinces' values, kind 'median'."""
+    national = national_value(indicator_code, period)
+    if national is None or national["kind"] != "sum":
+        return national
+    values = province_values(indicator_code, period)["value"].dropna()
+    return national | {"value": float(values.median()), "kind": "median", "n_units": len(values)}
+
+
+@cached
 def rank_movers(indicator_code: str, start: str, end: str) -> pd.DataFrame:
     """Rank of every province at ``start`` and ``end``; ``change`` > 0 means moved up."""
     return db.query(

@@ -1,8 +1,12 @@
 """Tables and sentences of the pages (Rankings, Province profile, Communes, Data & methods, Data refresh).
 
 Pure functions (pandas in, pandas/str out; no Streamlit), so they are tested without an app.
-Tables come out as shown *and* downloaded: column names and values in the reader's language
-(values formatted with ``core.fmt``: "88,01 %" in Vietnamese, "88.01%" in English).
+Tables come out as shown *and* downloaded: column names and text in the reader's language.
+A table whose numbers stay numbers (Rankings) says in ``attrs`` how to write them:
+``attrs["formats"]`` (column -> ``core.fmt`` function, "88,01 %" in Vietnamese, "88.01%" in
+English) for the screen (:func:`shown`: a column then sorts 1, 2, 3…, not 1, 10, 11),
+``attrs["excel"]`` (column -> number format, scale) for the Excel download, and
+``attrs["hidden"]`` the columns only downloads carry (the n of a rank written "9/34").
 Columns holding lists (sparklines) are dropped from downloads by :func:`for_download`.
 """
 
@@ -42,13 +46,38 @@ def values_text(values: Any, unit: catalog.Unit | str, decimals: int, lang: str)
     return pd.Series(out, dtype=object)
 
 
-def ranks_text(position: Any, total: Any) -> pd.Series:
-    """'9/34' for a whole column; missing -> '–'."""
+def ranks_text(position: Any, total: Any, lang: str = "vi") -> pd.Series:
+    """'9/34', vi '1.712/3.321' for a whole column; missing -> '–'."""
     pos = pd.Series(position, dtype="Float64").to_numpy(dtype="float64", na_value=float("nan"))
     tot = pd.Series(total, dtype="Float64").to_numpy(dtype="float64", na_value=float("nan"))
+    sep = "." if lang == "vi" else ","
     return pd.Series(
-        ["–" if p != p or n != n else f"{int(p)}/{int(n)}" for p, n in zip(pos, tot)], dtype=object
+        ["–" if p != p or n != n else f"{int(p):,}/{int(n):,}".replace(",", sep) for p, n in zip(pos, tot)],
+        dtype=object,
     )
+
+
+def excel_format(unit: catalog.Unit | str, decimals: int, *, difference: bool = False) -> tuple[str, float]:
+    """The Excel number format of a unit's values and the scale to store them with: a
+    percentage is stored as a share (88.01 -> 0.8801, '0.00%'); a difference of percentages
+    is in points ('+0.00;-0.00;0.00'); counts and amounts with thousands ('#,##0')."""
+    unit = unit if isinstance(unit, catalog.Unit) else catalog.unit(unit)
+    places = "." + "0" * int(decimals) if int(decimals) > 0 else ""
+    if difference:
+        body = f"#,##0{places}"
+        return f"+{body};-{body};{body}", 1.0
+    if unit.code == "percent":
+        return f"0{places}%", 0.01
+    return f"#,##0{places}", 1.0
+
+
+def shown(table: pd.DataFrame) -> Any:
+    """The table as read on screen: numbers written by ``attrs["formats"]`` (a pandas Styler,
+    so the cells stay numbers and sort as numbers), without ``attrs["hidden"]`` columns."""
+    visible = table.drop(columns=table.attrs.get("hidden", []))
+    visible.attrs = {}  # (functions: Streamlit would warn that it cannot send them)
+    formats = {c: f for c, f in table.attrs.get("formats", {}).items() if c in visible.columns}
+    return visible.style.format(formats, na_rep="–") if formats else visible
 
 
 def kind_label(kind: str, lang: str) -> str:
@@ -376,21 +405,39 @@ def markdown_section(text: str, heading: str) -> str:
 
 def rankings_table(values: pd.DataFrame, indicator: dict, national: dict | None, target: dict | None,
                    lang: str) -> pd.DataFrame:
-    """The 34 provinces for one indicator and month (``queries.province_values``): rank with
-    its change, value, gap to the national value, whether the target is met, the demo flag."""
+    """The 34 provinces for one indicator and month (``queries.province_values``): rank, the
+    number ranked, rank change, value, gap to ``national`` (``queries.comparison_value``: the
+    median of provinces for counts), whether the target is met, the demo flag; as numbers."""
     from dashboard import narrative
 
     t = i18n.translator(lang)
     unit, decimals = indicator["unit"], int(indicator["decimals"])
-    nat = national["value"] if national else None
+    nat = float(national["value"]) if national and not fmt.is_missing(national["value"]) else float("nan")
+    is_median = bool(national) and national.get("kind") == "median"
+    rank, n, vs = t("common.rank"), t("common.n_ranked"), t("common.vs_median" if is_median else "common.vs_national")
+    value, change = t("common.value"), t("common.change")
     out = pd.DataFrame({
-        t("common.rank"): [fmt.rank(r, n) for r, n in zip(values["rank"], values["n_ranked"])],
+        rank: pd.array(values["rank"], dtype="Int64"),
+        n: pd.array(values["n_ranked"], dtype="Int64"),
         t("common.province"): values["name"].tolist(),
         t("common.region"): values["region_en" if lang == "en" else "region_vi"].tolist(),
-        t("common.value"): [fmt.value(v, unit, decimals, lang) for v in values["value"]],
-        t("common.change"): [fmt.rank_change(c) for c in values["rank_change"]],
-        t("common.vs_national"): [fmt.change(v, nat, unit, decimals, lang) for v in values["value"]],
+        value: pd.Series(values["value"], dtype="float64").to_numpy(),
+        change: pd.array(values["rank_change"], dtype="Int64"),
+        # (one more decimal: a median may end in .5)
+        vs: (pd.Series(values["value"], dtype="float64") - nat).round(int(decimals) + 1).to_numpy(),
     })
+    total = out[n].max()
+    out.attrs["hidden"] = [n]
+    out.attrs["formats"] = {
+        rank: lambda r: fmt.rank(r, total, lang),
+        value: lambda v: fmt.value(v, unit, decimals, lang),
+        change: fmt.rank_change,
+        vs: lambda d: fmt.difference(d, unit, decimals, lang),
+    }
+    out.attrs["excel"] = {
+        rank: ("0", 1.0), n: ("0", 1.0), value: excel_format(unit, decimals), change: ("+0;-0;0", 1.0),
+        vs: excel_format(unit, decimals, difference=True),
+    }
     if target:
         said = {True: t("common.yes"), False: t("common.no"), None: "–"}
         out[t("common.meets_target")] = [said[narrative.meets(v, target)] for v in values["value"]]

@@ -180,8 +180,47 @@ def caption_text(
     return text
 
 
-def table_downloads(df: pd.DataFrame, stem: str, lang: str, *, key: str) -> None:
-    """CSV and Excel buttons for a table as shown (column names in the reader's language)."""
+def table(df: pd.DataFrame, **kwargs: Any) -> None:
+    """``st.dataframe`` of a table whose numbers stay numbers (``tables.shown``)."""
+    from dashboard import tables
+
+    st.dataframe(tables.shown(df), hide_index=True, width="stretch", **kwargs)
+
+
+def permalink(page: str) -> str:
+    """The address of this view: the public base (or the browser's) and the page with the
+    URL's query parameters."""
+    from urllib.parse import urlencode
+
+    from dashboard.present import compose
+
+    base = compose.public_base() or (st.context.url or "").rstrip("/")
+    return f"{base}/{page}?{urlencode(st.query_params.to_dict())}"
+
+
+def table_about(indicator: dict, lang: str, *, period: str, source_ids: Iterable[str], demo: Any,
+                page: str) -> pd.DataFrame:
+    """The Excel download's second sheet: indicator, definition, unit, source, month, demo, link."""
+    t = i18n.translator(lang)
+    unit = catalog.unit(indicator["unit"])
+    flags = pd.Series(demo, dtype="boolean").fillna(False)
+    demo_text = t("common.no") if not flags.any() else t("common.yes") if flags.all() else t("download.partly")
+    rows = {
+        t("download.indicator"): indicator["name_en" if lang == "en" else "name_vi"],
+        t("download.code"): indicator["code"],
+        t("download.definition"): indicator["definition_en" if lang == "en" else "definition"] or "",
+        t("download.unit"): unit.label(lang),
+        t("common.source"): source_text(source_ids, lang, mark=str),
+        t("common.period"): period,
+        t("common.demo_flag"): demo_text,
+        t("download.link"): permalink(page),
+    }
+    return pd.DataFrame({t("download.field"): list(rows), t("download.text"): list(rows.values())})
+
+
+def table_downloads(df: pd.DataFrame, stem: str, lang: str, *, key: str, about: pd.DataFrame | None = None) -> None:
+    """CSV and Excel buttons for a table as shown (column names in the reader's language),
+    the Excel file with ``about`` (:func:`table_about`) as its second sheet."""
     left, right, _ = st.columns([1, 1, 4])
     left.download_button(
         i18n.t("common.download_csv", lang), data=lambda: downloads.csv_bytes(df),
@@ -189,7 +228,8 @@ def table_downloads(df: pd.DataFrame, stem: str, lang: str, *, key: str) -> None
         icon=":material/download:",
     )
     right.download_button(
-        i18n.t("common.download_xlsx", lang), data=lambda: downloads.xlsx_bytes(df, stem),
+        i18n.t("common.download_xlsx", lang),
+        data=lambda: downloads.xlsx_bytes(df, stem, about, i18n.t("download.about_sheet", lang)),
         file_name=f"{stem}.xlsx", key=f"{key}.xlsx", on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         icon=":material/table:",

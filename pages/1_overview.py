@@ -88,7 +88,8 @@ def summary_and_map(ind_code: str, period: str, lang: str) -> None:
         if len(row):
             record = row.iloc[0].to_dict()
             lines.append(narrative.province_sentence(record, ind, lang, period=period))
-            lines.append(narrative.comparison_sentence(record, ind, lang, national, target))
+            lines.append(narrative.comparison_sentence(record, ind, lang, queries.comparison_value(ind_code, period),
+                                                       target))
         for line in lines:
             if line:
                 st.markdown(f"- {line}")

@@ -26,7 +26,7 @@ ui.demo_banner(values["is_demo"], lang)
 @ui.fragment
 def ranking_section(ind_code: str, period: str, values: pd.DataFrame, lang: str) -> None:
     ind = queries.indicator(ind_code)
-    national = queries.national_value(ind_code, period)
+    national = queries.comparison_value(ind_code, period)
     target = ui.national_target(ind)
     c1, c2 = st.columns(2)
     with c1:
@@ -43,9 +43,11 @@ def ranking_section(ind_code: str, period: str, values: pd.DataFrame, lang: str)
 
     st.subheader(t("rankings.table"))
     table = tables.rankings_table(shown, ind, national, target, lang)
-    st.dataframe(table, hide_index=True, width="stretch")
+    ui.table(table)
+    about = ui.table_about(ind, lang, period=period, source_ids=shown["source_id"], demo=shown["is_demo"],
+                           page="rankings")
     ui.table_downloads(table, downloads.file_stem(name, period, "" if region == "all" else region),
-                       lang, key="rankings.table")
+                       lang, key="rankings.table", about=about)
 
 
 @ui.fragment

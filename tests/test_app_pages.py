@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 from markdown_support import shown
 from streamlit.testing.v1 import AppTest
@@ -39,6 +41,12 @@ def table(at: AppTest, index: int = 0):
     return at.dataframe[index].value
 
 
+def shown_table(at: AppTest, index: int = 0) -> pd.DataFrame:
+    """A table as the reader sees it: the text of its cells (the values stay numbers)."""
+    styler = at.dataframe[index].proto.arrow_data.styler
+    return pa.ipc.open_stream(styler.display_values).read_all().to_pandas()
+
+
 def text(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
@@ -49,12 +57,15 @@ def text(at: AppTest) -> str:
 def test_rankings_show_phu_tho_9th_of_34_with_88_01_percent(warehouse):
     at = run(RANKINGS, indicator="online_application_rate", period="2025-09", province="25")
     assert at.title[0].value == "Xếp hạng"
-    df = table(at)
+    df = shown_table(at)
     assert len(df) == 34
     row = df[df["Tỉnh, thành phố"] == "Phú Thọ"].iloc[0]
     assert row["Hạng"] == "9/34" and row["Giá trị"] == "88,01 %" and row["Thay đổi hạng"] == "▲2"
     assert row["Đạt mục tiêu"] == "Không"  # target ≥ 90 %
     assert df["Hạng"].tolist()[:3] == ["1/34", "2/34", "3/34"]
+    numbers = table(at)  # underneath, numbers: sorting "Hạng" gives 1, 2, 3 … 10, 11
+    assert numbers["Hạng"].tolist() == sorted(numbers["Hạng"].tolist()) and numbers["Hạng"].iloc[9] == 10
+    assert numbers.loc[numbers["Tỉnh, thành phố"] == "Phú Thọ", "Giá trị"].iloc[0] == pytest.approx(88.01, abs=0.005)
     bars = charts(at)[0]
     assert bars["data"][0]["y"][8] == "9. Phú Thọ"
     shapes = {s["name"]: s for s in bars["layout"]["shapes"]}
@@ -64,7 +75,7 @@ def test_rankings_show_phu_tho_9th_of_34_with_88_01_percent(warehouse):
 def test_rankings_in_english_use_english_numbers_and_labels(warehouse):
     at = run(RANKINGS, indicator="online_application_rate", period="2025-09", lang="en")
     assert at.title[0].value == "Rankings"
-    df = table(at)
+    df = shown_table(at)
     row = df[df["Province"] == "Phú Thọ"].iloc[0]
     assert (row["Rank"], row["Value"], row["Rank change"]) == ("9/34", "88.01%", "▲2")
     assert at.selectbox(key="w.indicator").label == "Indicator"
@@ -75,7 +86,7 @@ def test_region_filter_keeps_national_ranks(warehouse):
     df = table(at)
     assert "Phú Thọ" in df["Tỉnh, thành phố"].tolist() and "Hà Nội" not in df["Tỉnh, thành phố"].tolist()
     assert set(df["Vùng"]) == {"Trung du và miền núi phía Bắc"}
-    assert df[df["Tỉnh, thành phố"] == "Phú Thọ"]["Hạng"].iloc[0] == "9/34"
+    assert df[df["Tỉnh, thành phố"] == "Phú Thọ"]["Hạng"].iloc[0] == 9
 
 
 def test_movers_over_a_span_of_months(warehouse):
@@ -95,6 +106,32 @@ def test_delayed_tasks_rank_fewest_first_with_reversed_colours(warehouse):
     assert values == sorted(values)
     colours = charts(at)[0]["data"][0]["colorscale"]
     assert colours[0][1] == "#440154"  # "good" (dark) at the low end
+
+
+def test_counts_are_compared_with_the_median_of_provinces_not_the_national_total(warehouse, db):
+    """A national total (1.6 million applications) would squeeze 34 bars into 5 % of the axis
+    and put every province about 1.6 million below it."""
+    (median,) = db.execute(
+        "SELECT median(value) FROM observation WHERE indicator = 'applications_received' "
+        "AND level = 'province' AND period = '2025-09'").fetchone()
+    at = run(RANKINGS, indicator="applications_received", period="2025-09")
+    bars = charts(at)[0]
+    line = next(s for s in bars["layout"]["shapes"] if s["name"] == "national")
+    assert line["x0"] == pytest.approx(median)
+    note = next(a["text"] for a in bars["layout"]["annotations"] if a["name"] == "national")
+    assert note.startswith("Trung vị các tỉnh: ")
+    xaxis = bars["layout"]["xaxis"]
+    assert max(bars["data"][0]["x"]) > 0.8 * xaxis["range"][1]  # the bars fill the axis
+    assert "nghìn" in " ".join(xaxis["ticktext"]) and not any("k" in t or "M" in t for t in xaxis["ticktext"])
+    numbers = table(at)
+    gaps = numbers["So với trung vị các tỉnh"]
+    assert gaps.tolist() == pytest.approx((numbers["Giá trị"] - median).tolist())
+    assert (gaps > 0).sum() == 17 and (gaps < 0).sum() == 17
+    best = numbers.iloc[0]["Tỉnh, thành phố"]
+    overview = run(OVERVIEW, indicator="applications_received", period="2025-09")
+    sentences = text(overview)
+    assert "cao hơn trung vị các tỉnh" in sentences and "mức chung cả nước" not in sentences
+    assert {m.label: m.value for m in overview.metric}["Dẫn đầu"] == best
 
 
 # ----------------------------------------------------------------------------- overview

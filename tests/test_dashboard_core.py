@@ -38,6 +38,9 @@ def test_numbers_and_months_are_written_in_the_readers_locale(call, vi, en):
 def test_rank_changes_and_months_arithmetic():
     assert [fmt.rank_change(d) for d in (2, -1, 0, None)] == ["▲2", "▼1", "–", ""]
     assert fmt.rank(9, 34) == "9/34"
+    assert fmt.rank(1712, 3321) == "1.712/3.321" and fmt.rank(1712, 3321, "en") == "1,712/3,321"
+    assert [fmt.magnitude(v) for v in (750, 20_000, 1_500_000, 13_200_000_000)] == \
+        ["750", "20 nghìn", "1,5 triệu", "13,2 tỷ"]
     assert fmt.add_months("2025-01", -1) == "2024-12"
     assert fmt.add_months("2025-09", 3) == "2025-12"
     assert fmt.plotly_separators("vi") == ",." and fmt.plotly_separators("en") == ".,"
@@ -82,6 +85,47 @@ def test_downloads_neutralise_spreadsheet_formulas():
     xlsx = pd.read_excel(io.BytesIO(downloads.xlsx_bytes(df, "Xếp hạng")), dtype=str, engine="calamine")
     assert xlsx["Tỉnh"].iloc[0] == "'=HYPERLINK(\"http://x\")"
     assert downloads.file_stem("Tỷ lệ hồ sơ trực tuyến", "2025-09") == "ty-le-ho-so-truc-tuyen_2025-09"
+
+
+def test_downloaded_rankings_carry_numbers_and_say_what_they_are(warehouse):
+    """The CSV is for programs ('.' decimals, rank and n apart); the Excel file has numbers
+    with number formats (a rate as a share formatted '0.00%') and a second sheet."""
+    import openpyxl
+
+    from dashboard import tables, ui
+
+    ind = queries.indicator("online_application_rate")
+    values = queries.province_values("online_application_rate", "2025-09")
+    table = tables.rankings_table(values, ind, queries.comparison_value("online_application_rate", "2025-09"),
+                                  ui.national_target(ind), "vi")
+    csv = pd.read_csv(io.BytesIO(downloads.csv_bytes(table)), encoding="utf-8-sig")
+    assert pd.api.types.is_integer_dtype(csv["Hạng"]) and pd.api.types.is_integer_dtype(csv["Số tỉnh xếp hạng"])
+    assert pd.api.types.is_float_dtype(csv["Giá trị"]) and pd.api.types.is_float_dtype(csv["So với cả nước"])
+    phu_tho = csv[csv["Tỉnh, thành phố"] == "Phú Thọ"].iloc[0]
+    assert (phu_tho["Hạng"], phu_tho["Số tỉnh xếp hạng"], phu_tho["Thay đổi hạng"]) == (9, 34, 2)
+    assert phu_tho["Giá trị"] == pytest.approx(88.01, abs=0.005)
+    about = pd.DataFrame({"Mục": ["Định nghĩa", "Đường dẫn"], "Nội dung": ["=1+1", "/rankings?indicator=x"]})
+    book = openpyxl.load_workbook(io.BytesIO(downloads.xlsx_bytes(table, "xep-hang", about, "Thông tin")))
+    assert book.sheetnames == ["xep-hang", "Thông tin"]
+    sheet = book["xep-hang"]
+    header = [c.value for c in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[header.index("Tỉnh, thành phố")].value == "Phú Thọ")
+    rate = row[header.index("Giá trị")]
+    assert rate.value == pytest.approx(0.8801, abs=5e-5) and rate.number_format == "0.00%"
+    assert row[header.index("Hạng")].value == 9 and row[header.index("Số tỉnh xếp hạng")].value == 34
+    assert row[header.index("So với cả nước")].number_format.startswith("+")
+    assert [c.value for c in book["Thông tin"]["B"]][1:] == ["'=1+1", "/rankings?indicator=x"]  # inert
+
+
+def test_the_excel_about_sheet_names_the_indicator_source_month_demo_and_link(warehouse):
+    from dashboard import ui
+
+    ind = queries.indicator("online_application_rate")
+    about = ui.table_about(ind, "vi", period="2025-09", source_ids=["demo"], demo=[True, True], page="rankings")
+    said = dict(zip(about["Mục"], about["Nội dung"]))
+    assert said["Chỉ tiêu"] == ind["name_vi"] and said["Định nghĩa"] == ind["definition"]
+    assert said["Kỳ"] == "2025-09" and said["Minh họa"] == "Có" and said["Đơn vị"] == "%"
+    assert said["Đường dẫn"].endswith("/rankings?") and said["Nguồn"]
 
 
 # ----------------------------------------------------------------------------- warehouse access
@@ -170,7 +214,9 @@ def test_the_rankings_table_is_written_in_the_readers_language(warehouse):
                                 ("en", "88.01%", "Northern Midlands and Mountains")):
         table = tables.rankings_table(values, ind, national, ui.national_target(ind), lang)
         t = i18n.translator(lang)
-        phu_tho = table[table[t("common.province")] == "Phú Thọ"].iloc[0]
+        shown = tables.shown(table).data.assign(**{
+            c: table[c].map(f) for c, f in table.attrs["formats"].items() if c in tables.shown(table).data})
+        phu_tho = shown[shown[t("common.province")] == "Phú Thọ"].iloc[0]
         assert (phu_tho[t("common.rank")], phu_tho[t("common.value")], phu_tho[t("common.region")]) == \
             ("9/34", value, region)
         assert phu_tho[t("common.change")] == fmt.rank_change(2)
