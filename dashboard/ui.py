@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from core import catalog, fmt, i18n
+from core.names import strip_diacritics
 from core.safety import plain
 from dashboard import db, downloads, queries, state
 from dashboard.present import collect
@@ -282,17 +283,28 @@ def period_picker(indicator_code: str, lang: str, where: Any = None, *, level: s
     )
 
 
+def province_labels() -> dict[str, str]:
+    """GSO code -> what a province picker shows and searches: the name, and the name without
+    diacritics when it differs ('Phú Thọ (Phu Tho)'), so that typing 'phu tho', 'hue' or
+    'ho chi minh' finds the province (the picker's filter compares letters as typed)."""
+    provs = queries.provinces()
+    return {
+        code: name if plain_name == name else f"{name} ({plain_name})"
+        for code, name, plain_name in zip(provs["code"], provs["name"], provs["name"].map(strip_diacritics))
+    }
+
+
 def province_picker(lang: str, where: Any = None, *, name: str = "province", default: str | None = None,
                     allow_none: bool = False, label_key: str = "filter.province") -> str | None:
     """Province select box (URL ``province``, a GSO code); optional "(none)" entry ('')."""
     provs = queries.provinces()
-    names = dict(zip(provs["code"], provs["name"]))
+    labels = province_labels()
     options = ([""] if allow_none else []) + provs.sort_values("name")["code"].tolist()
     if default is None or default not in options:
         default = options[0]
     chosen = state.selectbox(
         name, i18n.t(label_key, lang), options, default,
-        format_func=lambda c: names.get(c, i18n.t("filter.none", lang)) if c else i18n.t("filter.none", lang),
+        format_func=lambda c: labels.get(c, i18n.t("filter.none", lang)) if c else i18n.t("filter.none", lang),
         where=where, warn_key="warn.unknown_province", lang=lang,
     )
     return chosen or None

@@ -37,10 +37,11 @@ ind = queries.indicator(ind_code)
 
 provs = queries.provinces()
 prov_names = dict(zip(provs["code"], provs["name"]))
+prov_labels = ui.province_labels()  # 'Phú Thọ (Phu Tho)': found by typing without diacritics
 f1, f2, f3 = st.columns([2, 2, 3])
 province = state.selectbox(  # its own parameter: a province chosen elsewhere is no filter here
     "in_province", t("filter.province"), [""] + provs.sort_values("name")["code"].tolist(), "",
-    format_func=lambda c: prov_names.get(c, t("communes.all_provinces")), where=f1,
+    format_func=lambda c: prov_labels.get(c, t("communes.all_provinces")), where=f1,
     warn_key="warn.unknown_province", lang=lang,
 ) or None
 kind_codes = state.multiselect(

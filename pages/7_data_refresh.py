@@ -130,10 +130,10 @@ if staged is not None:
                         format_func=lambda k: t(f"refresh.kind_{k or 'auto'}"), help=t("refresh.kind_help"))
     period = c2.text_input(t("refresh.period"), key="dx_refresh_period", placeholder="2025-09",
                            help=t("refresh.period_help")).strip() or None
-    names = dict(zip(provinces["code"], provinces["name"]))
+    labels = ui.province_labels()
     province = c3.selectbox(
         t("refresh.province"), [""] + provinces.sort_values("name")["code"].tolist(), key="dx_refresh_province",
-        format_func=lambda c: names.get(c, t("filter.none")) if c else t("filter.none"),
+        format_func=lambda c: labels.get(c, t("filter.none")) if c else t("filter.none"),
         help=t("refresh.province_help"),
     ) or None
     sheet = None

@@ -341,3 +341,26 @@ def test_a_missing_page_file_stops_the_app_loudly(warehouse, tmp_path):
     assert at.exception[0].proto.type == "streamlit.errors.StreamlitPageNotFoundError"
     assert "5_communes.py" in at.exception[0].value
     assert not at.title  # nothing of a page was drawn
+
+
+def _found(options: list[str], typed: str) -> list[str]:
+    """What a picker's filter keeps: options holding the typed letters in order (case aside)."""
+    def holds(option: str) -> bool:
+        rest = iter(option.lower())
+        return all(ch in rest for ch in typed.lower())
+    return [o for o in options if holds(o)]
+
+
+@pytest.mark.parametrize("typed, province", [("phu tho", "Phú Thọ"), ("hue", "Huế"), ("ho chi minh", "Hồ Chí Minh")])
+def test_every_province_picker_finds_a_province_typed_without_diacritics(warehouse, typed, province):
+    pickers = [
+        (OVERVIEW, {}, lambda at: at.selectbox(key="w.province")),
+        (RANKINGS, {}, lambda at: at.selectbox(key="w.province")),
+        (TRENDS, {}, lambda at: at.multiselect(key="w.provinces")),
+        ("pages/4_province.py", {}, lambda at: at.selectbox(key="w.province")),
+        ("pages/5_communes.py", {}, lambda at: at.selectbox(key="w.in_province")),
+    ]
+    for page, params, picker in pickers:
+        options = picker(run(page, **params)).options
+        assert f"{province} ({typed.title()})" in _found(options, typed), page
+        assert f"{province} ({typed.title()})" in _found(options, province), page  # as written too
