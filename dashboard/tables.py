@@ -12,6 +12,7 @@ Columns holding lists (sparklines) are dropped from downloads by :func:`for_down
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -71,6 +72,34 @@ def excel_format(unit: catalog.Unit | str, decimals: int, *, difference: bool = 
     return f"#,##0{places}", 1.0
 
 
+def rank_format(ranks: pd.Series, total: Any, lang: str) -> Callable[[Any], str]:
+    """How a rank column is written: '9/34', and '7/34 (đồng hạng)' for a rank two or more
+    provinces share (equal values: the next rank is then 9, not 8)."""
+    counts = pd.Series(ranks).value_counts()
+    tied = set(counts[counts > 1].index)
+    word = i18n.t("common.tied", lang)
+    return lambda r: fmt.rank(r, total, lang) + (f" ({word})" if r in tied else "")
+
+
+def top_table(rows: pd.DataFrame, indicator: dict, lang: str) -> pd.DataFrame:
+    """Overview's top and bottom five: rank, province, value, rank change (as numbers)."""
+    t = i18n.translator(lang)
+    unit, decimals = indicator["unit"], int(indicator["decimals"])
+    rank, value, change = t("common.rank"), t("common.value"), t("common.change")
+    out = pd.DataFrame({
+        rank: pd.array(rows["rank"], dtype="Int64"),
+        t("common.province"): rows["name"].tolist(),
+        value: pd.Series(rows["value"], dtype="float64").to_numpy(),
+        change: pd.array(rows["rank_change"], dtype="Int64"),
+    })
+    out.attrs["formats"] = {
+        rank: rank_format(out[rank], rows["n_ranked"].max(), lang),
+        value: lambda v: fmt.value(v, unit, decimals, lang),
+        change: fmt.rank_change,
+    }
+    return out
+
+
 def shown(table: pd.DataFrame) -> Any:
     """The table as read on screen: numbers written by ``attrs["formats"]`` (a pandas Styler,
     so the cells stay numbers and sort as numbers), without ``attrs["hidden"]`` columns."""
@@ -107,7 +136,7 @@ def profile_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
         t("profile.col_change_value"): [
             fmt.change(r["value"], r["prev_value"], r["unit"], int(r["decimals"]), lang) for r in rows
         ],
-        t("common.rank"): [fmt.rank(r["rank"], r["n_ranked"]) for r in rows],
+        t("common.rank"): [fmt.rank(r["rank"], r["n_ranked"], lang) for r in rows],
         t("common.change"): [fmt.rank_change(r["rank_change"]) for r in rows],
         t("profile.col_trend"): [
             [None if fmt.is_missing(v) else float(v) for v in (r["trend"] if r["trend"] is not None else [])]
@@ -233,8 +262,8 @@ def commune_table(df: pd.DataFrame, indicator: dict, lang: str, *, with_province
     if with_province:
         columns[t("common.province")] = df["province_name"]
     columns[t("common.value")] = values_text(df["value"], unit, decimals, lang)
-    columns[t("communes.col_rank_province")] = ranks_text(df["rank_in_province"], df["n_in_province"])
-    columns[t("communes.col_rank_national")] = ranks_text(df["rank_national"], df["n_national"])
+    columns[t("communes.col_rank_province")] = ranks_text(df["rank_in_province"], df["n_in_province"], lang)
+    columns[t("communes.col_rank_national")] = ranks_text(df["rank_national"], df["n_national"], lang)
     if with_criteria and "criteria_met" in df:
         criteria = catalog.by_role("dx_criteria")
         columns[t("communes.col_criteria")] = values_text(df["criteria_met"], criteria.unit_spec,
@@ -264,8 +293,8 @@ def commune_indicator_table(profile: pd.DataFrame, period: str, lang: str, month
         rows.append({
             t("profile.col_indicator"): m[name],
             t("common.value"): fmt.value(cur.get("value"), m["unit"], int(m["decimals"]), lang),
-            t("communes.col_rank_province"): fmt.rank(cur.get("rank_in_province"), cur.get("n_in_province")),
-            t("communes.col_rank_national"): fmt.rank(cur.get("rank_national"), cur.get("n_national")),
+            t("communes.col_rank_province"): fmt.rank(cur.get("rank_in_province"), cur.get("n_in_province"), lang),
+            t("communes.col_rank_national"): fmt.rank(cur.get("rank_national"), cur.get("n_national"), lang),
             t("profile.col_trend"): trend.get(code, []),
         })
     return pd.DataFrame(rows)
@@ -279,8 +308,8 @@ def commune_history_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
     t = i18n.translator(lang)
     long = profile.assign(
         _name=profile[_name_col(lang)],
-        _rank_p=ranks_text(profile["rank_in_province"], profile["n_in_province"]).to_numpy(),
-        _rank_n=ranks_text(profile["rank_national"], profile["n_national"]).to_numpy(),
+        _rank_p=ranks_text(profile["rank_in_province"], profile["n_in_province"], lang).to_numpy(),
+        _rank_n=ranks_text(profile["rank_national"], profile["n_national"], lang).to_numpy(),
     )[["indicator", "_name", "period", "value", "_rank_p", "_rank_n", "is_demo"]]
     long.columns = [
         t("methods.col_code"), t("profile.col_indicator"), t("common.period"), t("common.value"),
@@ -429,7 +458,7 @@ def rankings_table(values: pd.DataFrame, indicator: dict, national: dict | None,
     total = out[n].max()
     out.attrs["hidden"] = [n]
     out.attrs["formats"] = {
-        rank: lambda r: fmt.rank(r, total, lang),
+        rank: rank_format(out[rank], total, lang),
         value: lambda v: fmt.value(v, unit, decimals, lang),
         change: fmt.rank_change,
         vs: lambda d: fmt.difference(d, unit, decimals, lang),
@@ -533,13 +562,14 @@ def load_history_table(history: pd.DataFrame, lang: str) -> pd.DataFrame:
     def said(prefix: str, value: Any) -> str:
         return t(f"{prefix}{value}") if i18n.has(f"{prefix}{value}") else value
 
-    return pd.DataFrame({
+    loaded, rejected = t("refresh.col.rows_loaded"), t("refresh.col.rows_rejected")
+    out = pd.DataFrame({
         t("refresh.col.load_id"): h["load_id"],
         t("refresh.col.kind"): h["kind"].map(lambda k: said("refresh.kind_", k)),
         t("refresh.col.file"): h["file_name"],
         t("refresh.col.status"): h["status"].map(lambda s: said("refresh.status_", s)),
-        t("refresh.col.rows_loaded"): h["rows_loaded"],
-        t("refresh.col.rows_rejected"): h["rows_rejected"],
+        loaded: pd.array(h["rows_loaded"], dtype="Int64"),
+        rejected: pd.array(h["rows_rejected"], dtype="Int64"),
         t("refresh.col.uploader"): h["uploader"],
         t("refresh.col.received_at"): h["received_at"].map(minute),
         t("refresh.col.finished_at"): h["finished_at"].map(minute),
@@ -547,6 +577,13 @@ def load_history_table(history: pd.DataFrame, lang: str) -> pd.DataFrame:
         t("refresh.col.size"): h["size_bytes"].map(lambda n: file_size(n, lang)),
         t("refresh.col.sha256"): h["sha256"].fillna(""),
     })
+
+    def count(n: Any) -> str:  # "662.960", not "662960"
+        return fmt.number(n, 0, lang)
+
+    out.attrs["formats"] = {loaded: count, rejected: count}
+    out.attrs["excel"] = {loaded: ("#,##0", 1.0), rejected: ("#,##0", 1.0)}
+    return out
 
 
 # --------------------------------------------------------------------------- published figures

@@ -58,7 +58,7 @@ def _metric(where, label: str, ind_code: str) -> None:
         delta=fmt.change(row["value"], row["prev_value"], row["unit"], int(row["decimals"]), lang)
         if not fmt.is_missing(row["prev_value"]) else None,
         delta_color="normal" if row["higher_is_better"] else "inverse",
-        help=t("profile.metric_rank", rank=fmt.rank(row["rank"], row["n_ranked"])) + " · "
+        help=t("profile.metric_rank", rank=fmt.rank(row["rank"], row["n_ranked"], lang)) + " · "
         + t("overview.vs_prev", period=fmt.month(fmt.add_months(period, -1), lang)),
         chart_data=[v for v in row["trend"] if not fmt.is_missing(v)] if row["trend"] is not None else None,
         border=True,

@@ -230,7 +230,7 @@ if staged is not None:
 st.divider()
 st.subheader(t("refresh.history_title"))
 shown = tables.load_history_table(history, lang)
-st.dataframe(shown, hide_index=True, width="stretch")
+ui.table(shown)
 ui.table_downloads(shown, "load-history", lang, key="dx_refresh_hist")
 
 undoable = history[(history["status"] == "loaded") & (history["load_id"] > 0)]

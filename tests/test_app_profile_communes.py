@@ -266,7 +266,7 @@ def test_commune_ranks_within_province_and_nationally(warehouse, sql):
                "AND r.province_code = '46' ORDER BY r.rank_national, c.name")
     assert df["Tên"].tolist() == [r[0] for r in rows]
     assert df["Hạng trong tỉnh"].tolist() == [f"{r[1]}/40" for r in rows]
-    assert df["Hạng toàn quốc"].tolist() == [f"{r[2]}/3321" for r in rows]
+    assert df["Hạng toàn quốc"].tolist() == [f"{r[2]:,}/3.321".replace(",", ".") for r in rows]  # "1.712/3.321"
 
 
 def test_drill_down_from_a_permalink_shows_series_and_ranks(warehouse):

@@ -200,7 +200,7 @@ def test_commune_trend_has_value_province_and_rank_panels():
     assert set(roles) == {"commune", "province", "rank"}
     assert roles["rank"].yaxis == "y2" and roles["province"].line.dash == "dash"
     assert fig.layout.yaxis2.range[0] > fig.layout.yaxis2.range[1]  # rank 1 on top
-    assert "Hạng toàn quốc: 300/3321" in roles["rank"].customdata[-1][0]
+    assert "Hạng toàn quốc: 300/3.321" in roles["rank"].customdata[-1][0]
     assert roles["province"].name == "Huế (cả tỉnh)"
     assert fig.layout.shapes[0].x0 == "2025-09-01"  # the month chosen on the page
     without = cc.commune_trend(series, indicator=RATE, commune_name="X")
@@ -238,7 +238,8 @@ def test_column_formatting_matches_fmt_value(unit, decimals, lang):
 
 def test_rank_columns():
     assert tables.ranks_text([9, None, 1], [34, 34, None]).tolist() == ["9/34", "–", "–"]
-    assert tables.ranks_text(pd.Series([3], dtype="Int32"), pd.Series([3321], dtype="Int32")).tolist() == ["3/3321"]
+    assert tables.ranks_text(pd.Series([3], dtype="Int32"), pd.Series([3321], dtype="Int32")).tolist() == ["3/3.321"]
+    assert tables.ranks_text([1712], [3321], "en").tolist() == ["1,712/3,321"]
 
 
 def test_profile_table_rows_show_value_rank_change_and_trend():

@@ -117,6 +117,22 @@ def test_downloaded_rankings_carry_numbers_and_say_what_they_are(warehouse):
     assert [c.value for c in book["Thông tin"]["B"]][1:] == ["'=1+1", "/rankings?indicator=x"]  # inert
 
 
+def test_the_load_history_writes_row_counts_with_separators_and_keeps_them_numbers():
+    from dashboard import tables
+
+    history = pd.DataFrame({
+        "load_id": [0], "kind": ["demo"], "file_name": ["etl/demo.py"], "status": ["loaded"],
+        "rows_loaded": [662960], "rows_rejected": [0], "uploader": [""], "received_at": [None],
+        "finished_at": [None], "undone_at": [None], "size_bytes": [None], "sha256": [None],
+    })
+    table = tables.load_history_table(history, "vi")
+    column = i18n.t("refresh.col.rows_loaded", "vi")
+    assert table[column].iloc[0] == 662960
+    assert table.attrs["formats"][column](662960) == "662.960"
+    csv = pd.read_csv(io.BytesIO(downloads.csv_bytes(table)), encoding="utf-8-sig")
+    assert csv[column].iloc[0] == 662960
+
+
 def test_the_excel_about_sheet_names_the_indicator_source_month_demo_and_link(warehouse):
     from dashboard import ui
 
