@@ -14,8 +14,10 @@ def indicator_name(indicator: dict, lang: str) -> str:
 
 
 def unit_of(indicator: dict) -> catalog.Unit:
-    """The unit of a catalog row (a dict from the warehouse or the catalog)."""
-    return catalog.unit(indicator["unit"])
+    """The unit of a catalog row (a dict from the warehouse or the catalog; a Unit itself
+    for a derived figure such as a count per 1,000 inhabitants)."""
+    unit = indicator["unit"]
+    return unit if isinstance(unit, catalog.Unit) else catalog.unit(unit)
 
 
 def value_axis(unit: catalog.Unit, lang: str) -> dict:
@@ -59,7 +61,7 @@ def hover_block(row: dict, indicator: dict, lang: str) -> str:
         return "<br>".join(lines)
     lines.append(f"{i18n.t('chart.hover_value', lang)}: {value_text(row['value'], indicator, lang)}")
     if not fmt.is_missing(row.get("rank")):
-        lines.append(f"{i18n.t('chart.hover_rank', lang)}: {fmt.rank(row['rank'], row.get('n_ranked'))}")
+        lines.append(f"{i18n.t('chart.hover_rank', lang)}: {fmt.rank(row['rank'], row.get('n_ranked'), lang)}")
     change = row.get("rank_change")
     if not fmt.is_missing(change):
         lines.append(f"{i18n.t('chart.hover_change', lang)}: {fmt.rank_change(change)}")

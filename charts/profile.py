@@ -225,7 +225,7 @@ def commune_map(
     values = pd.Series(df["value"], dtype="float64").reset_index(drop=True)
     vals = values.tolist()
     value_text = [fmt.value(v, unit, decimals, lang) for v in vals]
-    rank_text = [fmt.rank(r, n) for r, n in zip(df["rank_in_province"], df["n_in_province"])]
+    rank_text = [fmt.rank(r, n, lang) for r, n in zip(df["rank_in_province"], df["n_in_province"])]
     size_text = [fmt.number(v, 0, lang) for v in df["size_value"]]
     name_label = labels.indicator_name(indicator, lang)
     rank_label, size_label = i18n.t("profile.hover_rank_province", lang), i18n.t("profile.hover_size", lang)

@@ -237,6 +237,25 @@ def comparison_value(indicator_code: str, period: str) -> dict | None:
 
 
 @cached
+def per_1000(indicator_code: str, period: str) -> pd.DataFrame:
+    """:func:`province_values` of a count per 1,000 inhabitants of the ``province`` view's
+    population (approximate: its bases differ, docs/population.md), ranked among themselves
+    (equal values share a rank) with the rank change on the previous month per 1,000; with
+    population, population_year and population_basis."""
+    values = province_values(indicator_code, period)
+    people = db.query("SELECT code, population, population_year, population_basis FROM wh.province")
+    out = values.drop(columns=["numerator", "denominator"]).merge(people, on="code", how="left")
+    scale = 1000.0 / out["population"].astype("float64")
+    out["value"], out["prev_value"] = out["value"] * scale, out["prev_value"] * scale
+    ascending = not bool(indicator(indicator_code)["higher_is_better"])
+    out["rank"] = out["value"].rank(method="min", ascending=ascending).astype("Int64")
+    before = out["prev_value"].rank(method="min", ascending=ascending).astype("Int64")
+    out["rank_change"] = before - out["rank"]
+    out["n_ranked"] = int(out["value"].notna().sum())
+    return out.sort_values(["rank", "name"], na_position="last").reset_index(drop=True)
+
+
+@cached
 def rank_movers(indicator_code: str, start: str, end: str) -> pd.DataFrame:
     """Rank of every province at ``start`` and ``end``; ``change`` > 0 means moved up."""
     return db.query(

@@ -467,6 +467,12 @@ def rankings_table(values: pd.DataFrame, indicator: dict, national: dict | None,
         rank: ("0", 1.0), n: ("0", 1.0), value: excel_format(unit, decimals), change: ("+0;-0;0", 1.0),
         vs: excel_format(unit, decimals, difference=True),
     }
+    if "population" in values:  # a figure per 1,000 inhabitants names the population it divides by
+        people = t("common.population")
+        out[people] = pd.array(values["population"], dtype="Int64")
+        out[t("common.population_basis")] = values["population_basis"].tolist()
+        out.attrs["formats"][people] = lambda v: fmt.number(v, 0, lang)
+        out.attrs["excel"][people] = ("#,##0", 1.0)
     if target:
         said = {True: t("common.yes"), False: t("common.no"), None: "–"}
         out[t("common.meets_target")] = [said[narrative.meets(v, target)] for v in values["value"]]

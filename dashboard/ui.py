@@ -202,8 +202,10 @@ def permalink(page: str) -> str:
 def table_about(indicator: dict, lang: str, *, period: str, source_ids: Iterable[str], demo: Any,
                 page: str) -> pd.DataFrame:
     """The Excel download's second sheet: indicator, definition, unit, source, month, demo, link."""
+    from charts import labels
+
     t = i18n.translator(lang)
-    unit = catalog.unit(indicator["unit"])
+    unit = labels.unit_of(indicator)
     flags = pd.Series(demo, dtype="boolean").fillna(False)
     demo_text = t("common.no") if not flags.any() else t("common.yes") if flags.all() else t("download.partly")
     rows = {
@@ -319,6 +321,20 @@ def region_picker(lang: str, where: Any = None) -> str:
         format_func=lambda c: i18n.t("filter.all_regions", lang) if c == "all" else names.get(c, c),
         where=where, warn_key="warn.unknown_region", lang=lang,
     )
+
+
+def per_1000_indicator(indicator: dict) -> dict:
+    """A count's catalog row turned into its figure per 1,000 inhabitants: the unit says so
+    ('12,3 /1.000 dân'), two decimals, no target (targets are for the count)."""
+    import dataclasses
+
+    unit = dataclasses.replace(
+        catalog.unit(indicator["unit"]), code=f"{indicator['unit']}_per_1000",
+        label_vi=i18n.t("per1000.label", "vi"), label_en=i18n.t("per1000.label", "en"),
+        suffix_vi=i18n.t("per1000.suffix", "vi"), suffix_en=i18n.t("per1000.suffix", "en"),
+        decimals=2, tick_format=",.2f", difference_vi=None, difference_en=None,
+    )
+    return indicator | {"unit": unit, "decimals": 2, "target_value": None}
 
 
 def national_target(indicator: dict) -> dict | None:

@@ -135,6 +135,30 @@ def test_counts_are_compared_with_the_median_of_provinces_not_the_national_total
     assert {m.label: m.value for m in overview.metric}["Dẫn đầu"] == best
 
 
+def test_a_count_per_1000_inhabitants_is_ranked_and_names_its_population_basis(warehouse, db):
+    value, population, basis = db.execute(
+        "SELECT o.value, p.population, p.population_basis FROM observation o JOIN province p ON p.code = o.unit_code "
+        "WHERE o.indicator = 'applications_received' AND o.level = 'province' AND o.period = '2025-09' "
+        "AND o.unit_code = '25'").fetchone()
+    at = run(RANKINGS, indicator="applications_received", period="2025-09", per="1000")
+    assert at.radio(key="w.per").value == "1000"
+    numbers = table(at)
+    phu_tho = numbers[numbers["Tỉnh, thành phố"] == "Phú Thọ"].iloc[0]
+    assert phu_tho["Giá trị"] == pytest.approx(1000 * value / population)
+    assert phu_tho["Dân số"] == population and phu_tho["Cơ sở dân số"] == basis
+    assert numbers["Hạng"].tolist() == sorted(numbers["Hạng"].tolist())  # ranked per 1,000
+    assert numbers.sort_values("Hạng")["Giá trị"].is_monotonic_decreasing
+    assert shown_table(at).iloc[0]["Giá trị"].endswith(" /1.000 dân")
+    bars = charts(at)[0]
+    assert "trên 1.000 dân" in bars["layout"]["title"]["text"]
+    line = next(s for s in bars["layout"]["shapes"] if s["name"] == "national")
+    assert line["x0"] == pytest.approx(numbers["Giá trị"].median())
+    note = shown(" ".join(c.value for c in at.caption))
+    assert "xấp xỉ" in note and "nq202_2025 (23 tỉnh)" in note and "gso_pre_merger (11 tỉnh)" in note
+    rate = run(RANKINGS, indicator="online_application_rate", period="2025-09", per="1000")
+    assert not [r for r in rate.radio if r.key == "w.per"]  # rates are not divided by people
+
+
 # ----------------------------------------------------------------------------- overview
 
 
