@@ -67,7 +67,7 @@ def excel_format(unit: catalog.Unit | str, decimals: int, *, difference: bool = 
     if difference:
         body = f"#,##0{places}"
         return f"+{body};-{body};{body}", 1.0
-    if unit.code == "percent":
+    if unit.suffix("en").strip() == "%":
         return f"0{places}%", 0.01
     return f"#,##0{places}", 1.0
 

@@ -11,9 +11,8 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 import pytest
-from markdown_support import shown
+from markdown_support import shown, shown_cells
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,8 +42,7 @@ def table(at: AppTest, index: int = 0):
 
 def shown_table(at: AppTest, index: int = 0) -> pd.DataFrame:
     """A table as the reader sees it: the text of its cells (the values stay numbers)."""
-    styler = at.dataframe[index].proto.arrow_data.styler
-    return pa.ipc.open_stream(styler.display_values).read_all().to_pandas()
+    return shown_cells(at.dataframe[index])
 
 
 def text(at: AppTest) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from load_support import run_etl, write_csv
+from markdown_support import shown_cells
 from streamlit.testing.v1 import AppTest
 
 from core import catalog, fmt, i18n, paths
@@ -301,7 +302,7 @@ def test_one_catalog_entry_puts_a_new_indicator_on_the_rankings_page(throwaway_w
     picker = at.selectbox(key="w.indicator")
     assert picker.value == "cyber_incidents_per_100k"
     assert picker.options == ["Sự cố an toàn thông tin trên 100.000 dân"]
-    table = at.dataframe[0].value
+    table = shown_cells(at.dataframe[0])
     assert len(table) == 34
     # Lower is better: the province with the fewest incidents (the first code, 1,5) ranks first.
     first = reference.provinces().iloc[0]
