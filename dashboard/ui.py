@@ -297,8 +297,9 @@ def province_labels() -> dict[str, str]:
 
 
 def province_picker(lang: str, where: Any = None, *, name: str = "province", default: str | None = None,
-                    allow_none: bool = False, label_key: str = "filter.province") -> str | None:
-    """Province select box (URL ``province``, a GSO code); optional "(none)" entry ('')."""
+                    allow_none: bool = False, label_key: str = "filter.province", auto: bool = False) -> str | None:
+    """Province select box (URL ``province``, a GSO code); optional "(none)" entry ('');
+    ``auto``: the default is the app's pick, carried to no other page (``state.selectbox``)."""
     provs = queries.provinces()
     labels = province_labels()
     options = ([""] if allow_none else []) + provs.sort_values("name")["code"].tolist()
@@ -307,7 +308,7 @@ def province_picker(lang: str, where: Any = None, *, name: str = "province", def
     chosen = state.selectbox(
         name, i18n.t(label_key, lang), options, default,
         format_func=lambda c: labels.get(c, i18n.t("filter.none", lang)) if c else i18n.t("filter.none", lang),
-        where=where, warn_key="warn.unknown_province", lang=lang,
+        where=where, warn_key="warn.unknown_province", lang=lang, auto=auto,
     )
     return chosen or None
 

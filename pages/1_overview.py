@@ -71,7 +71,7 @@ def summary_and_map(ind_code: str, period: str, lang: str) -> None:
     st.subheader(t("overview.narrative"))
     pick, text = st.columns([1, 3])
     with pick:
-        code = ui.province_picker(lang, default=default, label_key="filter.province_narrate")
+        code = ui.province_picker(lang, default=default, label_key="filter.province_narrate", auto=True)
     row = values[values["code"] == code]
     national = queries.national_value(ind_code, period)
     previous = queries.national_value(ind_code, fmt.add_months(period, -1))

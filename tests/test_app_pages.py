@@ -251,6 +251,28 @@ def test_changing_a_filter_updates_the_permalink_which_restores_the_view(warehou
     assert table(reopened).equals(shown)
 
 
+def test_only_a_province_the_reader_picks_carries_to_other_pages(warehouse):
+    """The Overview narrates the leader until the reader picks a province: that automatic
+    pick is no highlight on Rankings and no series on Trends; an explicit pick is."""
+    at = run(OVERVIEW, indicator="online_application_rate", period="2025-09")
+    leader = table(at, 0)["Tỉnh, thành phố"].iloc[0]
+    assert at.selectbox(key="w.province").value != "" and "province" not in at.query_params
+    assert leader in text(at)
+    at.switch_page(RANKINGS).run()
+    assert at.selectbox(key="w.province").value == ""  # "(không)": nothing highlighted
+    at.switch_page(TRENDS).run()
+    assert at.multiselect(key="w.provinces").value == ["01", "79"]
+    at.switch_page(OVERVIEW).run()
+    at.selectbox(key="w.province").set_value("25").run()
+    assert at.query_params["province"] == "25"
+    at.switch_page(RANKINGS).run()
+    assert at.selectbox(key="w.province").value == "25"
+    fresh = run(OVERVIEW, indicator="online_application_rate", period="2025-09")
+    fresh.selectbox(key="w.province").set_value("25").run()
+    fresh.switch_page(TRENDS).run()
+    assert fresh.multiselect(key="w.provinces").value == ["25"]
+
+
 # ----------------------------------------------------------------------------- trends
 
 
