@@ -257,12 +257,14 @@ def per_1000(indicator_code: str, period: str) -> pd.DataFrame:
 
 @cached
 def rank_movers(indicator_code: str, start: str, end: str) -> pd.DataFrame:
-    """Rank of every province at ``start`` and ``end``; ``change`` > 0 means moved up."""
+    """Rank of every province at ``start`` and ``end``; ``change`` > 0 means moved up;
+    is_demo when either month's value is demo, demo_start and demo_end each month's flag."""
     return db.query(
         """
         SELECT p.code, p.name, p.region, a.rank AS rank_start, b.rank AS rank_end,
                a.value AS value_start, b.value AS value_end, b.n_ranked,
-               a.rank - b.rank AS change, a.is_demo OR b.is_demo AS is_demo
+               a.rank - b.rank AS change, a.is_demo OR b.is_demo AS is_demo,
+               a.is_demo AS demo_start, b.is_demo AS demo_end
         FROM wh.province p
         JOIN wh.province_rank a ON a.province_code = p.code AND a.indicator = ? AND a.period = ?
         JOIN wh.province_rank b ON b.province_code = p.code AND b.indicator = ? AND b.period = ?

@@ -84,7 +84,9 @@ def movers_section(ind_code: str, period: str, values: pd.DataFrame, lang: str) 
     highlight = state.resolve("province", queries.provinces()["code"].tolist() + [""], "", warn=False)
     fig = figures.movers(ind_code, start, period, lang, highlight or None)
     ui.chart(fig, key="rankings.movers", filename=f"movers_{ind_code}_{start}_{period}")
-    ui.caption(values["source_id"], lang, start=start, end=period, demo=movers["is_demo"])
+    # Partly demo as soon as one of the two months' values is real (e.g. after a load).
+    ui.caption(values["source_id"], lang, start=start, end=period,
+               demo=pd.concat([movers["demo_start"], movers["demo_end"]]))
 
 
 ranking_section(ind_code, period, values, lang)

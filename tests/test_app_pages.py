@@ -157,6 +157,21 @@ def test_a_count_per_1000_inhabitants_is_ranked_and_names_its_population_basis(w
     assert not [r for r in rate.radio if r.key == "w.per"]  # rates are not divided by people
 
 
+def test_after_a_load_the_movers_caption_says_partly_demo(warehouse_copy, tmp_path):
+    from load_support import run_etl, write_csv
+
+    from dashboard import db
+
+    report = write_csv(tmp_path / "phu_tho.csv", ["period", "unit", "indicator", "value"],
+                       [["2025-09", "Phú Thọ", "applications_received", 12345]])
+    assert run_etl("load", str(report), "--db", str(warehouse_copy)).returncode == 0
+    db.reset()
+    at = run(RANKINGS, indicator="applications_received", period="2025-09", span="1")
+    movers_caption = next(c.value for c in at.caption if "Tháng 8/2025 – Tháng 9/2025" in c.value)
+    assert movers_caption.endswith(" · một phần là số liệu minh họa")
+    db.reset()
+
+
 # ----------------------------------------------------------------------------- overview
 
 

@@ -247,6 +247,11 @@ def test_spending_chart_compares_cumulative_planned_and_disbursed():
     assert by_series["planned"].customdata[2][1] == "330,0 tỷ đồng"
     target = next(s for s in fig.layout.shapes if s.name == "target")
     assert target.y0 == 95.0 and target.yref == "y2"
+    # Both axes say what they measure: the 95 % target is the rate's, not 95 tỷ đồng.
+    assert fig.layout.yaxis.title.text == "tỷ đồng"
+    assert fig.layout.yaxis2.title.text == "Tỷ lệ giải ngân lũy kế" and fig.layout.yaxis2.ticksuffix == " %"
+    note = next(a for a in fig.layout.annotations if a.name == "target")
+    assert note.text == "Mục tiêu tỷ lệ giải ngân 95 % (trục phải)" and note.yref == "y2"
 
 
 def test_chart_modules_do_not_import_streamlit():

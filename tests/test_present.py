@@ -83,7 +83,7 @@ def test_the_province_deck_for_phu_tho_in_september_2025(province_slides):
         "Tỷ lệ hồ sơ trực tuyến theo xã, phường · Phú Thọ · Tháng 9/2025",
         "Phú Thọ: 10 xã, phường có tỷ lệ hồ sơ trực tuyến thấp nhất · Tháng 9/2025",
     ]
-    demo_source = "Nguồn: Bộ sinh số liệu minh họa (etl/demo.py, seed 57) — KHÔNG PHẢI SỐ LIỆU CHÍNH THỨC"
+    demo_source = "Nguồn: Số liệu minh họa — KHÔNG PHẢI SỐ LIỆU CHÍNH THỨC"
     for slide in province_slides:  # every slide says its source, its month and that it is demo
         assert slide.figure is not None and slide.demo, slide.title
         assert slide.footer.startswith(demo_source) and slide.footer.endswith(" · số liệu minh họa")
