@@ -112,6 +112,15 @@ if (undone := ss.pop(S + "undo_result", None)) is not None:
 
 st.subheader(t("refresh.upload_title"))
 st.caption(t("refresh.upload_help", mb=number(st.get_option("server.maxUploadSize"))))
+with st.expander(t("refresh.templates"), icon=":material/download:"):
+    st.caption(t("refresh.templates_help"))
+    for i, template in enumerate(refresh.templates()):
+        left, right = st.columns([3, 2], vertical_alignment="center")
+        left.markdown(t(f"refresh.template_{template.stem}"))
+        right.download_button(
+            template.name, data=template.read_bytes(), file_name=template.name, key=f"dx_refresh_template_{i}",
+            on_click="ignore", icon=":material/description:",
+        )
 uploaded = st.file_uploader(t("refresh.file"), type=refresh.UPLOAD_TYPES, help=t("refresh.file_help"),
                             key=f"dx_refresh_file_{ss.get(S + 'upload_gen', 0)}")
 staged = ss.get(S + "staged")
