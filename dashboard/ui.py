@@ -58,9 +58,32 @@ def province_geojson() -> str | dict:
 
 def page_language() -> tuple[str, Callable[..., str]]:
     """The reader's language (URL ``lang``) and ``t(key, **values)`` saying a key in it: what
-    every page starts with."""
+    every page starts with (it also puts Streamlit's own widget texts in that language)."""
     lang = state.current_lang()
+    widget_texts(lang)
     return lang, i18n.translator(lang)
+
+
+def widget_texts(lang: str) -> None:
+    """Streamlit 1.67 writes a few widget texts in English whatever the page's language: a
+    picker's "No results", the uploader's "Upload" and "200MB per file • CSV, …". A style
+    sheet hides them and writes ours (CSS ``content``; no element takes room on the page)."""
+    import json
+
+    from dashboard import refresh
+
+    values = {"mb": st.get_option("server.maxUploadSize"), "types": ", ".join(x.upper() for x in refresh.UPLOAD_TYPES)}
+    say = {k: json.dumps(i18n.t(f"widget.{k}", lang, **values), ensure_ascii=False)  # a CSS string
+           for k in ("no_results", "upload", "limit")}
+    st.html(f"""<style>
+[role="listbox"][data-empty="true"] [role="option"] span {{font-size: 0}}
+[role="listbox"][data-empty="true"] [role="option"] span::after {{content: {say["no_results"]}; font-size: 0.875rem}}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {{font-size: 0}}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {{
+  content: {say["upload"]}; font-size: 1rem}}
+[data-testid="stFileUploaderDropzoneInstructions"] span {{font-size: 0}}
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {{content: {say["limit"]}; font-size: 0.875rem}}
+</style>""")
 
 
 def plotly_config(filename: str = "chart") -> dict:

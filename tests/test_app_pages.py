@@ -15,6 +15,8 @@ import pytest
 from markdown_support import shown, shown_cells
 from streamlit.testing.v1 import AppTest
 
+from core import i18n
+
 ROOT = Path(__file__).resolve().parent.parent
 OVERVIEW, RANKINGS, TRENDS = "pages/1_overview.py", "pages/2_rankings.py", "pages/3_trends.py"
 
@@ -170,6 +172,30 @@ def test_after_a_load_the_movers_caption_says_partly_demo(warehouse_copy, tmp_pa
     movers_caption = next(c.value for c in at.caption if "Tháng 8/2025 – Tháng 9/2025" in c.value)
     assert movers_caption.endswith(" · một phần là số liệu minh họa")
     db.reset()
+
+
+def test_streamlits_own_widget_texts_are_said_in_the_readers_language(warehouse):
+    for lang, words in (("vi", ["Không có kết quả", "Chọn tệp", "Tối đa 200 MB mỗi tệp · CSV, XLSX"]),
+                        ("en", ["No results", "Choose a file", "Up to 200 MB per file"])):
+        at = run(RANKINGS, lang=lang)
+        style = " ".join(h.proto.body for h in at.get("html"))
+        assert all(f'content: "{w}' in style for w in words), style
+        assert '[role="listbox"][data-empty="true"]' in style and "stFileUploaderDropzoneInstructions" in style
+
+
+def test_the_sources_table_speaks_the_readers_language(warehouse):
+    for lang, licence, producer in (
+        ("vi", "CC0 — dữ liệu tổng hợp, không phải số liệu chính thức", "Bộ sinh số liệu minh họa của DX dashboard"),
+        ("en", "CC0 — synthetic, not official statistics", "DX dashboard demo generator"),
+    ):
+        at = run("pages/6_data_methods.py", lang=lang)
+        t = i18n.translator(lang)
+        sources = next(d.value for d in at.dataframe if t("methods.col_licence") in d.value.columns)
+        demo = sources[sources[t("methods.col_source")] == "demo"].iloc[0]
+        assert demo[t("methods.col_licence")] == licence and demo[t("methods.col_producer")].startswith(producer)
+        natural_earth = sources[sources[t("methods.col_source")] == "natural-earth-admin1"].iloc[0]
+        public_domain = "Phạm vi công cộng" if lang == "vi" else "Public domain"
+        assert natural_earth[t("methods.col_licence")].startswith(public_domain)
 
 
 # ----------------------------------------------------------------------------- overview
