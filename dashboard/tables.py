@@ -6,7 +6,9 @@ A table whose numbers stay numbers (Rankings) says in ``attrs`` how to write the
 ``attrs["formats"]`` (column -> ``core.fmt`` function, "88,01 %" in Vietnamese, "88.01%" in
 English) for the screen (:func:`shown`: a column then sorts 1, 2, 3…, not 1, 10, 11),
 ``attrs["excel"]`` (column -> number format, scale) for the Excel download, and
-``attrs["hidden"]`` the columns only downloads carry (the n of a rank written "9/34").
+``attrs["hidden"]`` the columns only downloads carry (the n of a rank written "9/34"), and
+``attrs["row_formats"]`` (column -> [(rows, function)]) where the format depends on the row
+(a commune's rank is out of its own province's number of communes).
 Columns holding lists (sparklines) are dropped from downloads by :func:`for_download`.
 """
 
@@ -106,7 +108,14 @@ def shown(table: pd.DataFrame) -> Any:
     visible = table.drop(columns=table.attrs.get("hidden", []))
     visible.attrs = {}  # (functions: Streamlit would warn that it cannot send them)
     formats = {c: f for c, f in table.attrs.get("formats", {}).items() if c in visible.columns}
-    return visible.style.format(formats, na_rep="–") if formats else visible
+    row_formats = {c: f for c, f in table.attrs.get("row_formats", {}).items() if c in visible.columns}
+    if not formats and not row_formats:
+        return visible
+    styler = visible.style.format(formats, na_rep="–")
+    for column, groups in row_formats.items():  # (rows, format) pairs: a format that depends on the row
+        for rows, format_ in groups:
+            styler = styler.format(format_, subset=(rows, [column]), na_rep="–")
+    return styler
 
 
 def kind_label(kind: str, lang: str) -> str:
@@ -249,11 +258,14 @@ def index766_group_table(groups: pd.DataFrame, total: Any, prev_total: Any, lang
 def commune_table(df: pd.DataFrame, indicator: dict, lang: str, *, with_province: bool = True,
                   with_criteria: bool = True) -> pd.DataFrame:
     """Communes as shown (``queries.province_communes`` / ``commune_ranking``): name, kind,
-    province, value, rank in province 'x/n', national rank 'x/3321', criteria met."""
+    province, value, rank in province 'x/n', national rank 'x/3.321', criteria met; as numbers
+    (the ranks' n in columns only downloads carry)."""
     t = i18n.translator(lang)
     unit, decimals = indicator["unit"], int(indicator["decimals"])
     kinds = {k: kind_label(k, lang) for k in df["kind"].dropna().unique()}
     df = df.reset_index(drop=True)  # columns are passed as Series: no copy of the Arrow strings
+    value, in_province, national = t("common.value"), t("communes.col_rank_province"), t("communes.col_rank_national")
+    n_province, n_national = t("communes.col_n_province"), t("communes.col_n_national")
     columns = {
         t("communes.col_code"): df["code"],
         t("communes.col_name"): df["name"],
@@ -261,14 +273,28 @@ def commune_table(df: pd.DataFrame, indicator: dict, lang: str, *, with_province
     }
     if with_province:
         columns[t("common.province")] = df["province_name"]
-    columns[t("common.value")] = values_text(df["value"], unit, decimals, lang)
-    columns[t("communes.col_rank_province")] = ranks_text(df["rank_in_province"], df["n_in_province"], lang)
-    columns[t("communes.col_rank_national")] = ranks_text(df["rank_national"], df["n_national"], lang)
+    columns[value] = pd.Series(df["value"], dtype="float64")
+    columns[in_province] = pd.Series(df["rank_in_province"], dtype="Int64")
+    columns[national] = pd.Series(df["rank_national"], dtype="Int64")
+    columns[n_province] = pd.Series(df["n_in_province"], dtype="Int64")
+    columns[n_national] = pd.Series(df["n_national"], dtype="Int64")
+    formats: dict[str, Callable[[Any], str]] = {value: lambda v: fmt.value(v, unit, decimals, lang)}
+    excel = {value: excel_format(unit, decimals), in_province: ("0", 1.0), national: ("#,##0", 1.0),
+             n_province: ("0", 1.0), n_national: ("#,##0", 1.0)}
     if with_criteria and "criteria_met" in df:
         criteria = catalog.by_role("dx_criteria")
-        columns[t("communes.col_criteria")] = values_text(df["criteria_met"], criteria.unit_spec,
-                                                          criteria.decimals, lang)
-    return pd.DataFrame(columns)
+        column = t("communes.col_criteria")
+        columns[column] = pd.Series(df["criteria_met"], dtype="float64")
+        formats[column] = lambda v: fmt.value(v, criteria.unit_spec, criteria.decimals, lang)
+    out = pd.DataFrame(columns)
+    out.attrs["hidden"] = [n_province, n_national]
+    out.attrs["formats"] = formats | {national: lambda r: fmt.rank(r, out[n_national].max(), lang)}
+    # The rank in its province is out of that province's number of communes: one format per number.
+    out.attrs["row_formats"] = {in_province: [
+        (rows.index, lambda r, n=n: fmt.rank(r, n, lang)) for n, rows in out.groupby(n_province)
+    ]}
+    out.attrs["excel"] = excel
+    return out
 
 
 def commune_indicator_table(profile: pd.DataFrame, period: str, lang: str, months: int = 12) -> pd.DataFrame:

@@ -147,8 +147,7 @@ def communes_section(code: str, prov_name: str, period: str, lang: str) -> None:
         st.markdown("**" + t("profile.communes_table", name=plain(prov_name), indicator=plain(ind_name),
                              period=fmt.month(period, lang)) + "**")
         table = tables.commune_table(communes, ind, lang, with_province=False, with_criteria=False)
-        st.dataframe(table, hide_index=True, width="stretch", height=560, key="profile.communes",
-                     column_config={t("communes.col_code"): None})
+        ui.table(table, height=560, key="profile.communes", column_config={t("communes.col_code"): None})
     ui.table_downloads(table, downloads.file_stem(prov_name, ind_name, period), lang, key="profile.communes_dl")
     st.page_link(
         "pages/5_communes.py", label=t("profile.open_communes", name=plain(prov_name)),

@@ -71,8 +71,7 @@ else:
     st.markdown("**" + t("communes.table_title", indicator=plain(ind_names[ind_code]),
                          period=fmt.month(period, lang)) + "**")
     table = tables.commune_table(shown, ind, lang)
-    st.dataframe(table, hide_index=True, width="stretch", height=min(420, 35 * (len(table) + 1) + 3),
-                 key="communes.table")
+    ui.table(table, height=min(420, 35 * (len(table) + 1) + 3), key="communes.table")
     ui.caption(shown["source_id"].unique(), lang, period=period, demo=shown["is_demo"])
     ui.table_downloads(
         table, downloads.file_stem(ind_names[ind_code], period, prov_names.get(province or "", ""), query),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from load_support import write_csv
-from markdown_support import shown
+from markdown_support import shown, shown_cells
 from streamlit.testing.v1 import AppTest
 
 from core import catalog as indicator_catalog
@@ -200,7 +200,9 @@ def test_commune_map_has_148_points_over_the_province_outline(warehouse, sql):
     best = sql("SELECT c.name FROM commune_rank r JOIN commune c ON c.code = r.commune_code "
                "WHERE r.indicator = 'online_application_rate' AND r.period = '2025-09' AND r.province_code = '25' "
                "AND r.rank_in_province = 1")
-    assert communes.iloc[0]["Tên"] == best[0][0] and communes.iloc[0]["Hạng trong tỉnh"] == "1/148"
+    assert communes.iloc[0]["Tên"] == best[0][0] and communes.iloc[0]["Hạng trong tỉnh"] == 1
+    shown = shown_cells(next(d for d in at.dataframe if "Hạng trong tỉnh" in d.value.columns))
+    assert shown.iloc[0]["Hạng trong tỉnh"] == "1/148"
 
 
 def test_profile_before_commune_data_explains_instead_of_an_empty_map(warehouse):
@@ -259,7 +261,9 @@ def test_filters_by_kind_and_criteria_count_like_sql(warehouse, sql, params, kin
 
 def test_commune_ranks_within_province_and_nationally(warehouse, sql):
     at = run(COMMUNES, period="2025-09", in_province="46", indicator="applications_received")
-    df = table(at, "Hạng toàn quốc")
+    numbers = table(at, "Hạng toàn quốc")  # numbers underneath: the national rank sorts 9, 10, 1.712
+    assert numbers["Hạng toàn quốc"].is_monotonic_increasing and numbers["Hạng toàn quốc"].dtype == "Int64"
+    df = shown_cells(next(d for d in at.dataframe if "Hạng toàn quốc" in d.value.columns))
     assert len(df) == 40
     rows = sql("SELECT c.name, r.rank_in_province, r.rank_national FROM commune_rank r JOIN commune c "
                "ON c.code = r.commune_code WHERE r.indicator = 'applications_received' AND r.period = '2025-09' "

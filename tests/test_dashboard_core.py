@@ -117,6 +117,24 @@ def test_downloaded_rankings_carry_numbers_and_say_what_they_are(warehouse):
     assert [c.value for c in book["Thông tin"]["B"]][1:] == ["'=1+1", "/rankings?indicator=x"]  # inert
 
 
+def test_a_downloaded_commune_table_has_ranks_and_their_n_as_numbers(warehouse):
+    from dashboard import tables
+
+    communes = pd.DataFrame({
+        "code": ["00001", "00004"], "name": ["Phường Ba Đình", "Xã Lâm Thao"], "kind": ["phường", "xã"],
+        "province_name": ["Hà Nội", "Phú Thọ"], "value": [88.012, 61.5], "rank_in_province": [1, 12],
+        "n_in_province": [126, 148], "rank_national": [9, 1712], "n_national": [3321, 3321],
+        "criteria_met": [15, 9],
+    })
+    table = tables.commune_table(communes, queries.indicator("online_application_rate"), "vi")
+    csv = pd.read_csv(io.BytesIO(downloads.csv_bytes(table)), encoding="utf-8-sig")
+    assert csv["Hạng toàn quốc"].tolist() == [9, 1712] and csv["Số xã cả nước"].tolist() == [3321, 3321]
+    assert csv["Hạng trong tỉnh"].tolist() == [1, 12] and csv["Số xã trong tỉnh"].tolist() == [126, 148]
+    assert csv["Giá trị"].tolist() == [88.012, 61.5]
+    shown = tables.shown(table).to_html()
+    assert "1/126" in shown and "12/148" in shown and "1.712/3.321" in shown and "88,01 %" in shown
+
+
 def test_the_load_history_writes_row_counts_with_separators_and_keeps_them_numbers():
     from dashboard import tables
 
