@@ -67,7 +67,8 @@ def index766_waterfall(
     decimals = catalog.by_role("index766").decimals
     deltas = [float(d) for d in groups["delta"]]
     names = [_group_label(n) for n in groups[name_col]]
-    x = [prev_label.replace(" ", "<br>", 1)] + [_wrap(n) for n in names] + [now_label.replace(" ", "<br>", 1)]
+    # Short lines, never rotated: at 1366 px plotly turned 14-character lines by 90 degrees.
+    x = [prev_label.replace(" ", "<br>", 1)] + [_wrap(n, 10) for n in names] + [now_label.replace(" ", "<br>", 1)]
     text = (
         [fmt.number(prev_total, decimals, lang)]
         + [fmt.number(d, decimals, lang, sign=True) for d in deltas]
@@ -88,7 +89,7 @@ def index766_waterfall(
     layout.update(
         yaxis=theme.axis(range=[max(low - pad, 0), min(high + pad, index.upper_bound)],
                          title=index.unit_spec.label(lang), tickformat=index.unit_spec.tick_format or None),
-        xaxis={**theme.axis(), "tickfont": dict(size=theme.FONT_SIZE - 3)},
+        xaxis={**theme.axis(), "tickfont": dict(size=theme.FONT_SIZE - 3), "tickangle": 0},
         margin=dict(l=10, r=10, t=60 if title else 20, b=20),
         dragmode=False,
     )
@@ -134,7 +135,8 @@ def index766_groups_chart(
         xaxis=theme.axis(range=[0, max(maxima + [1]) * 1.35],
                          title=catalog.by_role("index766").unit_spec.label(lang)),
         yaxis=dict(autorange="reversed", tickfont=dict(size=theme.FONT_SIZE - 1), automargin=True),
-        margin=dict(l=10, r=20, t=60 if title else 20, b=40),
+        # Room for the last label ("21,89 / 22") beyond the axis in a narrow column.
+        margin=dict(l=10, r=70, t=60 if title else 20, b=40),
         dragmode=False,
     )
     data = [

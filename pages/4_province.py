@@ -147,7 +147,12 @@ def communes_section(code: str, prov_name: str, period: str, lang: str) -> None:
         st.markdown("**" + t("profile.communes_table", name=plain(prov_name), indicator=plain(ind_name),
                              period=fmt.month(period, lang)) + "**")
         table = tables.commune_table(communes, ind, lang, with_province=False, with_criteria=False)
-        ui.table(table, height=560, key="profile.communes", column_config={t("communes.col_code"): None})
+        # The name says the kind ("Xã …", "Phường …"): without code and kind, the national rank fits at 1366 px.
+        small = st.column_config.Column(width="small")
+        ui.table(table, height=560, key="profile.communes", column_config={
+            t("communes.col_code"): None, t("communes.col_kind"): None, t("common.value"): small,
+            t("communes.col_rank_province"): small, t("communes.col_rank_national"): small,
+        })
     ui.table_downloads(table, downloads.file_stem(prov_name, ind_name, period), lang, key="profile.communes_dl")
     st.page_link(
         "pages/5_communes.py", label=t("profile.open_communes", name=plain(prov_name)),

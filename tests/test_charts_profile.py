@@ -76,6 +76,9 @@ def test_waterfall_goes_from_last_months_total_through_the_groups_to_this_months
     assert 0 < low < 73.15 < 73.78 < high <= 100  # zoomed so sub-point changes show
     en = pc.index766_waterfall(g, total=73.15, prev_total=73.78, period="2025-09", lang="en")
     assert en.data[0].x[0] == "Total<br>Aug 2025" and en.data[0].text[3] == "-0.24"
+    # Readable at 1366 px: labels stay horizontal, in lines of at most 10 characters.
+    assert fig.layout.xaxis.tickangle == 0
+    assert max(len(line) for label in trace.x for line in label.split("<br>")) <= 12
 
 
 def test_group_scores_are_drawn_against_their_maximum():
