@@ -210,8 +210,10 @@ def multiselect(
     max_selections: int | None = None,
     help: str | None = None,
     lang: str | None = None,
+    wrap: bool | None = None,
 ) -> list:
-    """A multiselect bound to URL parameter ``name`` (comma-separated in the URL)."""
+    """A multiselect bound to URL parameter ``name`` (comma-separated in the URL); ``wrap``:
+    chips go onto more lines rather than being cut at the box's edge."""
     options = list(options)
     default = [d for d in default if d in options]
     value = resolve(
@@ -221,7 +223,7 @@ def multiselect(
         value = value[:max_selections]
     wkey = _prepare(name, value)
     chosen = (where or st).multiselect(
-        label, options, format_func=format_func, key=wkey, max_selections=max_selections, help=help
+        label, options, format_func=format_func, key=wkey, max_selections=max_selections, help=help, wrap=wrap
     )
     remember(name, chosen, multi=True)
     return list(chosen)

@@ -46,7 +46,7 @@ province = state.selectbox(  # its own parameter: a province chosen elsewhere is
 ) or None
 kind_codes = state.multiselect(
     "kind", t("communes.filter_kind"), list(tables.KINDS), list(tables.KINDS),
-    format_func=lambda k: t(f"kind.{k}"), where=f2, lang=lang,
+    format_func=lambda k: t(f"kind.{k}"), where=f2, lang=lang, wrap=True,  # "Đặc khu" was cut at 1366 px
 )
 n_criteria = catalog.criteria_max()
 crit_lo, crit_hi = inputs.int_range("criteria", t("communes.filter_criteria", max=n_criteria), 0, n_criteria,
