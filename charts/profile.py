@@ -90,7 +90,7 @@ def index766_waterfall(
         yaxis=theme.axis(range=[max(low - pad, 0), min(high + pad, index.upper_bound)],
                          title=index.unit_spec.label(lang), tickformat=index.unit_spec.tick_format or None),
         xaxis={**theme.axis(), "tickfont": dict(size=theme.FONT_SIZE - 3), "tickangle": 0},
-        margin=dict(l=10, r=10, t=60 if title else 20, b=20),
+        margin=dict(l=10, r=10, t=theme.title_room(title, 60) or 20, b=20),
         dragmode=False,
     )
     trace = dict(
@@ -136,7 +136,7 @@ def index766_groups_chart(
                          title=catalog.by_role("index766").unit_spec.label(lang)),
         yaxis=dict(autorange="reversed", tickfont=dict(size=theme.FONT_SIZE - 1), automargin=True),
         # Room for the last label ("21,89 / 22") beyond the axis in a narrow column.
-        margin=dict(l=10, r=70, t=60 if title else 20, b=40),
+        margin=dict(l=10, r=70, t=theme.title_room(title, 60) or 20, b=40),
         dragmode=False,
     )
     data = [
@@ -274,7 +274,7 @@ def commune_map(
     layout = theme.base_layout(lang, title=title, height=height)
     # An explicit domain: with a second geo, plotly would otherwise shrink the first one.
     layout.update(geo=dict(geo_style, domain=dict(x=[0, 0.72] if inset else [0, 1], y=[0, 1])),
-                  margin=dict(l=0, r=0, t=50 if title else 0, b=0), dragmode=False)
+                  margin=dict(l=0, r=0, t=theme.title_room(title, 50), b=0), dragmode=False)
     if inset:
         x0, x1 = INSET_DOMAIN["x"]
         y0, y1 = INSET_DOMAIN["y"]

@@ -214,7 +214,8 @@ def trend_chart(
         yaxis=theme.axis(**labels.value_axis(labels.unit_of(indicator), lang)),
         hovermode="closest",
         legend=dict(orientation="h", yanchor="top", y=-0.1, x=0),
-        margin=dict(l=10, r=20, t=(70 if title else 20) + 22 * min(len(ev_notes) if periods else 0, 3), b=40),
+        margin=dict(l=10, r=20, b=40,
+                    t=(theme.title_room(title, 70) or 20) + 22 * min(len(ev_notes) if periods else 0, 3)),
     )
     return fig
 
@@ -276,6 +277,6 @@ def spending_chart(
                                font=dict(color=theme.OKABE_ITO["orange"])),
                     tickfont=dict(size=theme.FONT_SIZE - 1), automargin=True),
         hovermode="x unified",
-        margin=dict(l=10, r=70, t=70 if title else 20, b=40),
+        margin=dict(l=10, r=70, t=theme.title_room(title, 70) or 20, b=40),
     )
     return fig

@@ -101,7 +101,7 @@ def chart(fig, *, key: str, filename: str = "chart", height: int | None = None) 
     """Render a plotly figure with the offline config and our own theme."""
     if height:
         fig.update_layout(height=height)  # (not for figures from dashboard.figures: shared)
-    title = fig.layout.title.text if fig.layout.title and fig.layout.title.text else None
+    title = fig.layout.title.text.replace("<br>", " ") if fig.layout.title and fig.layout.title.text else None
     st.plotly_chart(fig, key=key, theme=None, config=plotly_config(filename), alt=title)
     collect.add_button(key, state.current_lang())  # "add to deck" (dashboard/present)
 

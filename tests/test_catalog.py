@@ -311,6 +311,7 @@ def test_one_catalog_entry_puts_a_new_indicator_on_the_rankings_page(throwaway_w
     assert table["Giá trị"].iloc[-1] == "18,0 /100.000 dân" and table["Hạng"].iloc[-1] == "34/34"
     assert table["Hạng"].tolist() == [f"{n}/34" for n in range(1, 35)]
     bars = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert bars["layout"]["title"]["text"] == "Xếp hạng Sự cố an toàn thông tin trên 100.000 dân · Tháng 9/2025"
+    title = bars["layout"]["title"]["text"].replace("<br>", " ")  # (two lines: a phone shows it whole)
+    assert title == "Xếp hạng Sự cố an toàn thông tin trên 100.000 dân · Tháng 9/2025"
     assert bars["data"][0]["y"][0] == f"1. {first['name']}"
     assert bars["data"][1]["text"][0].startswith("1,5 /100.000 dân")  # the value column, in the new unit

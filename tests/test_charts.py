@@ -254,6 +254,19 @@ def test_spending_chart_compares_cumulative_planned_and_disbursed():
     assert note.text == "Mục tiêu tỷ lệ giải ngân 95 % (trục phải)" and note.yref == "y2"
 
 
+def test_long_titles_take_two_short_lines_so_a_phone_shows_them_whole():
+    wrap = theme.wrapped_title
+    assert wrap("Kinh phí lũy kế năm 2025 · Phú Thọ") == "Kinh phí lũy kế năm 2025 · Phú Thọ"
+    assert wrap("Tỷ lệ hồ sơ trực tuyến theo xã, phường · Phú Thọ · Tháng 9/2025") == \
+        "Tỷ lệ hồ sơ trực tuyến theo xã, phường ·<br>Phú Thọ · Tháng 9/2025"
+    assert wrap("Thay đổi thứ hạng từ Tháng 6/2025 đến Tháng 9/2025") == \
+        "Thay đổi thứ hạng từ Tháng<br>6/2025 đến Tháng 9/2025"
+    for title in ("Xếp hạng Sự cố an toàn thông tin trên 100.000 dân · Tháng 9/2025",
+                  "Tỷ lệ hồ sơ trực tuyến theo tỉnh, thành phố · Tháng 9/2025"):
+        assert max(len(line) for line in wrap(title).split("<br>")) <= theme.TITLE_CHARACTERS
+    assert theme.base_layout(title="Tỷ lệ hồ sơ trực tuyến theo tỉnh, thành phố · Tháng 9/2025")["margin"]["t"] == 88
+
+
 def test_chart_modules_do_not_import_streamlit():
     code = (
         "import sys; import charts.maps, charts.rankings, charts.trends, charts.theme; "
