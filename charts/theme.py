@@ -103,7 +103,9 @@ def base_layout(lang: str = "vi", *, title: str | None = None, height: int = 520
     )
     if title:
         text = wrapped_title(title)
-        layout["title"] = dict(text=text, font=dict(size=TITLE_SIZE), x=0, xanchor="left")
+        # From the top edge down: a second line must not run into notes above the plot.
+        layout["title"] = dict(text=text, font=dict(size=TITLE_SIZE), x=0, xanchor="left",
+                               y=1, yref="container", yanchor="top", pad=dict(t=10))
         layout["margin"]["t"] = title_room(title, 60)
     return layout
 
