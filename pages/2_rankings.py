@@ -49,6 +49,9 @@ def ranking_section(ind_code: str, period: str, values: pd.DataFrame, lang: str)
     fig = figures.ranking_bars(ind_code, period, lang, region, highlight, per_1000)
     ui.chart(fig, key="rankings.bars", filename=f"ranking_{ind_code}_{period}" + ("_per_1000" if per_1000 else ""))
     ui.caption(shown["source_id"], lang, period=period, demo=shown["is_demo"])
+    shared = shown["rank"].dropna().astype(int).value_counts()
+    if (shared > 1).any():  # "7, 7, 9": say that these are ties
+        st.caption(t("rankings.ties", ranks=", ".join(str(r) for r in sorted(shared[shared > 1].index))))
     if per_1000:
         bases = queries.population_bases()
         st.caption(t("per1000.note", bases=", ".join(t("per1000.basis", basis=plain(b), n=n)

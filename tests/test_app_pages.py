@@ -105,6 +105,9 @@ def test_delayed_tasks_rank_fewest_first_with_reversed_colours(warehouse):
     assert values == sorted(values)
     ranks = shown_table(at)["Hạng"].tolist()  # two provinces share the fewest: a tie says so
     assert ranks[:3] == ["1/34 (đồng hạng)", "1/34 (đồng hạng)", "3/34 (đồng hạng)"]
+    rankings = run(RANKINGS, indicator="delayed_tasks", period="2025-09")
+    ties = "Đồng hạng: các tỉnh có cùng giá trị có cùng hạng (1, 3, 6"
+    assert any(c.value.startswith(ties) for c in rankings.caption)
     colours = charts(at)[0]["data"][0]["colorscale"]
     assert colours[0][1] == "#440154"  # "good" (dark) at the low end
 
