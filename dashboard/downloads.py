@@ -40,12 +40,24 @@ def _sheet_name(name: str) -> str:
     return re.sub(r"[\[\]:*?/\\]", " ", name)[:31] or "data"
 
 
-def _write_sheet(writer: pd.ExcelWriter, df: pd.DataFrame, sheet: str, formats: dict) -> None:
-    """One sheet with column widths; numeric columns of ``formats`` scaled and formatted."""
+def _write_sheet(writer: pd.ExcelWriter, df: pd.DataFrame, sheet: str, formats: dict,
+                 row_formats: dict | None = None) -> None:
+    """One sheet with column widths; numeric columns of ``formats`` (column -> (format,
+    scale)) and cells of ``row_formats`` (column -> [(rows, (format, scale))]) scaled and
+    formatted."""
     safe = neutralise(df)
     for column, (_, scale) in formats.items():
         if column in df.columns and scale != 1:
             safe[neutralise_cell(column)] = df[column] * scale
+    cells = {}  # (row position, column position) -> number format
+    for column, groups in (row_formats or {}).items():
+        if column not in df.columns:
+            continue
+        at = df.columns.get_loc(column)
+        for rows, (number_format, scale) in groups:
+            positions = df.index.get_indexer(rows)
+            safe.iloc[positions, at] = df[column].iloc[positions] * scale
+            cells.update({(p, at): number_format for p in positions})
     safe.to_excel(writer, index=False, sheet_name=sheet)
     worksheet = writer.sheets[sheet]
     for idx, column in enumerate(df.columns, start=1):
@@ -55,6 +67,8 @@ def _write_sheet(writer: pd.ExcelWriter, df: pd.DataFrame, sheet: str, formats: 
         if column in formats:
             for (cell,) in worksheet.iter_rows(min_row=2, min_col=idx, max_col=idx):
                 cell.number_format = formats[column][0]
+    for (row, column), number_format in cells.items():
+        worksheet.cell(row=row + 2, column=column + 1).number_format = number_format
 
 
 def xlsx_bytes(df: pd.DataFrame, sheet: str = "data", about: pd.DataFrame | None = None,
@@ -62,7 +76,7 @@ def xlsx_bytes(df: pd.DataFrame, sheet: str = "data", about: pd.DataFrame | None
     """The table on its sheet, and ``about`` (what it is: field, text) on a second one."""
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        _write_sheet(writer, df, _sheet_name(sheet), df.attrs.get("excel", {}))
+        _write_sheet(writer, df, _sheet_name(sheet), df.attrs.get("excel", {}), df.attrs.get("excel_rows"))
         if about is not None:
             _write_sheet(writer, about, _sheet_name(about_sheet), {})
     return buffer.getvalue()

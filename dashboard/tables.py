@@ -127,7 +127,9 @@ def kind_label(kind: str, lang: str) -> str:
 def for_download(table: pd.DataFrame) -> pd.DataFrame:
     """The table without list columns (sparklines do not fit in CSV/Excel cells)."""
     keep = [c for c in table.columns if not table[c].map(lambda v: isinstance(v, (list, np.ndarray))).any()]
-    return table[keep]
+    out = table[keep]
+    out.attrs = table.attrs  # (how its numbers are written)
+    return out
 
 
 # --------------------------------------------------------------------------- province profile
@@ -135,23 +137,42 @@ def for_download(table: pd.DataFrame) -> pd.DataFrame:
 
 def profile_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
     """One row per indicator (``queries.province_profile``): topic, indicator, value, change
-    on the previous month, rank 'x/34', rank change '▲2', and the trend (list of values)."""
+    on the previous month, rank 'x/34', rank change '▲2', and the trend (list of values); the
+    numbers as numbers, each row written in its indicator's unit (``attrs["row_formats"]``,
+    and ``attrs["excel_rows"]`` for the Excel file)."""
     t = i18n.translator(lang)
     rows = profile.to_dict("records")
-    return pd.DataFrame({
+    value, delta, rank, n = t("common.value"), t("profile.col_change_value"), t("common.rank"), t("common.n_ranked")
+    change = t("common.change")
+    now = pd.Series([r["value"] for r in rows], dtype="float64")
+    before = pd.Series([r["prev_value"] for r in rows], dtype="float64")
+    out = pd.DataFrame({
         t("profile.col_topic"): [t(f"topic.{r['topic']}") for r in rows],
         t("profile.col_indicator"): [r[_name_col(lang)] for r in rows],
-        t("common.value"): [fmt.value(r["value"], r["unit"], int(r["decimals"]), lang) for r in rows],
-        t("profile.col_change_value"): [
-            fmt.change(r["value"], r["prev_value"], r["unit"], int(r["decimals"]), lang) for r in rows
-        ],
-        t("common.rank"): [fmt.rank(r["rank"], r["n_ranked"], lang) for r in rows],
-        t("common.change"): [fmt.rank_change(r["rank_change"]) for r in rows],
+        value: now,
+        delta: now - before,
+        rank: pd.Series([r["rank"] for r in rows], dtype="Int64"),
+        n: pd.Series([r["n_ranked"] for r in rows], dtype="Int64"),
+        change: pd.Series([r["rank_change"] for r in rows], dtype="Int64"),
         t("profile.col_trend"): [
             [None if fmt.is_missing(v) else float(v) for v in (r["trend"] if r["trend"] is not None else [])]
             for r in rows
         ],
     })
+    units = pd.Series([(r["unit"], int(r["decimals"])) for r in rows])
+    groups = [(units.index[units == key], key) for key in dict.fromkeys(units)]
+    out.attrs["hidden"] = [n]
+    out.attrs["formats"] = {rank: lambda r: fmt.rank(r, out[n].max(), lang), change: fmt.rank_change}
+    out.attrs["row_formats"] = {
+        value: [(idx, lambda v, u=u, d=d: fmt.value(v, u, d, lang)) for idx, (u, d) in groups],
+        delta: [(idx, lambda x, u=u, d=d: fmt.difference(x, u, d, lang)) for idx, (u, d) in groups],
+    }
+    out.attrs["excel"] = {rank: ("0", 1.0), n: ("0", 1.0), change: ("+0;-0;0", 1.0)}
+    out.attrs["excel_rows"] = {
+        value: [(idx, excel_format(u, d)) for idx, (u, d) in groups],
+        delta: [(idx, excel_format(u, d, difference=True)) for idx, (u, d) in groups],
+    }
+    return out
 
 
 def index766_groups(profile: pd.DataFrame, period: str) -> pd.DataFrame:

@@ -74,8 +74,8 @@ m3.metric(t("profile.metric_communes"), fmt.number(prov["n_communes"], 0, lang),
 st.subheader(t("profile.indicators", period=fmt.month(period, lang)))
 table = tables.profile_table(profile, lang)
 trend_col = t("profile.col_trend")
-st.dataframe(
-    table, hide_index=True, width="stretch", key="profile.indicators",
+ui.table(
+    table, key="profile.indicators",
     column_config={trend_col: st.column_config.LineChartColumn(trend_col, width="medium", color=theme.CATEGORICAL[0])},
 )
 st.caption(t("profile.indicators_help"))

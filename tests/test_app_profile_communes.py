@@ -79,12 +79,20 @@ def test_profile_of_phu_tho_shows_9th_of_34_and_88_01_percent(warehouse, sql):
     assert later == {"index766_online_payment"}
     assert len(df) == n_indicators == len(published)  # every indicator published for provinces
     row = df[df["Chỉ tiêu"] == "Tỷ lệ hồ sơ trực tuyến"].iloc[0]
-    assert (row["Giá trị"], row["Hạng"], row["Thay đổi hạng"]) == ("88,01 %", "9/34", "▲2")
-    assert len(row["Xu hướng 12 tháng"]) == 12 and row["Xu hướng 12 tháng"][-1] == pytest.approx(88.01)
+    assert (row["Giá trị"], row["Hạng"], row["Thay đổi hạng"]) == (pytest.approx(88.01, abs=0.005), 9, 2)
+    said = shown_cells(next(d for d in at.dataframe if "Xu hướng 12 tháng" in d.value.columns))
+    rate = said[said["Chỉ tiêu"] == "Tỷ lệ hồ sơ trực tuyến"].iloc[0]  # each row in its own unit
+    assert (rate["Giá trị"], rate["Hạng"], rate["Thay đổi hạng"]) == ("88,01 %", "9/34", "▲2")
+    assert rate["So với tháng trước"].endswith(" điểm %")
+    bts = said[said["Chỉ tiêu"] == "Trạm phát sóng BTS"].iloc[0]
+    assert "%" not in bts["Giá trị"] and "." in bts["Giá trị"]
+    trend = row["Xu hướng 12 tháng"]  # (AppTest gives a styled table's list cells as their text)
+    trend = json.loads(trend) if isinstance(trend, str) else list(trend)
+    assert len(trend) == 12 and trend[-1] == pytest.approx(88.01)
     # every rank shown is the warehouse's rank
     ranks = dict(sql("SELECT indicator, rank FROM province_rank WHERE province_code = '25' AND period = '2025-09'"))
     names = dict(sql("SELECT name_vi, code FROM indicator"))
-    shown = {names[n]: int(r.split("/")[0]) for n, r in zip(df["Chỉ tiêu"], df["Hạng"])}
+    shown = {names[n]: int(r) for n, r in zip(df["Chỉ tiêu"], df["Hạng"])}
     assert shown == ranks
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Tỷ lệ hồ sơ trực tuyến"] == "88,01 %"
@@ -104,12 +112,12 @@ def test_a_profile_mixing_real_and_demo_values_says_partly_demo(warehouse_copy, 
                    if c.value.startswith("Nguồn") and "phu_tho_bts.csv (#1)" in shown(c.value))
     assert caption.endswith(" · một phần là số liệu minh họa")
     row = table(at, "Xu hướng 12 tháng").set_index("Chỉ tiêu").loc["Trạm phát sóng BTS"]
-    assert row["Giá trị"] == "10.250"
+    assert row["Giá trị"] == 10250
 
 
 def test_profile_in_english(warehouse):
     at = run(PROFILE, province="25", period="2025-09", lang="en")
-    df = table(at, "12-month trend")
+    df = shown_cells(next(d for d in at.dataframe if "12-month trend" in d.value.columns))
     row = df[df["Indicator"] == "Online application rate"].iloc[0]
     assert (row["Value"], row["Rank"]) == ("88.01%", "9/34")
     assert "Profile of Phú Thọ" in [s.value for s in at.subheader]

@@ -135,6 +135,26 @@ def test_a_downloaded_commune_table_has_ranks_and_their_n_as_numbers(warehouse):
     assert "1/126" in shown and "12/148" in shown and "1.712/3.321" in shown and "88,01 %" in shown
 
 
+def test_the_profile_download_writes_each_row_in_its_own_unit(warehouse):
+    """One column holds a rate, counts and amounts: in Excel the rate is a % share, a count
+    a whole number with thousands."""
+    import openpyxl
+
+    from dashboard import tables
+
+    table = tables.for_download(tables.profile_table(queries.province_profile("25", "2025-09"), "vi"))
+    book = openpyxl.load_workbook(io.BytesIO(downloads.xlsx_bytes(table, "phu-tho")))
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    rows = {r[header.index("Chỉ tiêu")].value: r for r in sheet.iter_rows(min_row=2)}
+    rate, count = rows["Tỷ lệ hồ sơ trực tuyến"], rows["Hồ sơ tiếp nhận"]
+    value, delta = header.index("Giá trị"), header.index("So với tháng trước")
+    assert rate[value].value == pytest.approx(0.8801, abs=5e-5) and rate[value].number_format == "0.00%"
+    assert rate[delta].number_format == "+#,##0.00;-#,##0.00;#,##0.00"
+    assert count[value].value == 80000 and count[value].number_format == "#,##0"
+    assert rate[header.index("Hạng")].value == 9 and rate[header.index("Số tỉnh xếp hạng")].value == 34
+
+
 def test_the_load_history_writes_row_counts_with_separators_and_keeps_them_numbers():
     from dashboard import tables
 
