@@ -150,7 +150,7 @@ def profile_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
         t("profile.col_topic"): [t(f"topic.{r['topic']}") for r in rows],
         t("profile.col_indicator"): [r[_name_col(lang)] for r in rows],
         value: now,
-        delta: now - before,
+        delta: (now - before).round(6),  # 3.08, not 3.0799999999999983, in a CSV
         rank: pd.Series([r["rank"] for r in rows], dtype="Int64"),
         n: pd.Series([r["n_ranked"] for r in rows], dtype="Int64"),
         change: pd.Series([r["rank_change"] for r in rows], dtype="Int64"),

@@ -251,13 +251,16 @@ def test_profile_table_rows_show_value_rank_change_and_trend():
         "unit": "percent", "decimals": 2, "topic": "public_services", "value": 88.01, "prev_value": 84.93,
         "rank": 9, "n_ranked": 34, "rank_change": 2, "trend": [80.52, 84.93, 88.01],
     }])
-    vi = tables.profile_table(profile, "vi").iloc[0].to_dict()
-    assert vi == {"Nhóm": "Dịch vụ công", "Chỉ tiêu": "Tỷ lệ hồ sơ trực tuyến", "Giá trị": "88,01 %",
-                  "So với tháng trước": "+3,08 điểm %", "Hạng": "9/34", "Thay đổi hạng": "▲2",
+    table = tables.profile_table(profile, "vi")
+    vi = table.iloc[0].to_dict()
+    assert vi == {"Nhóm": "Dịch vụ công", "Chỉ tiêu": "Tỷ lệ hồ sơ trực tuyến", "Giá trị": 88.01,
+                  "So với tháng trước": 3.08, "Hạng": 9, "Số tỉnh xếp hạng": 34, "Thay đổi hạng": 2,
                   "Xu hướng 12 tháng": [80.52, 84.93, 88.01]}
+    html = tables.shown(table).to_html()  # as read on screen
+    assert all(text in html for text in ("88,01 %", "+3,08 điểm %", "9/34", "▲2"))
     en = tables.profile_table(profile, "en")
     assert list(tables.for_download(en).columns) == ["Topic", "Indicator", "Value", "vs previous month", "Rank",
-                                                     "Rank change"]
+                                                     "Provinces ranked", "Rank change"]
 
 
 def test_markdown_section_reads_one_section():
