@@ -169,13 +169,12 @@ PHONE_OVERFLOW = """() => {
 }"""
 
 
-def test_on_a_phone_the_headline_and_the_ranking_read_and_nothing_overflows(server):
+def test_on_a_phone_the_headline_and_the_ranking_read_and_nothing_overflows(server, context):
     """390 × 844 (a phone): the sidebar is closed, the Overview's headline figures and the
     Rankings chart are within the screen, its value labels are not cut, no page scrolls sideways."""
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-        page = context.new_page()
+    phone = context.browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = phone.new_page()
         page.goto(f"{server}/overview?indicator=online_application_rate&period=2025-09")
         _settle(page, 1)
         page.screenshot(path=str(ARTIFACTS / "phone_overview.png"))
@@ -198,8 +197,8 @@ def test_on_a_phone_the_headline_and_the_ranking_read_and_nothing_overflows(serv
         edges = [b["x"] + b["width"] for b in (labels.nth(i).bounding_box() for i in range(labels.count())) if b]
         assert edges and max(edges) <= right + 1, (max(edges), right)
         assert page.evaluate(PHONE_OVERFLOW) == {"scroll": 390, "width": 390, "wide": 0}
-        context.close()
-        browser.close()
+    finally:
+        phone.close()
 
 
 def test_rankings_csv_download_language_switch_and_permalink(server, context):
