@@ -21,7 +21,7 @@ st.set_page_config(
     page_title="DX 57 · Chuyển đổi số",
     page_icon="📊",
     layout="wide",
-    initial_sidebar_state="expanded",
+    initial_sidebar_state="auto",  # open on wide screens, closed on phones (it covered the page)
 )
 
 lang, t = ui.page_language()

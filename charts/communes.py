@@ -75,7 +75,7 @@ def commune_trend(
     rank_label = i18n.t("communes.rank_axis", lang)
     national_label = i18n.t("communes.col_rank_national", lang)
     rhover = [
-        f"{fmt.month(p, lang)}<br>{rank_label}: {fmt.rank(r, n)}<br>{national_label}: {fmt.rank(rn, nn)}"
+        f"{fmt.month(p, lang)}<br>{rank_label}: {fmt.rank(r, n, lang)}<br>{national_label}: {fmt.rank(rn, nn, lang)}"
         for p, r, n, rn, nn in zip(
             periods, series["rank_in_province"], series["n_in_province"], series["rank_national"], series["n_national"]
         )

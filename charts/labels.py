@@ -3,6 +3,7 @@ import no Streamlit), and the value axis of a unit as the catalog declares it.""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from core import catalog, fmt, i18n
@@ -13,8 +14,10 @@ def indicator_name(indicator: dict, lang: str) -> str:
 
 
 def unit_of(indicator: dict) -> catalog.Unit:
-    """The unit of a catalog row (a dict from the warehouse or the catalog)."""
-    return catalog.unit(indicator["unit"])
+    """The unit of a catalog row (a dict from the warehouse or the catalog; a Unit itself
+    for a derived figure such as a count per 1,000 inhabitants)."""
+    unit = indicator["unit"]
+    return unit if isinstance(unit, catalog.Unit) else catalog.unit(unit)
 
 
 def value_axis(unit: catalog.Unit, lang: str) -> dict:
@@ -26,6 +29,18 @@ def value_axis(unit: catalog.Unit, lang: str) -> dict:
         rangemode="normal" if unit.max is not None else "tozero",
         tickformat=unit.tick_format or None,
     )
+
+
+def magnitude_ticks(upper: float, lang: str, n: int = 5) -> dict:
+    """Ticks from 0 to ``upper`` written with Vietnamese magnitudes ('20 nghìn', '1,5 triệu',
+    en '1.5 M'), about ``n`` of them at round steps (1, 2, 2.5 or 5 times a power of ten)."""
+    if upper <= 0:
+        return {}
+    raw = upper / n
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    values = [i * step for i in range(int(upper // step) + 1)]
+    return dict(tickmode="array", tickvals=values, ticktext=[fmt.magnitude(v, lang) for v in values])
 
 
 def colorbar(unit: catalog.Unit, lang: str) -> dict:
@@ -46,7 +61,7 @@ def hover_block(row: dict, indicator: dict, lang: str) -> str:
         return "<br>".join(lines)
     lines.append(f"{i18n.t('chart.hover_value', lang)}: {value_text(row['value'], indicator, lang)}")
     if not fmt.is_missing(row.get("rank")):
-        lines.append(f"{i18n.t('chart.hover_rank', lang)}: {fmt.rank(row['rank'], row.get('n_ranked'))}")
+        lines.append(f"{i18n.t('chart.hover_rank', lang)}: {fmt.rank(row['rank'], row.get('n_ranked'), lang)}")
     change = row.get("rank_change")
     if not fmt.is_missing(change):
         lines.append(f"{i18n.t('chart.hover_change', lang)}: {fmt.rank_change(change)}")

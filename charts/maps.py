@@ -135,7 +135,7 @@ def choropleth(
         projection_type="mercator",
         bgcolor="rgba(0,0,0,0)",
     )
-    fig.update_layout(margin=dict(l=0, r=0, t=50 if title else 0, b=0), dragmode=False)
+    fig.update_layout(margin=dict(l=0, r=0, t=theme.title_room(title, 50), b=0), dragmode=False)
     return fig
 
 

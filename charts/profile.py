@@ -67,7 +67,8 @@ def index766_waterfall(
     decimals = catalog.by_role("index766").decimals
     deltas = [float(d) for d in groups["delta"]]
     names = [_group_label(n) for n in groups[name_col]]
-    x = [prev_label.replace(" ", "<br>", 1)] + [_wrap(n) for n in names] + [now_label.replace(" ", "<br>", 1)]
+    # Short lines, never rotated: at 1366 px plotly turned 14-character lines by 90 degrees.
+    x = [prev_label.replace(" ", "<br>", 1)] + [_wrap(n, 10) for n in names] + [now_label.replace(" ", "<br>", 1)]
     text = (
         [fmt.number(prev_total, decimals, lang)]
         + [fmt.number(d, decimals, lang, sign=True) for d in deltas]
@@ -88,8 +89,8 @@ def index766_waterfall(
     layout.update(
         yaxis=theme.axis(range=[max(low - pad, 0), min(high + pad, index.upper_bound)],
                          title=index.unit_spec.label(lang), tickformat=index.unit_spec.tick_format or None),
-        xaxis={**theme.axis(), "tickfont": dict(size=theme.FONT_SIZE - 3)},
-        margin=dict(l=10, r=10, t=60 if title else 20, b=20),
+        xaxis={**theme.axis(), "tickfont": dict(size=theme.FONT_SIZE - 3), "tickangle": 0},
+        margin=dict(l=10, r=10, t=theme.title_room(title, 60) or 20, b=20),
         dragmode=False,
     )
     trace = dict(
@@ -134,7 +135,8 @@ def index766_groups_chart(
         xaxis=theme.axis(range=[0, max(maxima + [1]) * 1.35],
                          title=catalog.by_role("index766").unit_spec.label(lang)),
         yaxis=dict(autorange="reversed", tickfont=dict(size=theme.FONT_SIZE - 1), automargin=True),
-        margin=dict(l=10, r=20, t=60 if title else 20, b=40),
+        # Room for the last label ("21,89 / 22") beyond the axis in a narrow column.
+        margin=dict(l=10, r=70, t=theme.title_room(title, 60) or 20, b=40),
         dragmode=False,
     )
     data = [
@@ -225,7 +227,7 @@ def commune_map(
     values = pd.Series(df["value"], dtype="float64").reset_index(drop=True)
     vals = values.tolist()
     value_text = [fmt.value(v, unit, decimals, lang) for v in vals]
-    rank_text = [fmt.rank(r, n) for r, n in zip(df["rank_in_province"], df["n_in_province"])]
+    rank_text = [fmt.rank(r, n, lang) for r, n in zip(df["rank_in_province"], df["n_in_province"])]
     size_text = [fmt.number(v, 0, lang) for v in df["size_value"]]
     name_label = labels.indicator_name(indicator, lang)
     rank_label, size_label = i18n.t("profile.hover_rank_province", lang), i18n.t("profile.hover_size", lang)
@@ -272,7 +274,7 @@ def commune_map(
     layout = theme.base_layout(lang, title=title, height=height)
     # An explicit domain: with a second geo, plotly would otherwise shrink the first one.
     layout.update(geo=dict(geo_style, domain=dict(x=[0, 0.72] if inset else [0, 1], y=[0, 1])),
-                  margin=dict(l=0, r=0, t=50 if title else 0, b=0), dragmode=False)
+                  margin=dict(l=0, r=0, t=theme.title_room(title, 50), b=0), dragmode=False)
     if inset:
         x0, x1 = INSET_DOMAIN["x"]
         y0, y1 = INSET_DOMAIN["y"]

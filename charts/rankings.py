@@ -18,7 +18,8 @@ def _change_html(delta) -> str:
     return f"  <span style='color:{theme.change_colour(delta)}'>{text}</span>"
 
 
-def _vline(x: float, name: str, colour: str, dash: str, label: str, y_label: float) -> tuple[dict, dict]:
+def _vline(x: float, name: str, colour: str, dash: str, label: str, y_label: float,
+           anchor: str = "left") -> tuple[dict, dict]:
     shape = dict(
         type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, name=name,
         line=dict(color=colour, width=2.5, dash=dash), layer="above",
@@ -26,7 +27,7 @@ def _vline(x: float, name: str, colour: str, dash: str, label: str, y_label: flo
     note = dict(
         x=x, y=y_label, xref="x", yref="paper", text=label, showarrow=False, name=name,
         font=dict(size=theme.FONT_SIZE - 2, color=colour), bgcolor="rgba(255,255,255,0.85)",
-        xanchor="left", yanchor="bottom",
+        xanchor=anchor, yanchor="bottom",
     )
     return shape, note
 
@@ -70,34 +71,39 @@ def ranking_bars(
     # Values and rank changes in their own column at the right, clear of the reference lines.
     fig.add_trace(
         go.Scatter(
-            x=[0] * len(df), y=ylabels, xaxis="x2", mode="text", text=texts,
+            x=[0] * len(df), y=ylabels, xaxis="x2", mode="text", text=texts, cliponaxis=False,
             textposition="middle right", textfont=dict(size=theme.FONT_SIZE - 1),
             hoverinfo="skip", showlegend=False, name="values",
         )
     )
     values = [v for v in df["value"].tolist() if not fmt.is_missing(v)]
     xmax = max(values + [0])
-    shapes, notes = [], []
+    lines = []  # (x, name, colour, dash, label, label height)
     if national and not fmt.is_missing(national.get("value")):
         key = "common.national_median" if national.get("kind") == "median" else "common.national"
         label = f"{i18n.t(key, lang)}: {fmt.value(national['value'], unit, decimals, lang)}"
-        s, a = _vline(float(national["value"]), "national", theme.NATIONAL, "solid", label, 1.0)
-        shapes.append(s), notes.append(a)
+        lines.append((float(national["value"]), "national", theme.NATIONAL, "solid", label, 1.0))
         xmax = max(xmax, float(national["value"]))
     if target and not fmt.is_missing(target.get("value")):
-        s, a = _vline(
-            float(target["value"]), "target", theme.TARGET, "dash",
-            labels.target_text(target, indicator, lang), 1.03,
-        )
-        shapes.append(s), notes.append(a)
+        lines.append((float(target["value"]), "target", theme.TARGET, "dash",
+                      labels.target_text(target, indicator, lang), 1.03))
         xmax = max(xmax, float(target["value"]))
     upper = xmax * 1.04 if xmax > 0 else 1
+    if unit.max is not None and xmax <= unit.max:
+        upper = unit.max * 1.01
+    # A label near the right end reads leftwards from its line (on a phone it ran off the chart).
+    shapes, notes = zip(*[_vline(*line, anchor="right" if line[0] > 0.6 * upper else "left")
+                          for line in lines]) if lines else ((), ())
     xaxis = theme.axis(range=[0, upper], ticksuffix=unit.tick_suffix(lang), domain=[0, 0.8])
     if unit.max is not None and xmax <= unit.max:  # the whole scale: 0-100 %
         xaxis.update(range=[0, unit.max * 1.01], tick0=0, dtick=unit.tick_step)  # (tickvals would drop the suffix)
+    elif upper >= 10_000:  # '20 nghìn', '1,5 triệu' (plotly would write '20k', '1.5M')
+        xaxis.update(labels.magnitude_ticks(upper, lang))
+    else:
+        xaxis.update(tickformat=unit.tick_format or None)
     fig.update_layout(
-        shapes=shapes, annotations=notes,
-        margin=dict(l=10, r=30, t=(80 if title else 50), b=40),
+        shapes=list(shapes), annotations=list(notes),
+        margin=dict(l=10, r=60, t=theme.title_room(title, 80) or 50, b=40),  # r: room for '94,27 % ▲2' on a phone
         bargap=0.25,
         xaxis=xaxis,
         xaxis2=dict(domain=[0.81, 1], range=[0, 1], visible=False, fixedrange=True),
@@ -150,7 +156,7 @@ def movers_chart(
     fig.update_layout(
         xaxis=theme.axis(range=[-extent, extent], zeroline=True, zerolinewidth=2, title=places),
         yaxis=dict(autorange="reversed", categoryorder="array", categoryarray=ylabels, automargin=True),
-        margin=dict(l=10, r=30, t=60 if title else 20, b=40),
+        margin=dict(l=10, r=30, t=theme.title_room(title, 60) or 20, b=40),
         dragmode=False,
     )
     return fig

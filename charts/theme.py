@@ -102,8 +102,39 @@ def base_layout(lang: str = "vi", *, title: str | None = None, height: int = 520
         legend=dict(font=dict(size=FONT_SIZE - 1), orientation="h", yanchor="top", y=-0.12, x=0),
     )
     if title:
-        layout["title"] = dict(text=title, font=dict(size=TITLE_SIZE), x=0, xanchor="left")
+        text = wrapped_title(title)
+        # From the top edge down: a second line must not run into notes above the plot.
+        layout["title"] = dict(text=text, font=dict(size=TITLE_SIZE), x=0, xanchor="left",
+                               y=1, yref="container", yanchor="top", pad=dict(t=10))
+        layout["margin"]["t"] = title_room(title, 60)
     return layout
+
+
+TITLE_CHARACTERS = 40  # about what a phone (390 px) shows on one line at TITLE_SIZE
+
+
+def title_room(title: str | None, one_line: int) -> int:
+    """The top margin for ``title``: ``one_line`` pixels, 28 more when it takes two lines, 0
+    pixels of it without a title (the caller adds what else sits on top)."""
+    if not title:
+        return 0
+    return one_line + (28 if "<br>" in wrapped_title(title) else 0)
+
+
+def wrapped_title(title: str) -> str:
+    """A long title on two lines, broken after a " · " where that keeps both lines short
+    ('Tỷ lệ … theo xã, phường ·<br>Phú Thọ · Tháng 9/2025'), else at the space nearest its
+    middle: plotly never wraps a title, and on a phone the month was cut off."""
+    if len(title) <= TITLE_CHARACTERS or "<br>" in title:
+        return title
+    spaces = [i for i, ch in enumerate(title) if ch == " " and title[i - 1] != "·"]
+    dots = [i + 2 for i in spaces if title[i + 1:i + 3] == "· "]  # the space after a " · "
+    longest = {i: max(i, len(title) - i - 1) for i in dots + spaces}
+    if not longest:
+        return title
+    best_dot = min(dots, key=longest.get) if dots else None
+    cut = best_dot if best_dot is not None and longest[best_dot] <= TITLE_CHARACTERS else min(spaces, key=longest.get)
+    return f"{title[:cut]}<br>{title[cut + 1:]}"
 
 
 def axis(**extra) -> dict:

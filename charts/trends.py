@@ -214,7 +214,8 @@ def trend_chart(
         yaxis=theme.axis(**labels.value_axis(labels.unit_of(indicator), lang)),
         hovermode="closest",
         legend=dict(orientation="h", yanchor="top", y=-0.1, x=0),
-        margin=dict(l=10, r=20, t=(70 if title else 20) + 22 * min(len(ev_notes) if periods else 0, 3), b=40),
+        margin=dict(l=10, r=20, b=40,
+                    t=(theme.title_room(title, 70) or 20) + 22 * min(len(ev_notes) if periods else 0, 3)),
     )
     return fig
 
@@ -261,8 +262,8 @@ def spending_chart(
     if target_rate is not None:
         shapes.append(dict(type="line", xref="paper", yref="y2", x0=0, x1=1, y0=target_rate, y1=target_rate,
                            line=dict(color=theme.TARGET, width=2.5, dash="dash"), name="target"))
-        notes.append(dict(x=0, xref="paper", y=target_rate, yref="y2", xanchor="left", yanchor="bottom",
-                          text=f"{i18n.t('common.target', lang)} {fmt.value(target_rate, rate_unit, 0, lang)}",
+        notes.append(dict(x=1, xref="paper", y=target_rate, yref="y2", xanchor="right", yanchor="bottom",
+                          text=i18n.t("trends.rate_target", lang, value=fmt.value(target_rate, rate_unit, 0, lang)),
                           showarrow=False, font=dict(color=theme.TARGET, size=theme.FONT_SIZE - 2), name="target"))
     tickvals = x
     ticktext = [fmt.month_short(p, lang) for p in df["period"]]
@@ -272,8 +273,10 @@ def spending_chart(
         yaxis=theme.axis(**labels.value_axis(money_unit, lang)),
         yaxis2=dict(overlaying="y", side="right", range=[0, rate_unit.max * 1.05], tick0=0, dtick=rate_unit.tick_step,
                     ticksuffix=rate_unit.tick_suffix(lang), showgrid=False,
+                    title=dict(text=i18n.t("trends.disbursement_rate", lang),
+                               font=dict(color=theme.OKABE_ITO["orange"])),
                     tickfont=dict(size=theme.FONT_SIZE - 1), automargin=True),
         hovermode="x unified",
-        margin=dict(l=10, r=70, t=70 if title else 20, b=40),
+        margin=dict(l=10, r=70, t=theme.title_room(title, 70) or 20, b=40),
     )
     return fig

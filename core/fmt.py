@@ -112,11 +112,27 @@ def rank_change(delta: Any) -> str:
     return SAME
 
 
-def rank(position: Any, total: Any) -> str:
-    """'9/34'."""
+def rank(position: Any, total: Any, lang: str = "vi") -> str:
+    """'9/34', vi '1.712/3.321', en '1,712/3,321'."""
     if is_missing(position):
         return "–"
-    return f"{int(position)}/{int(total)}"
+    return f"{number(position, 0, lang)}/{number(total, 0, lang)}"
+
+
+MAGNITUDES = {"vi": ((1e9, " tỷ"), (1e6, " triệu"), (1e3, " nghìn")),
+              "en": ((1e9, " bn"), (1e6, " M"), (1e3, " k"))}
+
+
+def magnitude(value: Any, lang: str = "vi") -> str:
+    """An axis tick in words: 1_500_000 -> vi '1,5 triệu', en '1.5 M'; 20_000 -> '20 nghìn';
+    below a thousand as a number ('750')."""
+    if is_missing(value):
+        return "–"
+    for size, word in MAGNITUDES[lang]:
+        if abs(float(value)) >= size:
+            scaled = float(value) / size
+            return number(scaled, 0 if scaled == int(scaled) else 1, lang) + word
+    return number(value, 0, lang)
 
 
 def plotly_separators(lang: str) -> str:

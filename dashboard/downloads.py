@@ -1,8 +1,12 @@
 """Downloads of the tables and charts readers see.
 
 Tables: CSV (UTF-8 with BOM so Excel shows Vietnamese correctly) and Excel (.xlsx via
-openpyxl). Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``,
-``-``, ``@``, tab or carriage return) get a leading apostrophe (OWASP "CSV injection").
+openpyxl). Numbers stay numbers: the CSV writes them with a ``.`` decimal point for programs
+to read, the Excel file as numbers with the number formats of ``attrs["excel"]`` (see
+dashboard/tables.py: a rate is a share with a % format), and a second sheet says what the
+table is (definition, unit, source, month, demo, link). Text cells that a spreadsheet would
+run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) get a
+leading apostrophe (OWASP "CSV injection").
 
 Charts: the modebar camera button exports PNG in the browser, offline, with the file name
 and size from :func:`image_options`; :func:`figure_png` renders on the server with kaleido
@@ -22,7 +26,7 @@ import pandas as pd
 import streamlit as st
 
 from core import open_data
-from core.safety import neutralise
+from core.safety import neutralise, neutralise_cell
 from dashboard import db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,18 +36,49 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     return neutralise(df).to_csv(index=False).encode("utf-8-sig")
 
 
-def xlsx_bytes(df: pd.DataFrame, sheet: str = "data") -> bytes:
-    buffer = io.BytesIO()
+def _sheet_name(name: str) -> str:
+    return re.sub(r"[\[\]:*?/\\]", " ", name)[:31] or "data"
+
+
+def _write_sheet(writer: pd.ExcelWriter, df: pd.DataFrame, sheet: str, formats: dict,
+                 row_formats: dict | None = None) -> None:
+    """One sheet with column widths; numeric columns of ``formats`` (column -> (format,
+    scale)) and cells of ``row_formats`` (column -> [(rows, (format, scale))]) scaled and
+    formatted."""
     safe = neutralise(df)
-    sheet = re.sub(r"[\[\]:*?/\\]", " ", sheet)[:31] or "data"
+    for column, (_, scale) in formats.items():
+        if column in df.columns and scale != 1:
+            safe[neutralise_cell(column)] = df[column] * scale
+    cells = {}  # (row position, column position) -> number format
+    for column, groups in (row_formats or {}).items():
+        if column not in df.columns:
+            continue
+        at = df.columns.get_loc(column)
+        for rows, (number_format, scale) in groups:
+            positions = df.index.get_indexer(rows)
+            safe.iloc[positions, at] = df[column].iloc[positions] * scale
+            cells.update({(p, at): number_format for p in positions})
+    safe.to_excel(writer, index=False, sheet_name=sheet)
+    worksheet = writer.sheets[sheet]
+    for idx, column in enumerate(df.columns, start=1):
+        letter = worksheet.cell(row=1, column=idx).column_letter
+        width = max([len(str(column))] + [len(str(v)) for v in safe.iloc[:200, idx - 1]])
+        worksheet.column_dimensions[letter].width = min(max(width + 2, 8), 60)
+        if column in formats:
+            for (cell,) in worksheet.iter_rows(min_row=2, min_col=idx, max_col=idx):
+                cell.number_format = formats[column][0]
+    for (row, column), number_format in cells.items():
+        worksheet.cell(row=row + 2, column=column + 1).number_format = number_format
+
+
+def xlsx_bytes(df: pd.DataFrame, sheet: str = "data", about: pd.DataFrame | None = None,
+               about_sheet: str = "about") -> bytes:
+    """The table on its sheet, and ``about`` (what it is: field, text) on a second one."""
+    buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        safe.to_excel(writer, index=False, sheet_name=sheet)
-        worksheet = writer.sheets[sheet]
-        for idx, column in enumerate(safe.columns, start=1):
-            width = max([len(str(column))] + [len(str(v)) for v in safe[column].head(200)])
-            worksheet.column_dimensions[worksheet.cell(row=1, column=idx).column_letter].width = min(
-                max(width + 2, 8), 60
-            )
+        _write_sheet(writer, df, _sheet_name(sheet), df.attrs.get("excel", {}), df.attrs.get("excel_rows"))
+        if about is not None:
+            _write_sheet(writer, about, _sheet_name(about_sheet), {})
     return buffer.getvalue()
 
 

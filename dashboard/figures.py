@@ -33,14 +33,22 @@ def overview_map(ind_code: str, period: str, lang: str, highlight: str | None, g
 
 
 @cached_figure
-def ranking_bars(ind_code: str, period: str, lang: str, region: str, highlight: str | None) -> go.Figure:
+def ranking_bars(ind_code: str, period: str, lang: str, region: str, highlight: str | None,
+                 per_1000: bool = False) -> go.Figure:
+    """The ranking of the provinces (``per_1000``: of a count per 1,000 inhabitants, compared
+    with the provinces' median)."""
     ind = queries.indicator(ind_code)
-    values = queries.province_values(ind_code, period)
+    if per_1000:
+        values, ind = queries.per_1000(ind_code, period), ui.per_1000_indicator(ind)
+        national = {"value": float(values["value"].median()), "kind": "median"}
+        name = f"{_name(ind, lang)} {i18n.t('per1000.label', lang)}"
+    else:
+        values, name = queries.province_values(ind_code, period), _name(ind, lang)
+        national = queries.comparison_value(ind_code, period)
     shown = values if region == "all" else values[values["region"] == region]
     return rankings.ranking_bars(
-        shown, indicator=ind, lang=lang, national=queries.national_value(ind_code, period),
-        target=ui.national_target(ind), highlight=highlight,
-        title=i18n.t("rankings.chart_title", lang, indicator=_name(ind, lang), period=fmt.month(period, lang)),
+        shown, indicator=ind, lang=lang, national=national, target=ui.national_target(ind), highlight=highlight,
+        title=i18n.t("rankings.chart_title", lang, indicator=name, period=fmt.month(period, lang)),
     )
 
 

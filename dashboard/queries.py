@@ -227,13 +227,46 @@ def national_value(indicator_code: str, period: str) -> dict | None:
 
 
 @cached
+def comparison_value(indicator_code: str, period: str) -> dict | None:
+    """What each province is compared with: the national value of a rate, the median of a
+    score; for a count or an amount (whose national total dwarfs every province, so every
+    province lies far "below" it) the median of the provinces' values, kind 'median'."""
+    national = national_value(indicator_code, period)
+    if national is None or national["kind"] != "sum":
+        return national
+    values = province_values(indicator_code, period)["value"].dropna()
+    return national | {"value": float(values.median()), "kind": "median", "n_units": len(values)}
+
+
+@cached
+def per_1000(indicator_code: str, period: str) -> pd.DataFrame:
+    """:func:`province_values` of a count per 1,000 inhabitants of the ``province`` view's
+    population (approximate: its bases differ, docs/population.md), ranked among themselves
+    (equal values share a rank) with the rank change on the previous month per 1,000; with
+    population, population_year and population_basis."""
+    values = province_values(indicator_code, period)
+    people = db.query("SELECT code, population, population_year, population_basis FROM wh.province")
+    out = values.drop(columns=["numerator", "denominator"]).merge(people, on="code", how="left")
+    scale = 1000.0 / out["population"].astype("float64")
+    out["value"], out["prev_value"] = out["value"] * scale, out["prev_value"] * scale
+    ascending = not bool(indicator(indicator_code)["higher_is_better"])
+    out["rank"] = out["value"].rank(method="min", ascending=ascending).astype("Int64")
+    before = out["prev_value"].rank(method="min", ascending=ascending).astype("Int64")
+    out["rank_change"] = before - out["rank"]
+    out["n_ranked"] = int(out["value"].notna().sum())
+    return out.sort_values(["rank", "name"], na_position="last").reset_index(drop=True)
+
+
+@cached
 def rank_movers(indicator_code: str, start: str, end: str) -> pd.DataFrame:
-    """Rank of every province at ``start`` and ``end``; ``change`` > 0 means moved up."""
+    """Rank of every province at ``start`` and ``end``; ``change`` > 0 means moved up;
+    is_demo when either month's value is demo, demo_start and demo_end each month's flag."""
     return db.query(
         """
         SELECT p.code, p.name, p.region, a.rank AS rank_start, b.rank AS rank_end,
                a.value AS value_start, b.value AS value_end, b.n_ranked,
-               a.rank - b.rank AS change, a.is_demo OR b.is_demo AS is_demo
+               a.rank - b.rank AS change, a.is_demo OR b.is_demo AS is_demo,
+               a.is_demo AS demo_start, b.is_demo AS demo_end
         FROM wh.province p
         JOIN wh.province_rank a ON a.province_code = p.code AND a.indicator = ? AND a.period = ?
         JOIN wh.province_rank b ON b.province_code = p.code AND b.indicator = ? AND b.period = ?

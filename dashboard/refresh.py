@@ -33,6 +33,7 @@ UPLOAD_TYPES = ["csv", "xlsx", "xlsm", "xls", "parquet", "json"]
 UPLOAD_DIR_PREFIX = "dx-upload-"
 STALE_UPLOAD_SECONDS = 24 * 3600
 STDERR_LOGGED = 4000  # characters of a failed child's stderr kept in the server log
+TEMPLATES = ROOT / "data" / "templates"  # one valid file of each format (etl/load/templates.py)
 
 Progress = Callable[[str, "int | None", "int | None"], None]
 _log = logging.getLogger(__name__)
@@ -191,3 +192,8 @@ def progress_fraction(stage: str, done: Any, total: Any) -> float:
     at = order.index(stage) if stage in order else 0
     part = min(1.0, done / total) if isinstance(done, int) and isinstance(total, int) and total > 0 else 0.0
     return min(1.0, (at + part) / len(order))
+
+
+def templates() -> list[Path]:
+    """The template files staff may download and fill in (data/templates, README aside)."""
+    return sorted(p for p in TEMPLATES.iterdir() if p.is_file() and p.suffix in EXTENSIONS)

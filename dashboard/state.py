@@ -21,6 +21,10 @@ Where a value comes from, in order:
 2. the widget's current value (the user just changed it);
 3. the value remembered for this session (survives page switches);
 4. the default.
+
+A value the app picks for the reader (the Overview narrates the leading province until the
+reader picks one: ``selectbox(..., auto=True)``) is neither written to the URL nor carried
+to other pages: only an explicit choice carries over.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from core.safety import plain
 _PERSIST = "_dx.p."  # remembered value per parameter (not a widget key, so never cleared)
 _URL = "_dx.u."  # last value this session wrote to / read from the URL per parameter
 _WIDGET = "w."  # widget keys
+_AUTO = "_dx.a."  # set while a parameter holds a value the app picked (not the reader)
 
 LANG = "lang"
 
@@ -96,6 +101,8 @@ def resolve(
         ss[wkey] = value
         ss[_PERSIST + name] = value
         return value
+    if ss.get(_AUTO + name):  # the app's pick on another page: not the reader's choice
+        return list(default) if multi else default
     for key in (wkey, _PERSIST + name):
         if key in ss and valid(ss[key]):
             return list(ss[key]) if multi else ss[key]
@@ -105,6 +112,7 @@ def resolve(
 def remember(name: str, value: Any, *, multi: bool = False) -> None:
     """Store the value for this session and write it to the URL (only if it changed)."""
     ss = st.session_state
+    ss.pop(_AUTO + name, None)
     ss[_PERSIST + name] = list(value) if multi else value
     text = _dump(value, multi)
     if st.query_params.get(name) != text:
@@ -135,8 +143,24 @@ def selectbox(
     warn_key: str | None = None,
     help: str | None = None,
     lang: str | None = None,
+    auto: bool = False,
 ) -> Any:
-    """A select box bound to URL parameter ``name``; returns the chosen option."""
+    """A select box bound to URL parameter ``name``; returns the chosen option. ``auto``:
+    ``default`` is the app's pick, kept off the URL and other pages until the reader chooses."""
+    ss = st.session_state
+    if auto and (ss.get(_AUTO + name) or not (st.query_params.get(name) or ss.get(_PERSIST + name))):
+        ss[_AUTO + name] = True
+        options = list(options)
+        if default not in options:
+            default = options[0]
+        ss[_WIDGET + name] = default
+
+        def chosen() -> None:  # the reader's choice from now on
+            ss.pop(_AUTO + name, None)
+            ss[_PERSIST + name] = ss[_WIDGET + name]
+
+        return (where or st).selectbox(label, options, format_func=format_func, key=_WIDGET + name, help=help,
+                                       on_change=chosen)
     return _one_of(name, options, default, format_func, warn_key, lang, lambda options, key: (where or st).selectbox(
         label, options, format_func=format_func, key=key, help=help))
 
@@ -186,8 +210,10 @@ def multiselect(
     max_selections: int | None = None,
     help: str | None = None,
     lang: str | None = None,
+    wrap: bool | None = None,
 ) -> list:
-    """A multiselect bound to URL parameter ``name`` (comma-separated in the URL)."""
+    """A multiselect bound to URL parameter ``name`` (comma-separated in the URL); ``wrap``:
+    chips go onto more lines rather than being cut at the box's edge."""
     options = list(options)
     default = [d for d in default if d in options]
     value = resolve(
@@ -197,7 +223,7 @@ def multiselect(
         value = value[:max_selections]
     wkey = _prepare(name, value)
     chosen = (where or st).multiselect(
-        label, options, format_func=format_func, key=wkey, max_selections=max_selections, help=help
+        label, options, format_func=format_func, key=wkey, max_selections=max_selections, help=help, wrap=wrap
     )
     remember(name, chosen, multi=True)
     return list(chosen)

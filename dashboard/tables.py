@@ -1,13 +1,20 @@
 """Tables and sentences of the pages (Rankings, Province profile, Communes, Data & methods, Data refresh).
 
 Pure functions (pandas in, pandas/str out; no Streamlit), so they are tested without an app.
-Tables come out as shown *and* downloaded: column names and values in the reader's language
-(values formatted with ``core.fmt``: "88,01 %" in Vietnamese, "88.01%" in English).
+Tables come out as shown *and* downloaded: column names and text in the reader's language.
+A table whose numbers stay numbers (Rankings) says in ``attrs`` how to write them:
+``attrs["formats"]`` (column -> ``core.fmt`` function, "88,01 %" in Vietnamese, "88.01%" in
+English) for the screen (:func:`shown`: a column then sorts 1, 2, 3…, not 1, 10, 11),
+``attrs["excel"]`` (column -> number format, scale) for the Excel download, and
+``attrs["hidden"]`` the columns only downloads carry (the n of a rank written "9/34"), and
+``attrs["row_formats"]`` (column -> [(rows, function)]) where the format depends on the row
+(a commune's rank is out of its own province's number of communes).
 Columns holding lists (sparklines) are dropped from downloads by :func:`for_download`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -42,13 +49,89 @@ def values_text(values: Any, unit: catalog.Unit | str, decimals: int, lang: str)
     return pd.Series(out, dtype=object)
 
 
-def ranks_text(position: Any, total: Any) -> pd.Series:
-    """'9/34' for a whole column; missing -> '–'."""
+def ranks_text(position: Any, total: Any, lang: str = "vi") -> pd.Series:
+    """'9/34', vi '1.712/3.321' for a whole column; missing -> '–'."""
     pos = pd.Series(position, dtype="Float64").to_numpy(dtype="float64", na_value=float("nan"))
     tot = pd.Series(total, dtype="Float64").to_numpy(dtype="float64", na_value=float("nan"))
+    sep = "." if lang == "vi" else ","
     return pd.Series(
-        ["–" if p != p or n != n else f"{int(p)}/{int(n)}" for p, n in zip(pos, tot)], dtype=object
+        ["–" if p != p or n != n else f"{int(p):,}/{int(n):,}".replace(",", sep) for p, n in zip(pos, tot)],
+        dtype=object,
     )
+
+
+def excel_format(unit: catalog.Unit | str, decimals: int, *, difference: bool = False) -> tuple[str, float]:
+    """The Excel number format of a unit's values and the scale to store them with: a
+    percentage is stored as a share (88.01 -> 0.8801, '0.00%'); a difference of percentages
+    is in points ('+0.00;-0.00;0.00'); counts and amounts with thousands ('#,##0')."""
+    unit = unit if isinstance(unit, catalog.Unit) else catalog.unit(unit)
+    places = "." + "0" * int(decimals) if int(decimals) > 0 else ""
+    if difference:
+        body = f"#,##0{places}"
+        return f"+{body};-{body};{body}", 1.0
+    if unit.suffix("en").strip() == "%":
+        return f"0{places}%", 0.01
+    return f"#,##0{places}", 1.0
+
+
+def rank_format(ranks: pd.Series, total: Any, lang: str) -> Callable[[Any], str]:
+    """How a rank column is written: '9/34', and '7/34 (đồng hạng)' for a rank two or more
+    provinces share (equal values: the next rank is then 9, not 8)."""
+    counts = pd.Series(ranks).value_counts()
+    tied = set(counts[counts > 1].index)
+    word = i18n.t("common.tied", lang)
+    return lambda r: fmt.rank(r, total, lang) + (f" ({word})" if r in tied else "")
+
+
+def top_table(rows: pd.DataFrame, indicator: dict, lang: str) -> pd.DataFrame:
+    """Overview's top and bottom five: rank, province, value, rank change (as numbers)."""
+    t = i18n.translator(lang)
+    unit, decimals = indicator["unit"], int(indicator["decimals"])
+    rank, value, change = t("common.rank"), t("common.value"), t("common.change")
+    out = pd.DataFrame({
+        rank: pd.array(rows["rank"], dtype="Int64"),
+        t("common.province"): rows["name"].tolist(),
+        value: pd.Series(rows["value"], dtype="float64").to_numpy(),
+        change: pd.array(rows["rank_change"], dtype="Int64"),
+    })
+    out.attrs["formats"] = {
+        rank: rank_format(out[rank], rows["n_ranked"].max(), lang),
+        value: lambda v: fmt.value(v, unit, decimals, lang),
+        change: fmt.rank_change,
+    }
+    return out
+
+
+STYLED_ROWS = 500  # a Styler costs about 0.16 ms a row: 0.53 s for the 3,321 communes, 0.1 s as text
+
+
+def shown(table: pd.DataFrame) -> Any:
+    """The table as read on screen: numbers written by ``attrs["formats"]`` (a pandas Styler,
+    so the cells stay numbers and sort as numbers), without ``attrs["hidden"]`` columns. A
+    table of more than STYLED_ROWS rows gets the text itself (its columns then sort as text;
+    its downloads still carry the numbers)."""
+    visible = table.drop(columns=table.attrs.get("hidden", []))
+    visible.attrs = {}  # (functions: Streamlit would warn that it cannot send them)
+    formats = {c: f for c, f in table.attrs.get("formats", {}).items() if c in visible.columns}
+    row_formats = {c: f for c, f in table.attrs.get("row_formats", {}).items() if c in visible.columns}
+    if not formats and not row_formats:
+        return visible
+    if len(visible) > STYLED_ROWS:
+        text = visible.copy()
+        for column, format_ in formats.items():
+            text[column] = [("–" if fmt.is_missing(v) else format_(v)) for v in visible[column].tolist()]
+        for column, groups in row_formats.items():
+            cells = pd.Series("–", index=visible.index, dtype=object)
+            for rows, format_ in groups:
+                values = visible.loc[rows, column].tolist()
+                cells.loc[rows] = [("–" if fmt.is_missing(v) else format_(v)) for v in values]
+            text[column] = cells
+        return text
+    styler = visible.style.format(formats, na_rep="–")
+    for column, groups in row_formats.items():  # (rows, format) pairs: a format that depends on the row
+        for rows, format_ in groups:
+            styler = styler.format(format_, subset=(rows, [column]), na_rep="–")
+    return styler
 
 
 def kind_label(kind: str, lang: str) -> str:
@@ -60,7 +143,9 @@ def kind_label(kind: str, lang: str) -> str:
 def for_download(table: pd.DataFrame) -> pd.DataFrame:
     """The table without list columns (sparklines do not fit in CSV/Excel cells)."""
     keep = [c for c in table.columns if not table[c].map(lambda v: isinstance(v, (list, np.ndarray))).any()]
-    return table[keep]
+    out = table[keep]
+    out.attrs = table.attrs  # (how its numbers are written)
+    return out
 
 
 # --------------------------------------------------------------------------- province profile
@@ -68,23 +153,43 @@ def for_download(table: pd.DataFrame) -> pd.DataFrame:
 
 def profile_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
     """One row per indicator (``queries.province_profile``): topic, indicator, value, change
-    on the previous month, rank 'x/34', rank change '▲2', and the trend (list of values)."""
+    on the previous month, rank 'x/34', rank change '▲2', and the trend (list of values); the
+    numbers as numbers, each row written in its indicator's unit (``attrs["row_formats"]``,
+    and ``attrs["excel_rows"]`` for the Excel file)."""
     t = i18n.translator(lang)
     rows = profile.to_dict("records")
-    return pd.DataFrame({
+    value, delta, rank, n = t("common.value"), t("profile.col_change_value"), t("common.rank"), t("common.n_ranked")
+    change = t("common.change")
+    now = pd.Series([r["value"] for r in rows], dtype="float64")
+    before = pd.Series([r["prev_value"] for r in rows], dtype="float64")
+    out = pd.DataFrame({
         t("profile.col_topic"): [t(f"topic.{r['topic']}") for r in rows],
         t("profile.col_indicator"): [r[_name_col(lang)] for r in rows],
-        t("common.value"): [fmt.value(r["value"], r["unit"], int(r["decimals"]), lang) for r in rows],
-        t("profile.col_change_value"): [
-            fmt.change(r["value"], r["prev_value"], r["unit"], int(r["decimals"]), lang) for r in rows
-        ],
-        t("common.rank"): [fmt.rank(r["rank"], r["n_ranked"]) for r in rows],
-        t("common.change"): [fmt.rank_change(r["rank_change"]) for r in rows],
+        value: now,
+        delta: (now - before).round(6),  # 3.08, not 3.0799999999999983, in a CSV
+        rank: pd.Series([r["rank"] for r in rows], dtype="Int64"),
+        n: pd.Series([r["n_ranked"] for r in rows], dtype="Int64"),
+        change: pd.Series([r["rank_change"] for r in rows], dtype="Int64"),
         t("profile.col_trend"): [
             [None if fmt.is_missing(v) else float(v) for v in (r["trend"] if r["trend"] is not None else [])]
             for r in rows
         ],
     })
+    units = pd.Series([(r["unit"], int(r["decimals"])) for r in rows])
+    groups = [(units.index[units == key], key) for key in dict.fromkeys(units)]
+    out.attrs["hidden"] = [n]
+    n_all = out[n].max()
+    out.attrs["formats"] = {rank: lambda r: fmt.rank(r, n_all, lang), change: fmt.rank_change}
+    out.attrs["row_formats"] = {
+        value: [(idx, lambda v, u=u, d=d: fmt.value(v, u, d, lang)) for idx, (u, d) in groups],
+        delta: [(idx, lambda x, u=u, d=d: fmt.difference(x, u, d, lang)) for idx, (u, d) in groups],
+    }
+    out.attrs["excel"] = {rank: ("0", 1.0), n: ("0", 1.0), change: ("+0;-0;0", 1.0)}
+    out.attrs["excel_rows"] = {
+        value: [(idx, excel_format(u, d)) for idx, (u, d) in groups],
+        delta: [(idx, excel_format(u, d, difference=True)) for idx, (u, d) in groups],
+    }
+    return out
 
 
 def index766_groups(profile: pd.DataFrame, period: str) -> pd.DataFrame:
@@ -191,11 +296,14 @@ def index766_group_table(groups: pd.DataFrame, total: Any, prev_total: Any, lang
 def commune_table(df: pd.DataFrame, indicator: dict, lang: str, *, with_province: bool = True,
                   with_criteria: bool = True) -> pd.DataFrame:
     """Communes as shown (``queries.province_communes`` / ``commune_ranking``): name, kind,
-    province, value, rank in province 'x/n', national rank 'x/3321', criteria met."""
+    province, value, rank in province 'x/n', national rank 'x/3.321', criteria met; as numbers
+    (the ranks' n in columns only downloads carry)."""
     t = i18n.translator(lang)
     unit, decimals = indicator["unit"], int(indicator["decimals"])
     kinds = {k: kind_label(k, lang) for k in df["kind"].dropna().unique()}
     df = df.reset_index(drop=True)  # columns are passed as Series: no copy of the Arrow strings
+    value, in_province, national = t("common.value"), t("communes.col_rank_province"), t("communes.col_rank_national")
+    n_province, n_national = t("communes.col_n_province"), t("communes.col_n_national")
     columns = {
         t("communes.col_code"): df["code"],
         t("communes.col_name"): df["name"],
@@ -203,14 +311,29 @@ def commune_table(df: pd.DataFrame, indicator: dict, lang: str, *, with_province
     }
     if with_province:
         columns[t("common.province")] = df["province_name"]
-    columns[t("common.value")] = values_text(df["value"], unit, decimals, lang)
-    columns[t("communes.col_rank_province")] = ranks_text(df["rank_in_province"], df["n_in_province"])
-    columns[t("communes.col_rank_national")] = ranks_text(df["rank_national"], df["n_national"])
+    columns[value] = pd.Series(df["value"], dtype="float64")
+    columns[in_province] = pd.Series(df["rank_in_province"], dtype="Int64")
+    columns[national] = pd.Series(df["rank_national"], dtype="Int64")
+    columns[n_province] = pd.Series(df["n_in_province"], dtype="Int64")
+    columns[n_national] = pd.Series(df["n_national"], dtype="Int64")
+    formats: dict[str, Callable[[Any], str]] = {value: lambda v: fmt.value(v, unit, decimals, lang)}
+    excel = {value: excel_format(unit, decimals), in_province: ("0", 1.0), national: ("#,##0", 1.0),
+             n_province: ("0", 1.0), n_national: ("#,##0", 1.0)}
     if with_criteria and "criteria_met" in df:
         criteria = catalog.by_role("dx_criteria")
-        columns[t("communes.col_criteria")] = values_text(df["criteria_met"], criteria.unit_spec,
-                                                          criteria.decimals, lang)
-    return pd.DataFrame(columns)
+        column = t("communes.col_criteria")
+        columns[column] = pd.Series(df["criteria_met"], dtype="float64")
+        formats[column] = lambda v: fmt.value(v, criteria.unit_spec, criteria.decimals, lang)
+    out = pd.DataFrame(columns)
+    out.attrs["hidden"] = [n_province, n_national]
+    n_all = out[n_national].max()
+    out.attrs["formats"] = formats | {national: lambda r: fmt.rank(r, n_all, lang)}
+    # The rank in its province is out of that province's number of communes: one format per number.
+    out.attrs["row_formats"] = {in_province: [
+        (rows.index, lambda r, n=n: fmt.rank(r, n, lang)) for n, rows in out.groupby(n_province)
+    ]}
+    out.attrs["excel"] = excel
+    return out
 
 
 def commune_indicator_table(profile: pd.DataFrame, period: str, lang: str, months: int = 12) -> pd.DataFrame:
@@ -235,8 +358,8 @@ def commune_indicator_table(profile: pd.DataFrame, period: str, lang: str, month
         rows.append({
             t("profile.col_indicator"): m[name],
             t("common.value"): fmt.value(cur.get("value"), m["unit"], int(m["decimals"]), lang),
-            t("communes.col_rank_province"): fmt.rank(cur.get("rank_in_province"), cur.get("n_in_province")),
-            t("communes.col_rank_national"): fmt.rank(cur.get("rank_national"), cur.get("n_national")),
+            t("communes.col_rank_province"): fmt.rank(cur.get("rank_in_province"), cur.get("n_in_province"), lang),
+            t("communes.col_rank_national"): fmt.rank(cur.get("rank_national"), cur.get("n_national"), lang),
             t("profile.col_trend"): trend.get(code, []),
         })
     return pd.DataFrame(rows)
@@ -250,8 +373,8 @@ def commune_history_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
     t = i18n.translator(lang)
     long = profile.assign(
         _name=profile[_name_col(lang)],
-        _rank_p=ranks_text(profile["rank_in_province"], profile["n_in_province"]).to_numpy(),
-        _rank_n=ranks_text(profile["rank_national"], profile["n_national"]).to_numpy(),
+        _rank_p=ranks_text(profile["rank_in_province"], profile["n_in_province"], lang).to_numpy(),
+        _rank_n=ranks_text(profile["rank_national"], profile["n_national"], lang).to_numpy(),
     )[["indicator", "_name", "period", "value", "_rank_p", "_rank_n", "is_demo"]]
     long.columns = [
         t("methods.col_code"), t("profile.col_indicator"), t("common.period"), t("common.value"),
@@ -376,21 +499,45 @@ def markdown_section(text: str, heading: str) -> str:
 
 def rankings_table(values: pd.DataFrame, indicator: dict, national: dict | None, target: dict | None,
                    lang: str) -> pd.DataFrame:
-    """The 34 provinces for one indicator and month (``queries.province_values``): rank with
-    its change, value, gap to the national value, whether the target is met, the demo flag."""
+    """The 34 provinces for one indicator and month (``queries.province_values``): rank, the
+    number ranked, rank change, value, gap to ``national`` (``queries.comparison_value``: the
+    median of provinces for counts), whether the target is met, the demo flag; as numbers."""
     from dashboard import narrative
 
     t = i18n.translator(lang)
     unit, decimals = indicator["unit"], int(indicator["decimals"])
-    nat = national["value"] if national else None
+    nat = float(national["value"]) if national and not fmt.is_missing(national["value"]) else float("nan")
+    is_median = bool(national) and national.get("kind") == "median"
+    rank, n, vs = t("common.rank"), t("common.n_ranked"), t("common.vs_median" if is_median else "common.vs_national")
+    value, change = t("common.value"), t("common.change")
     out = pd.DataFrame({
-        t("common.rank"): [fmt.rank(r, n) for r, n in zip(values["rank"], values["n_ranked"])],
+        rank: pd.array(values["rank"], dtype="Int64"),
+        n: pd.array(values["n_ranked"], dtype="Int64"),
         t("common.province"): values["name"].tolist(),
         t("common.region"): values["region_en" if lang == "en" else "region_vi"].tolist(),
-        t("common.value"): [fmt.value(v, unit, decimals, lang) for v in values["value"]],
-        t("common.change"): [fmt.rank_change(c) for c in values["rank_change"]],
-        t("common.vs_national"): [fmt.change(v, nat, unit, decimals, lang) for v in values["value"]],
+        value: pd.Series(values["value"], dtype="float64").to_numpy(),
+        change: pd.array(values["rank_change"], dtype="Int64"),
+        # (one more decimal: a median may end in .5)
+        vs: (pd.Series(values["value"], dtype="float64") - nat).round(int(decimals) + 1).to_numpy(),
     })
+    total = out[n].max()
+    out.attrs["hidden"] = [n]
+    out.attrs["formats"] = {
+        rank: rank_format(out[rank], total, lang),
+        value: lambda v: fmt.value(v, unit, decimals, lang),
+        change: fmt.rank_change,
+        vs: lambda d: fmt.difference(d, unit, decimals, lang),
+    }
+    out.attrs["excel"] = {
+        rank: ("0", 1.0), n: ("0", 1.0), value: excel_format(unit, decimals), change: ("+0;-0;0", 1.0),
+        vs: excel_format(unit, decimals, difference=True),
+    }
+    if "population" in values:  # a figure per 1,000 inhabitants names the population it divides by
+        people = t("common.population")
+        out[people] = pd.array(values["population"], dtype="Int64")
+        out[t("common.population_basis")] = values["population_basis"].tolist()
+        out.attrs["formats"][people] = lambda v: fmt.number(v, 0, lang)
+        out.attrs["excel"][people] = ("#,##0", 1.0)
     if target:
         said = {True: t("common.yes"), False: t("common.no"), None: "–"}
         out[t("common.meets_target")] = [said[narrative.meets(v, target)] for v in values["value"]]
@@ -486,13 +633,14 @@ def load_history_table(history: pd.DataFrame, lang: str) -> pd.DataFrame:
     def said(prefix: str, value: Any) -> str:
         return t(f"{prefix}{value}") if i18n.has(f"{prefix}{value}") else value
 
-    return pd.DataFrame({
+    loaded, rejected = t("refresh.col.rows_loaded"), t("refresh.col.rows_rejected")
+    out = pd.DataFrame({
         t("refresh.col.load_id"): h["load_id"],
         t("refresh.col.kind"): h["kind"].map(lambda k: said("refresh.kind_", k)),
         t("refresh.col.file"): h["file_name"],
         t("refresh.col.status"): h["status"].map(lambda s: said("refresh.status_", s)),
-        t("refresh.col.rows_loaded"): h["rows_loaded"],
-        t("refresh.col.rows_rejected"): h["rows_rejected"],
+        loaded: pd.array(h["rows_loaded"], dtype="Int64"),
+        rejected: pd.array(h["rows_rejected"], dtype="Int64"),
         t("refresh.col.uploader"): h["uploader"],
         t("refresh.col.received_at"): h["received_at"].map(minute),
         t("refresh.col.finished_at"): h["finished_at"].map(minute),
@@ -500,6 +648,13 @@ def load_history_table(history: pd.DataFrame, lang: str) -> pd.DataFrame:
         t("refresh.col.size"): h["size_bytes"].map(lambda n: file_size(n, lang)),
         t("refresh.col.sha256"): h["sha256"].fillna(""),
     })
+
+    def count(n: Any) -> str:  # "662.960", not "662960"
+        return fmt.number(n, 0, lang)
+
+    out.attrs["formats"] = {loaded: count, rejected: count}
+    out.attrs["excel"] = {loaded: ("#,##0", 1.0), rejected: ("#,##0", 1.0)}
+    return out
 
 
 # --------------------------------------------------------------------------- published figures

@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from core import catalog, fmt, i18n
+from core.names import strip_diacritics
 from core.safety import plain
 from dashboard import db, downloads, queries, state
 from dashboard.present import collect
@@ -57,9 +58,32 @@ def province_geojson() -> str | dict:
 
 def page_language() -> tuple[str, Callable[..., str]]:
     """The reader's language (URL ``lang``) and ``t(key, **values)`` saying a key in it: what
-    every page starts with."""
+    every page starts with (it also puts Streamlit's own widget texts in that language)."""
     lang = state.current_lang()
+    widget_texts(lang)
     return lang, i18n.translator(lang)
+
+
+def widget_texts(lang: str) -> None:
+    """Streamlit 1.67 writes a few widget texts in English whatever the page's language: a
+    picker's "No results", the uploader's "Upload" and "200MB per file • CSV, …". A style
+    sheet hides them and writes ours (CSS ``content``; no element takes room on the page)."""
+    import json
+
+    from dashboard import refresh
+
+    values = {"mb": st.get_option("server.maxUploadSize"), "types": ", ".join(x.upper() for x in refresh.UPLOAD_TYPES)}
+    say = {k: json.dumps(i18n.t(f"widget.{k}", lang, **values), ensure_ascii=False)  # a CSS string
+           for k in ("no_results", "upload", "limit")}
+    st.html(f"""<style>
+[role="listbox"][data-empty="true"] [role="option"] span {{font-size: 0}}
+[role="listbox"][data-empty="true"] [role="option"] span::after {{content: {say["no_results"]}; font-size: 0.875rem}}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {{font-size: 0}}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {{
+  content: {say["upload"]}; font-size: 1rem}}
+[data-testid="stFileUploaderDropzoneInstructions"] span {{font-size: 0}}
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {{content: {say["limit"]}; font-size: 0.875rem}}
+</style>""")
 
 
 def plotly_config(filename: str = "chart") -> dict:
@@ -77,7 +101,7 @@ def chart(fig, *, key: str, filename: str = "chart", height: int | None = None) 
     """Render a plotly figure with the offline config and our own theme."""
     if height:
         fig.update_layout(height=height)  # (not for figures from dashboard.figures: shared)
-    title = fig.layout.title.text if fig.layout.title and fig.layout.title.text else None
+    title = fig.layout.title.text.replace("<br>", " ") if fig.layout.title and fig.layout.title.text else None
     st.plotly_chart(fig, key=key, theme=None, config=plotly_config(filename), alt=title)
     collect.add_button(key, state.current_lang())  # "add to deck" (dashboard/present)
 
@@ -180,8 +204,49 @@ def caption_text(
     return text
 
 
-def table_downloads(df: pd.DataFrame, stem: str, lang: str, *, key: str) -> None:
-    """CSV and Excel buttons for a table as shown (column names in the reader's language)."""
+def table(df: pd.DataFrame, **kwargs: Any) -> None:
+    """``st.dataframe`` of a table whose numbers stay numbers (``tables.shown``)."""
+    from dashboard import tables
+
+    st.dataframe(tables.shown(df), hide_index=True, width="stretch", **kwargs)
+
+
+def permalink(page: str) -> str:
+    """The address of this view: the public base (or the browser's) and the page with the
+    URL's query parameters."""
+    from urllib.parse import urlencode
+
+    from dashboard.present import compose
+
+    base = compose.public_base() or (st.context.url or "").rstrip("/")
+    return f"{base}/{page}?{urlencode(st.query_params.to_dict())}"
+
+
+def table_about(indicator: dict, lang: str, *, period: str, source_ids: Iterable[str], demo: Any,
+                page: str) -> pd.DataFrame:
+    """The Excel download's second sheet: indicator, definition, unit, source, month, demo, link."""
+    from charts import labels
+
+    t = i18n.translator(lang)
+    unit = labels.unit_of(indicator)
+    flags = pd.Series(demo, dtype="boolean").fillna(False)
+    demo_text = t("common.no") if not flags.any() else t("common.yes") if flags.all() else t("download.partly")
+    rows = {
+        t("download.indicator"): indicator["name_en" if lang == "en" else "name_vi"],
+        t("download.code"): indicator["code"],
+        t("download.definition"): indicator["definition_en" if lang == "en" else "definition"] or "",
+        t("download.unit"): unit.label(lang),
+        t("common.source"): source_text(source_ids, lang, mark=str),
+        t("common.period"): period,
+        t("common.demo_flag"): demo_text,
+        t("download.link"): permalink(page),
+    }
+    return pd.DataFrame({t("download.field"): list(rows), t("download.text"): list(rows.values())})
+
+
+def table_downloads(df: pd.DataFrame, stem: str, lang: str, *, key: str, about: pd.DataFrame | None = None) -> None:
+    """CSV and Excel buttons for a table as shown (column names in the reader's language),
+    the Excel file with ``about`` (:func:`table_about`) as its second sheet."""
     left, right, _ = st.columns([1, 1, 4])
     left.download_button(
         i18n.t("common.download_csv", lang), data=lambda: downloads.csv_bytes(df),
@@ -189,7 +254,8 @@ def table_downloads(df: pd.DataFrame, stem: str, lang: str, *, key: str) -> None
         icon=":material/download:",
     )
     right.download_button(
-        i18n.t("common.download_xlsx", lang), data=lambda: downloads.xlsx_bytes(df, stem),
+        i18n.t("common.download_xlsx", lang),
+        data=lambda: downloads.xlsx_bytes(df, stem, about, i18n.t("download.about_sheet", lang)),
         file_name=f"{stem}.xlsx", key=f"{key}.xlsx", on_click="ignore",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         icon=":material/table:",
@@ -242,18 +308,30 @@ def period_picker(indicator_code: str, lang: str, where: Any = None, *, level: s
     )
 
 
-def province_picker(lang: str, where: Any = None, *, name: str = "province", default: str | None = None,
-                    allow_none: bool = False, label_key: str = "filter.province") -> str | None:
-    """Province select box (URL ``province``, a GSO code); optional "(none)" entry ('')."""
+def province_labels() -> dict[str, str]:
+    """GSO code -> what a province picker shows and searches: the name, and the name without
+    diacritics when it differs ('Phú Thọ (Phu Tho)'), so that typing 'phu tho', 'hue' or
+    'ho chi minh' finds the province (the picker's filter compares letters as typed)."""
     provs = queries.provinces()
-    names = dict(zip(provs["code"], provs["name"]))
+    return {
+        code: name if plain_name == name else f"{name} ({plain_name})"
+        for code, name, plain_name in zip(provs["code"], provs["name"], provs["name"].map(strip_diacritics))
+    }
+
+
+def province_picker(lang: str, where: Any = None, *, name: str = "province", default: str | None = None,
+                    allow_none: bool = False, label_key: str = "filter.province", auto: bool = False) -> str | None:
+    """Province select box (URL ``province``, a GSO code); optional "(none)" entry ('');
+    ``auto``: the default is the app's pick, carried to no other page (``state.selectbox``)."""
+    provs = queries.provinces()
+    labels = province_labels()
     options = ([""] if allow_none else []) + provs.sort_values("name")["code"].tolist()
     if default is None or default not in options:
         default = options[0]
     chosen = state.selectbox(
         name, i18n.t(label_key, lang), options, default,
-        format_func=lambda c: names.get(c, i18n.t("filter.none", lang)) if c else i18n.t("filter.none", lang),
-        where=where, warn_key="warn.unknown_province", lang=lang,
+        format_func=lambda c: labels.get(c, i18n.t("filter.none", lang)) if c else i18n.t("filter.none", lang),
+        where=where, warn_key="warn.unknown_province", lang=lang, auto=auto,
     )
     return chosen or None
 
@@ -267,6 +345,20 @@ def region_picker(lang: str, where: Any = None) -> str:
         format_func=lambda c: i18n.t("filter.all_regions", lang) if c == "all" else names.get(c, c),
         where=where, warn_key="warn.unknown_region", lang=lang,
     )
+
+
+def per_1000_indicator(indicator: dict) -> dict:
+    """A count's catalog row turned into its figure per 1,000 inhabitants: the unit says so
+    ('12,3 /1.000 dân'), two decimals, no target (targets are for the count)."""
+    import dataclasses
+
+    unit = dataclasses.replace(
+        catalog.unit(indicator["unit"]), code=f"{indicator['unit']}_per_1000",
+        label_vi=i18n.t("per1000.label", "vi"), label_en=i18n.t("per1000.label", "en"),
+        suffix_vi=i18n.t("per1000.suffix", "vi"), suffix_en=i18n.t("per1000.suffix", "en"),
+        decimals=2, tick_format=",.2f", difference_vi=None, difference_en=None,
+    )
+    return indicator | {"unit": unit, "decimals": 2, "target_value": None}
 
 
 def national_target(indicator: dict) -> dict | None:

@@ -7,12 +7,11 @@ from dashboard.shell import ensure_app_shell
 
 ensure_app_shell()  # before anything renders: see dashboard/shell.py
 
-import pandas as pd
 import streamlit as st
 
 from core import fmt
 from core.safety import plain
-from dashboard import figures, narrative, outlook, queries, ui
+from dashboard import figures, narrative, outlook, queries, tables, ui
 
 lang, t = ui.page_language()
 
@@ -74,7 +73,7 @@ def summary_and_map(ind_code: str, period: str, lang: str) -> None:
     st.subheader(t("overview.narrative"))
     pick, text = st.columns([1, 3])
     with pick:
-        code = ui.province_picker(lang, default=default, label_key="filter.province_narrate")
+        code = ui.province_picker(lang, default=default, label_key="filter.province_narrate", auto=True)
     row = values[values["code"] == code]
     national = queries.national_value(ind_code, period)
     previous = queries.national_value(ind_code, fmt.add_months(period, -1))
@@ -90,7 +89,8 @@ def summary_and_map(ind_code: str, period: str, lang: str) -> None:
         if len(row):
             record = row.iloc[0].to_dict()
             lines.append(narrative.province_sentence(record, ind, lang, period=period))
-            lines.append(narrative.comparison_sentence(record, ind, lang, national, target))
+            lines.append(narrative.comparison_sentence(record, ind, lang, queries.comparison_value(ind_code, period),
+                                                       target))
         for line in lines:
             if line:
                 st.markdown(f"- {line}")
@@ -102,20 +102,10 @@ def summary_and_map(ind_code: str, period: str, lang: str) -> None:
         ui.chart(fig, key="overview.map", filename=f"map_{ind_code}_{period}")
         ui.caption(values["source_id"], lang, period=period, demo=values["is_demo"])
     with table_col:
-        unit, decimals = ind["unit"], int(ind["decimals"])
-
-        def table(rows: pd.DataFrame) -> pd.DataFrame:
-            return pd.DataFrame({
-                t("common.rank"): [fmt.rank(r, n) for r, n in zip(rows["rank"], rows["n_ranked"])],
-                t("common.province"): rows["name"].tolist(),
-                t("common.value"): [fmt.value(v, unit, decimals, lang) for v in rows["value"]],
-                t("common.change"): [fmt.rank_change(c) for c in rows["rank_change"]],
-            })
-
         st.markdown(f"**{t('overview.top5')}**")
-        st.dataframe(table(ranked.head(5)), hide_index=True, width="stretch")
+        ui.table(tables.top_table(ranked.head(5), ind, lang))
         st.markdown(f"**{t('overview.bottom5')}**")
-        st.dataframe(table(ranked.tail(5)), hide_index=True, width="stretch")
+        ui.table(tables.top_table(ranked.tail(5), ind, lang))
         ui.caption(values["source_id"], lang, period=period, demo=values["is_demo"])
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from core import fmt
+from core.safety import plain
 from dashboard import downloads, figures, outlook, queries, state, tables, ui
 
 lang, t = ui.page_language()
@@ -26,28 +27,46 @@ ui.demo_banner(values["is_demo"], lang)
 @ui.fragment
 def ranking_section(ind_code: str, period: str, values: pd.DataFrame, lang: str) -> None:
     ind = queries.indicator(ind_code)
-    national = queries.national_value(ind_code, period)
-    target = ui.national_target(ind)
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns([2, 2, 2] if ind["per_capita"] else [3, 3, 0.01])
     with c1:
         region = ui.region_picker(lang)
     with c2:
         highlight = ui.province_picker(lang, allow_none=True, default="", label_key="filter.highlight")
+    per_1000 = bool(ind["per_capita"]) and state.radio(
+        "per", t("per1000.choice"), ["total", "1000"], "total", where=c3, lang=lang,
+        format_func=lambda m: t("per1000.per_1000" if m == "1000" else "per1000.total"),
+    ) == "1000"
+    if per_1000:  # a count per 1,000 inhabitants (approximate: the population bases differ)
+        values, ind = queries.per_1000(ind_code, period), ui.per_1000_indicator(ind)
+        national = {"value": float(values["value"].median()), "kind": "median"}
+    else:
+        national = queries.comparison_value(ind_code, period)
+    target = ui.national_target(ind)
     shown = values if region == "all" else values[values["region"] == region]
     if region != "all":
         st.caption(t("rankings.filtered_note"))
-    name = ind["name_en" if lang == "en" else "name_vi"]
-    fig = figures.ranking_bars(ind_code, period, lang, region, highlight)
-    ui.chart(fig, key="rankings.bars", filename=f"ranking_{ind_code}_{period}")
+    name = ind["name_en" if lang == "en" else "name_vi"] + (f" {t('per1000.label')}" if per_1000 else "")
+    fig = figures.ranking_bars(ind_code, period, lang, region, highlight, per_1000)
+    ui.chart(fig, key="rankings.bars", filename=f"ranking_{ind_code}_{period}" + ("_per_1000" if per_1000 else ""))
     ui.caption(shown["source_id"], lang, period=period, demo=shown["is_demo"])
+    shared = shown["rank"].dropna().astype(int).value_counts()
+    if (shared > 1).any():  # "7, 7, 9": say that these are ties
+        st.caption(t("rankings.ties", ranks=", ".join(str(r) for r in sorted(shared[shared > 1].index))))
+    if per_1000:
+        bases = queries.population_bases()
+        st.caption(t("per1000.note", bases=", ".join(t("per1000.basis", basis=plain(b), n=n)
+                                                     for b, n in zip(bases["basis"], bases["n"])),
+                     total=fmt.number(bases["total"].sum(), 0, lang)))
 
     st.subheader(t("rankings.table"))
     table = tables.rankings_table(shown, ind, national, target, lang)
     if (heading := outlook.column(ind_code, period, shown["code"], lang)) is not None:
         table[t("outlook.column")] = heading  # where each province is heading (core/projection.py)
-    st.dataframe(table, hide_index=True, width="stretch")
+    ui.table(table)
+    about = ui.table_about(ind, lang, period=period, source_ids=shown["source_id"], demo=shown["is_demo"],
+                           page="rankings")
     ui.table_downloads(table, downloads.file_stem(name, period, "" if region == "all" else region),
-                       lang, key="rankings.table")
+                       lang, key="rankings.table", about=about)
 
 
 @ui.fragment
@@ -70,7 +89,9 @@ def movers_section(ind_code: str, period: str, values: pd.DataFrame, lang: str) 
     highlight = state.resolve("province", queries.provinces()["code"].tolist() + [""], "", warn=False)
     fig = figures.movers(ind_code, start, period, lang, highlight or None)
     ui.chart(fig, key="rankings.movers", filename=f"movers_{ind_code}_{start}_{period}")
-    ui.caption(values["source_id"], lang, start=start, end=period, demo=movers["is_demo"])
+    # Partly demo as soon as one of the two months' values is real (e.g. after a load).
+    ui.caption(values["source_id"], lang, start=start, end=period,
+               demo=pd.concat([movers["demo_start"], movers["demo_end"]]))
 
 
 ranking_section(ind_code, period, values, lang)

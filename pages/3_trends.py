@@ -19,6 +19,7 @@ lang, t = ui.page_language()
 st.title(t("trends.title"))
 provs = queries.provinces()
 names = dict(zip(provs["code"], provs["name"]))
+labels = ui.province_labels()  # 'Phú Thọ (Phu Tho)': found by typing without diacritics
 
 
 @ui.fragment
@@ -31,7 +32,7 @@ def trend_section(lang: str) -> None:
     with right:
         chosen = state.multiselect(
             "provinces", t("filter.provinces"), sorted(names, key=names.get), default,
-            format_func=lambda c: names.get(c, c), warn_key="warn.unknown_province", max_selections=8,
+            format_func=lambda c: labels.get(c, c), warn_key="warn.unknown_province", max_selections=8,
             lang=lang,
         )
     history = state.radio(
@@ -70,7 +71,7 @@ def spending_section(lang: str) -> None:
     with right:
         scope = state.selectbox(
             "scope", t("filter.scope"), ["national"] + sorted(names, key=names.get), "national",
-            format_func=lambda c: t("filter.national") if c == "national" else names.get(c, c),
+            format_func=lambda c: t("filter.national") if c == "national" else labels.get(c, c),
             warn_key="warn.unknown_province", lang=lang,
         )
     df = queries.spending(int(year), None if scope == "national" else scope)

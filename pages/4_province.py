@@ -58,7 +58,7 @@ def _metric(where, label: str, ind_code: str) -> None:
         delta=fmt.change(row["value"], row["prev_value"], row["unit"], int(row["decimals"]), lang)
         if not fmt.is_missing(row["prev_value"]) else None,
         delta_color="normal" if row["higher_is_better"] else "inverse",
-        help=t("profile.metric_rank", rank=fmt.rank(row["rank"], row["n_ranked"])) + " · "
+        help=t("profile.metric_rank", rank=fmt.rank(row["rank"], row["n_ranked"], lang)) + " · "
         + t("overview.vs_prev", period=fmt.month(fmt.add_months(period, -1), lang)),
         chart_data=[v for v in row["trend"] if not fmt.is_missing(v)] if row["trend"] is not None else None,
         border=True,
@@ -74,8 +74,8 @@ m3.metric(t("profile.metric_communes"), fmt.number(prov["n_communes"], 0, lang),
 st.subheader(t("profile.indicators", period=fmt.month(period, lang)))
 table = tables.profile_table(profile, lang)
 trend_col = t("profile.col_trend")
-st.dataframe(
-    table, hide_index=True, width="stretch", key="profile.indicators",
+ui.table(
+    table, key="profile.indicators",
     column_config={trend_col: st.column_config.LineChartColumn(trend_col, width="medium", color=theme.CATEGORICAL[0])},
 )
 st.caption(t("profile.indicators_help"))
@@ -147,8 +147,12 @@ def communes_section(code: str, prov_name: str, period: str, lang: str) -> None:
         st.markdown("**" + t("profile.communes_table", name=plain(prov_name), indicator=plain(ind_name),
                              period=fmt.month(period, lang)) + "**")
         table = tables.commune_table(communes, ind, lang, with_province=False, with_criteria=False)
-        st.dataframe(table, hide_index=True, width="stretch", height=560, key="profile.communes",
-                     column_config={t("communes.col_code"): None})
+        # The name says the kind ("Xã …", "Phường …"): without code and kind, the national rank fits at 1366 px.
+        small = st.column_config.Column(width="small")
+        ui.table(table, height=560, key="profile.communes", column_config={
+            t("communes.col_code"): None, t("communes.col_kind"): None, t("common.value"): small,
+            t("communes.col_rank_province"): small, t("communes.col_rank_national"): small,
+        })
     ui.table_downloads(table, downloads.file_stem(prov_name, ind_name, period), lang, key="profile.communes_dl")
     st.page_link(
         "pages/5_communes.py", label=t("profile.open_communes", name=plain(prov_name)),

@@ -37,15 +37,16 @@ ind = queries.indicator(ind_code)
 
 provs = queries.provinces()
 prov_names = dict(zip(provs["code"], provs["name"]))
+prov_labels = ui.province_labels()  # 'Phú Thọ (Phu Tho)': found by typing without diacritics
 f1, f2, f3 = st.columns([2, 2, 3])
 province = state.selectbox(  # its own parameter: a province chosen elsewhere is no filter here
     "in_province", t("filter.province"), [""] + provs.sort_values("name")["code"].tolist(), "",
-    format_func=lambda c: prov_names.get(c, t("communes.all_provinces")), where=f1,
+    format_func=lambda c: prov_labels.get(c, t("communes.all_provinces")), where=f1,
     warn_key="warn.unknown_province", lang=lang,
 ) or None
 kind_codes = state.multiselect(
     "kind", t("communes.filter_kind"), list(tables.KINDS), list(tables.KINDS),
-    format_func=lambda k: t(f"kind.{k}"), where=f2, lang=lang,
+    format_func=lambda k: t(f"kind.{k}"), where=f2, lang=lang, wrap=True,  # "Đặc khu" was cut at 1366 px
 )
 n_criteria = catalog.criteria_max()
 crit_lo, crit_hi = inputs.int_range("criteria", t("communes.filter_criteria", max=n_criteria), 0, n_criteria,
@@ -70,8 +71,7 @@ else:
     st.markdown("**" + t("communes.table_title", indicator=plain(ind_names[ind_code]),
                          period=fmt.month(period, lang)) + "**")
     table = tables.commune_table(shown, ind, lang)
-    st.dataframe(table, hide_index=True, width="stretch", height=min(420, 35 * (len(table) + 1) + 3),
-                 key="communes.table")
+    ui.table(table, height=min(420, 35 * (len(table) + 1) + 3), key="communes.table")
     ui.caption(shown["source_id"].unique(), lang, period=period, demo=shown["is_demo"])
     ui.table_downloads(
         table, downloads.file_stem(ind_names[ind_code], period, prov_names.get(province or "", ""), query),

@@ -74,8 +74,14 @@ sources_table = pd.DataFrame({
     t("methods.col_source"): sources["id"],
     t("methods.col_loaded_at"): pd.to_datetime(sources["loaded_at"]).dt.strftime("%Y-%m-%d %H:%M"),
     t("methods.col_version"): sources["version"],
-    t("methods.col_licence"): sources["licence"],
-    t("methods.col_producer"): sources["producer"],
+    t("methods.col_licence"): [  # the known sources' in the reader's language, a loaded file's as stored
+        t(f"source_licence.{i}") if i18n.has(f"source_licence.{i}") else x
+        for i, x in zip(sources["id"], sources["licence"])
+    ],
+    t("methods.col_producer"): [
+        t(f"source_producer.{i}") if i18n.has(f"source_producer.{i}") else x
+        for i, x in zip(sources["id"], sources["producer"])
+    ],
     t("methods.col_url"): sources["url"],
     t("methods.col_checksum"): sources["checksum"].fillna("").str[:12],
     t("methods.col_description"): [

@@ -112,6 +112,15 @@ if (undone := ss.pop(S + "undo_result", None)) is not None:
 
 st.subheader(t("refresh.upload_title"))
 st.caption(t("refresh.upload_help", mb=number(st.get_option("server.maxUploadSize"))))
+with st.expander(t("refresh.templates"), icon=":material/download:"):
+    st.caption(t("refresh.templates_help"))
+    for i, template in enumerate(refresh.templates()):
+        left, right = st.columns([3, 2], vertical_alignment="center")
+        left.markdown(t(f"refresh.template_{template.stem}"))
+        right.download_button(
+            template.name, data=template.read_bytes(), file_name=template.name, key=f"dx_refresh_template_{i}",
+            on_click="ignore", icon=":material/description:",
+        )
 uploaded = st.file_uploader(t("refresh.file"), type=refresh.UPLOAD_TYPES, help=t("refresh.file_help"),
                             key=f"dx_refresh_file_{ss.get(S + 'upload_gen', 0)}")
 staged = ss.get(S + "staged")
@@ -130,10 +139,10 @@ if staged is not None:
                         format_func=lambda k: t(f"refresh.kind_{k or 'auto'}"), help=t("refresh.kind_help"))
     period = c2.text_input(t("refresh.period"), key="dx_refresh_period", placeholder="2025-09",
                            help=t("refresh.period_help")).strip() or None
-    names = dict(zip(provinces["code"], provinces["name"]))
+    labels = ui.province_labels()
     province = c3.selectbox(
         t("refresh.province"), [""] + provinces.sort_values("name")["code"].tolist(), key="dx_refresh_province",
-        format_func=lambda c: names.get(c, t("filter.none")) if c else t("filter.none"),
+        format_func=lambda c: labels.get(c, t("filter.none")) if c else t("filter.none"),
         help=t("refresh.province_help"),
     ) or None
     sheet = None
@@ -230,7 +239,7 @@ if staged is not None:
 st.divider()
 st.subheader(t("refresh.history_title"))
 shown = tables.load_history_table(history, lang)
-st.dataframe(shown, hide_index=True, width="stretch")
+ui.table(shown)
 ui.table_downloads(shown, "load-history", lang, key="dx_refresh_hist")
 
 undoable = history[(history["status"] == "loaded") & (history["load_id"] > 0)]

@@ -11,7 +11,7 @@ import pytest
 from markdown_support import shown
 from streamlit.testing.v1 import AppTest
 
-from core import i18n
+from core import i18n, paths
 from dashboard import users
 from etl.reference import provinces
 
@@ -127,6 +127,16 @@ def test_no_users_explains_how_to_create_one(warehouse_copy, tmp_path, monkeypat
     at = open_page()
     assert "python -m dashboard users add" in texts(at.info)
     assert controls(at)["uploaders"] == 0 and not at.text_input
+    everything = " ".join(str(e.value) for e in [*at.info, *at.markdown, *at.caption, *at.error, *at.warning])
+    assert str(tmp_path) not in everything and "users.toml" not in everything  # no server path
+
+
+def test_staff_can_download_every_template(app_env):
+    at = login(open_page(), STAFF, STAFF_PW)
+    buttons = [b for b in at.get("download_button") if b.proto.id and "template" in b.proto.id]
+    names = sorted(b.proto.label for b in buttons)
+    assert names == sorted(p.name for p in (paths.DATA / "templates").iterdir() if p.suffix != ".md")
+    assert "report_long.csv" in names and "index766_portal.json" in names
 
 
 INVALID = vi("auth.invalid", n=3, minutes=15)  # app_env: 3 failures lock for 900 s

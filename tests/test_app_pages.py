@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from markdown_support import shown
+from markdown_support import shown, shown_cells
 from streamlit.testing.v1 import AppTest
+
+from core import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 OVERVIEW, RANKINGS, TRENDS = "pages/1_overview.py", "pages/2_rankings.py", "pages/3_trends.py"
@@ -39,6 +42,11 @@ def table(at: AppTest, index: int = 0):
     return at.dataframe[index].value
 
 
+def shown_table(at: AppTest, index: int = 0) -> pd.DataFrame:
+    """A table as the reader sees it: the text of its cells (the values stay numbers)."""
+    return shown_cells(at.dataframe[index])
+
+
 def text(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
 
@@ -49,12 +57,15 @@ def text(at: AppTest) -> str:
 def test_rankings_show_phu_tho_9th_of_34_with_88_01_percent(warehouse):
     at = run(RANKINGS, indicator="online_application_rate", period="2025-09", province="25")
     assert at.title[0].value == "Xếp hạng"
-    df = table(at)
+    df = shown_table(at)
     assert len(df) == 34
     row = df[df["Tỉnh, thành phố"] == "Phú Thọ"].iloc[0]
     assert row["Hạng"] == "9/34" and row["Giá trị"] == "88,01 %" and row["Thay đổi hạng"] == "▲2"
     assert row["Đạt mục tiêu"] == "Không"  # target ≥ 90 %
     assert df["Hạng"].tolist()[:3] == ["1/34", "2/34", "3/34"]
+    numbers = table(at)  # underneath, numbers: sorting "Hạng" gives 1, 2, 3 … 10, 11
+    assert numbers["Hạng"].tolist() == sorted(numbers["Hạng"].tolist()) and numbers["Hạng"].iloc[9] == 10
+    assert numbers.loc[numbers["Tỉnh, thành phố"] == "Phú Thọ", "Giá trị"].iloc[0] == pytest.approx(88.01, abs=0.005)
     bars = charts(at)[0]
     assert bars["data"][0]["y"][8] == "9. Phú Thọ"
     shapes = {s["name"]: s for s in bars["layout"]["shapes"]}
@@ -64,7 +75,7 @@ def test_rankings_show_phu_tho_9th_of_34_with_88_01_percent(warehouse):
 def test_rankings_in_english_use_english_numbers_and_labels(warehouse):
     at = run(RANKINGS, indicator="online_application_rate", period="2025-09", lang="en")
     assert at.title[0].value == "Rankings"
-    df = table(at)
+    df = shown_table(at)
     row = df[df["Province"] == "Phú Thọ"].iloc[0]
     assert (row["Rank"], row["Value"], row["Rank change"]) == ("9/34", "88.01%", "▲2")
     assert at.selectbox(key="w.indicator").label == "Indicator"
@@ -75,7 +86,7 @@ def test_region_filter_keeps_national_ranks(warehouse):
     df = table(at)
     assert "Phú Thọ" in df["Tỉnh, thành phố"].tolist() and "Hà Nội" not in df["Tỉnh, thành phố"].tolist()
     assert set(df["Vùng"]) == {"Trung du và miền núi phía Bắc"}
-    assert df[df["Tỉnh, thành phố"] == "Phú Thọ"]["Hạng"].iloc[0] == "9/34"
+    assert df[df["Tỉnh, thành phố"] == "Phú Thọ"]["Hạng"].iloc[0] == 9
 
 
 def test_movers_over_a_span_of_months(warehouse):
@@ -90,11 +101,104 @@ def test_movers_over_a_span_of_months(warehouse):
 
 def test_delayed_tasks_rank_fewest_first_with_reversed_colours(warehouse):
     at = run(OVERVIEW, indicator="delayed_tasks", period="2025-09")
-    ranked = table(at)  # top 5
-    values = [int(v.replace(".", "")) for v in ranked["Giá trị"]]
+    values = table(at)["Giá trị"].tolist()  # top 5
     assert values == sorted(values)
+    ranks = shown_table(at)["Hạng"].tolist()  # two provinces share the fewest: a tie says so
+    assert ranks[:3] == ["1/34 (đồng hạng)", "1/34 (đồng hạng)", "3/34 (đồng hạng)"]
+    rankings = run(RANKINGS, indicator="delayed_tasks", period="2025-09")
+    ties = "Đồng hạng: các tỉnh có cùng giá trị có cùng hạng (1, 3, 6"
+    assert any(c.value.startswith(ties) for c in rankings.caption)
     colours = charts(at)[0]["data"][0]["colorscale"]
     assert colours[0][1] == "#440154"  # "good" (dark) at the low end
+
+
+def test_counts_are_compared_with_the_median_of_provinces_not_the_national_total(warehouse, db):
+    """A national total (1.6 million applications) would squeeze 34 bars into 5 % of the axis
+    and put every province about 1.6 million below it."""
+    (median,) = db.execute(
+        "SELECT median(value) FROM observation WHERE indicator = 'applications_received' "
+        "AND level = 'province' AND period = '2025-09'").fetchone()
+    at = run(RANKINGS, indicator="applications_received", period="2025-09")
+    bars = charts(at)[0]
+    line = next(s for s in bars["layout"]["shapes"] if s["name"] == "national")
+    assert line["x0"] == pytest.approx(median)
+    note = next(a["text"] for a in bars["layout"]["annotations"] if a["name"] == "national")
+    assert note.startswith("Trung vị các tỉnh: ")
+    xaxis = bars["layout"]["xaxis"]
+    assert max(bars["data"][0]["x"]) > 0.8 * xaxis["range"][1]  # the bars fill the axis
+    assert "nghìn" in " ".join(xaxis["ticktext"]) and not any("k" in t or "M" in t for t in xaxis["ticktext"])
+    numbers = table(at)
+    gaps = numbers["So với trung vị các tỉnh"]
+    assert gaps.tolist() == pytest.approx((numbers["Giá trị"] - median).tolist())
+    assert (gaps > 0).sum() == 17 and (gaps < 0).sum() == 17
+    best = numbers.iloc[0]["Tỉnh, thành phố"]
+    overview = run(OVERVIEW, indicator="applications_received", period="2025-09")
+    sentences = text(overview)
+    assert "cao hơn trung vị các tỉnh" in sentences and "mức chung cả nước" not in sentences
+    assert {m.label: m.value for m in overview.metric}["Dẫn đầu"] == best
+
+
+def test_a_count_per_1000_inhabitants_is_ranked_and_names_its_population_basis(warehouse, db):
+    value, population, basis = db.execute(
+        "SELECT o.value, p.population, p.population_basis FROM observation o JOIN province p ON p.code = o.unit_code "
+        "WHERE o.indicator = 'applications_received' AND o.level = 'province' AND o.period = '2025-09' "
+        "AND o.unit_code = '25'").fetchone()
+    at = run(RANKINGS, indicator="applications_received", period="2025-09", per="1000")
+    assert at.radio(key="w.per").value == "1000"
+    numbers = table(at)
+    phu_tho = numbers[numbers["Tỉnh, thành phố"] == "Phú Thọ"].iloc[0]
+    assert phu_tho["Giá trị"] == pytest.approx(1000 * value / population)
+    assert phu_tho["Dân số"] == population and phu_tho["Cơ sở dân số"] == basis
+    assert numbers["Hạng"].tolist() == sorted(numbers["Hạng"].tolist())  # ranked per 1,000
+    assert numbers.sort_values("Hạng")["Giá trị"].is_monotonic_decreasing
+    assert shown_table(at).iloc[0]["Giá trị"].endswith(" /1.000 dân")
+    bars = charts(at)[0]
+    assert "trên 1.000 dân" in bars["layout"]["title"]["text"]
+    line = next(s for s in bars["layout"]["shapes"] if s["name"] == "national")
+    assert line["x0"] == pytest.approx(numbers["Giá trị"].median())
+    note = shown(" ".join(c.value for c in at.caption))
+    assert "xấp xỉ" in note and "nq202_2025 (23 tỉnh)" in note and "gso_pre_merger (11 tỉnh)" in note
+    rate = run(RANKINGS, indicator="online_application_rate", period="2025-09", per="1000")
+    assert not [r for r in rate.radio if r.key == "w.per"]  # rates are not divided by people
+
+
+def test_after_a_load_the_movers_caption_says_partly_demo(warehouse_copy, tmp_path):
+    from load_support import run_etl, write_csv
+
+    from dashboard import db
+
+    report = write_csv(tmp_path / "phu_tho.csv", ["period", "unit", "indicator", "value"],
+                       [["2025-09", "Phú Thọ", "applications_received", 12345]])
+    assert run_etl("load", str(report), "--db", str(warehouse_copy)).returncode == 0
+    db.reset()
+    at = run(RANKINGS, indicator="applications_received", period="2025-09", span="1")
+    movers_caption = next(c.value for c in at.caption if "Tháng 8/2025 – Tháng 9/2025" in c.value)
+    assert movers_caption.endswith(" · một phần là số liệu minh họa")
+    db.reset()
+
+
+def test_streamlits_own_widget_texts_are_said_in_the_readers_language(warehouse):
+    for lang, words in (("vi", ["Không có kết quả", "Chọn tệp", "Tối đa 200 MB mỗi tệp · CSV, XLSX"]),
+                        ("en", ["No results", "Choose a file", "Up to 200 MB per file"])):
+        at = run(RANKINGS, lang=lang)
+        style = " ".join(h.proto.body for h in at.get("html"))
+        assert all(f'content: "{w}' in style for w in words), style
+        assert '[role="listbox"][data-empty="true"]' in style and "stFileUploaderDropzoneInstructions" in style
+
+
+def test_the_sources_table_speaks_the_readers_language(warehouse):
+    for lang, licence, producer in (
+        ("vi", "CC0 — dữ liệu tổng hợp, không phải số liệu chính thức", "Bộ sinh số liệu minh họa của DX dashboard"),
+        ("en", "CC0 — synthetic, not official statistics", "DX dashboard demo generator"),
+    ):
+        at = run("pages/6_data_methods.py", lang=lang)
+        t = i18n.translator(lang)
+        sources = next(d.value for d in at.dataframe if t("methods.col_licence") in d.value.columns)
+        demo = sources[sources[t("methods.col_source")] == "demo"].iloc[0]
+        assert demo[t("methods.col_licence")] == licence and demo[t("methods.col_producer")].startswith(producer)
+        natural_earth = sources[sources[t("methods.col_source")] == "natural-earth-admin1"].iloc[0]
+        public_domain = "Phạm vi công cộng" if lang == "vi" else "Public domain"
+        assert natural_earth[t("methods.col_licence")].startswith(public_domain)
 
 
 # ----------------------------------------------------------------------------- overview
@@ -113,7 +217,8 @@ def test_overview_headlines_and_sentence_for_phu_tho(warehouse):
     best = table(at, 0)
     worst = table(at, 1)
     assert metrics["Dẫn đầu"].value == best["Tỉnh, thành phố"].iloc[0]
-    assert metrics["Cuối bảng"].value == worst["Tỉnh, thành phố"].iloc[-1] and worst["Hạng"].iloc[-1] == "34/34"
+    assert metrics["Cuối bảng"].value == worst["Tỉnh, thành phố"].iloc[-1] and worst["Hạng"].iloc[-1] == 34
+    assert shown_table(at, 1)["Hạng"].iloc[-1] == "34/34"
     assert any("demo" in w.value.lower() or "minh họa" in w.value for w in at.warning)  # demo banner
 
 
@@ -188,6 +293,28 @@ def test_changing_a_filter_updates_the_permalink_which_restores_the_view(warehou
     shown = table(at)
     reopened = run(RANKINGS, **params)
     assert table(reopened).equals(shown)
+
+
+def test_only_a_province_the_reader_picks_carries_to_other_pages(warehouse):
+    """The Overview narrates the leader until the reader picks a province: that automatic
+    pick is no highlight on Rankings and no series on Trends; an explicit pick is."""
+    at = run(OVERVIEW, indicator="online_application_rate", period="2025-09")
+    leader = table(at, 0)["Tỉnh, thành phố"].iloc[0]
+    assert at.selectbox(key="w.province").value != "" and "province" not in at.query_params
+    assert leader in text(at)
+    at.switch_page(RANKINGS).run()
+    assert at.selectbox(key="w.province").value == ""  # "(không)": nothing highlighted
+    at.switch_page(TRENDS).run()
+    assert at.multiselect(key="w.provinces").value == ["01", "79"]
+    at.switch_page(OVERVIEW).run()
+    at.selectbox(key="w.province").set_value("25").run()
+    assert at.query_params["province"] == "25"
+    at.switch_page(RANKINGS).run()
+    assert at.selectbox(key="w.province").value == "25"
+    fresh = run(OVERVIEW, indicator="online_application_rate", period="2025-09")
+    fresh.selectbox(key="w.province").set_value("25").run()
+    fresh.switch_page(TRENDS).run()
+    assert fresh.multiselect(key="w.provinces").value == ["25"]
 
 
 # ----------------------------------------------------------------------------- trends
@@ -304,3 +431,26 @@ def test_a_missing_page_file_stops_the_app_loudly(warehouse, tmp_path):
     assert at.exception[0].proto.type == "streamlit.errors.StreamlitPageNotFoundError"
     assert "5_communes.py" in at.exception[0].value
     assert not at.title  # nothing of a page was drawn
+
+
+def _found(options: list[str], typed: str) -> list[str]:
+    """What a picker's filter keeps: options holding the typed letters in order (case aside)."""
+    def holds(option: str) -> bool:
+        rest = iter(option.lower())
+        return all(ch in rest for ch in typed.lower())
+    return [o for o in options if holds(o)]
+
+
+@pytest.mark.parametrize("typed, province", [("phu tho", "Phú Thọ"), ("hue", "Huế"), ("ho chi minh", "Hồ Chí Minh")])
+def test_every_province_picker_finds_a_province_typed_without_diacritics(warehouse, typed, province):
+    pickers = [
+        (OVERVIEW, {}, lambda at: at.selectbox(key="w.province")),
+        (RANKINGS, {}, lambda at: at.selectbox(key="w.province")),
+        (TRENDS, {}, lambda at: at.multiselect(key="w.provinces")),
+        ("pages/4_province.py", {}, lambda at: at.selectbox(key="w.province")),
+        ("pages/5_communes.py", {}, lambda at: at.selectbox(key="w.in_province")),
+    ]
+    for page, params, picker in pickers:
+        options = picker(run(page, **params)).options
+        assert f"{province} ({typed.title()})" in _found(options, typed), page
+        assert f"{province} ({typed.title()})" in _found(options, province), page  # as written too

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from load_support import write_csv
-from markdown_support import shown
+from markdown_support import shown, shown_cells
 from streamlit.testing.v1 import AppTest
 
 from core import catalog as indicator_catalog
@@ -79,12 +79,20 @@ def test_profile_of_phu_tho_shows_9th_of_34_and_88_01_percent(warehouse, sql):
     assert later == {"index766_online_payment"}
     assert len(df) == n_indicators == len(published)  # every indicator published for provinces
     row = df[df["Chỉ tiêu"] == "Tỷ lệ hồ sơ trực tuyến"].iloc[0]
-    assert (row["Giá trị"], row["Hạng"], row["Thay đổi hạng"]) == ("88,01 %", "9/34", "▲2")
-    assert len(row["Xu hướng 12 tháng"]) == 12 and row["Xu hướng 12 tháng"][-1] == pytest.approx(88.01)
+    assert (row["Giá trị"], row["Hạng"], row["Thay đổi hạng"]) == (pytest.approx(88.01, abs=0.005), 9, 2)
+    said = shown_cells(next(d for d in at.dataframe if "Xu hướng 12 tháng" in d.value.columns))
+    rate = said[said["Chỉ tiêu"] == "Tỷ lệ hồ sơ trực tuyến"].iloc[0]  # each row in its own unit
+    assert (rate["Giá trị"], rate["Hạng"], rate["Thay đổi hạng"]) == ("88,01 %", "9/34", "▲2")
+    assert rate["So với tháng trước"].endswith(" điểm %")
+    bts = said[said["Chỉ tiêu"] == "Trạm phát sóng BTS"].iloc[0]
+    assert "%" not in bts["Giá trị"] and "." in bts["Giá trị"]
+    trend = row["Xu hướng 12 tháng"]  # (AppTest gives a styled table's list cells as their text)
+    trend = json.loads(trend) if isinstance(trend, str) else list(trend)
+    assert len(trend) == 12 and trend[-1] == pytest.approx(88.01)
     # every rank shown is the warehouse's rank
     ranks = dict(sql("SELECT indicator, rank FROM province_rank WHERE province_code = '25' AND period = '2025-09'"))
     names = dict(sql("SELECT name_vi, code FROM indicator"))
-    shown = {names[n]: int(r.split("/")[0]) for n, r in zip(df["Chỉ tiêu"], df["Hạng"])}
+    shown = {names[n]: int(r) for n, r in zip(df["Chỉ tiêu"], df["Hạng"])}
     assert shown == ranks
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Tỷ lệ hồ sơ trực tuyến"] == "88,01 %"
@@ -104,12 +112,12 @@ def test_a_profile_mixing_real_and_demo_values_says_partly_demo(warehouse_copy, 
                    if c.value.startswith("Nguồn") and "phu_tho_bts.csv (#1)" in shown(c.value))
     assert caption.endswith(" · một phần là số liệu minh họa")
     row = table(at, "Xu hướng 12 tháng").set_index("Chỉ tiêu").loc["Trạm phát sóng BTS"]
-    assert row["Giá trị"] == "10.250"
+    assert row["Giá trị"] == 10250
 
 
 def test_profile_in_english(warehouse):
     at = run(PROFILE, province="25", period="2025-09", lang="en")
-    df = table(at, "12-month trend")
+    df = shown_cells(next(d for d in at.dataframe if "12-month trend" in d.value.columns))
     row = df[df["Indicator"] == "Online application rate"].iloc[0]
     assert (row["Value"], row["Rank"]) == ("88.01%", "9/34")
     assert "Profile of Phú Thọ" in [s.value for s in at.subheader]
@@ -200,7 +208,9 @@ def test_commune_map_has_148_points_over_the_province_outline(warehouse, sql):
     best = sql("SELECT c.name FROM commune_rank r JOIN commune c ON c.code = r.commune_code "
                "WHERE r.indicator = 'online_application_rate' AND r.period = '2025-09' AND r.province_code = '25' "
                "AND r.rank_in_province = 1")
-    assert communes.iloc[0]["Tên"] == best[0][0] and communes.iloc[0]["Hạng trong tỉnh"] == "1/148"
+    assert communes.iloc[0]["Tên"] == best[0][0] and communes.iloc[0]["Hạng trong tỉnh"] == 1
+    shown = shown_cells(next(d for d in at.dataframe if "Hạng trong tỉnh" in d.value.columns))
+    assert shown.iloc[0]["Hạng trong tỉnh"] == "1/148"
 
 
 def test_profile_before_commune_data_explains_instead_of_an_empty_map(warehouse):
@@ -259,14 +269,16 @@ def test_filters_by_kind_and_criteria_count_like_sql(warehouse, sql, params, kin
 
 def test_commune_ranks_within_province_and_nationally(warehouse, sql):
     at = run(COMMUNES, period="2025-09", in_province="46", indicator="applications_received")
-    df = table(at, "Hạng toàn quốc")
+    numbers = table(at, "Hạng toàn quốc")  # numbers underneath: the national rank sorts 9, 10, 1.712
+    assert numbers["Hạng toàn quốc"].is_monotonic_increasing and numbers["Hạng toàn quốc"].dtype == "Int64"
+    df = shown_cells(next(d for d in at.dataframe if "Hạng toàn quốc" in d.value.columns))
     assert len(df) == 40
     rows = sql("SELECT c.name, r.rank_in_province, r.rank_national FROM commune_rank r JOIN commune c "
                "ON c.code = r.commune_code WHERE r.indicator = 'applications_received' AND r.period = '2025-09' "
                "AND r.province_code = '46' ORDER BY r.rank_national, c.name")
     assert df["Tên"].tolist() == [r[0] for r in rows]
     assert df["Hạng trong tỉnh"].tolist() == [f"{r[1]}/40" for r in rows]
-    assert df["Hạng toàn quốc"].tolist() == [f"{r[2]}/3321" for r in rows]
+    assert df["Hạng toàn quốc"].tolist() == [f"{r[2]:,}/3.321".replace(",", ".") for r in rows]  # "1.712/3.321"
 
 
 def test_drill_down_from_a_permalink_shows_series_and_ranks(warehouse):

@@ -247,6 +247,24 @@ def test_spending_chart_compares_cumulative_planned_and_disbursed():
     assert by_series["planned"].customdata[2][1] == "330,0 tỷ đồng"
     target = next(s for s in fig.layout.shapes if s.name == "target")
     assert target.y0 == 95.0 and target.yref == "y2"
+    # Both axes say what they measure: the 95 % target is the rate's, not 95 tỷ đồng.
+    assert fig.layout.yaxis.title.text == "tỷ đồng"
+    assert fig.layout.yaxis2.title.text == "Tỷ lệ giải ngân lũy kế" and fig.layout.yaxis2.ticksuffix == " %"
+    note = next(a for a in fig.layout.annotations if a.name == "target")
+    assert note.text == "Mục tiêu tỷ lệ giải ngân 95 % (trục phải)" and note.yref == "y2"
+
+
+def test_long_titles_take_two_short_lines_so_a_phone_shows_them_whole():
+    wrap = theme.wrapped_title
+    assert wrap("Kinh phí lũy kế năm 2025 · Phú Thọ") == "Kinh phí lũy kế năm 2025 · Phú Thọ"
+    assert wrap("Tỷ lệ hồ sơ trực tuyến theo xã, phường · Phú Thọ · Tháng 9/2025") == \
+        "Tỷ lệ hồ sơ trực tuyến theo xã, phường ·<br>Phú Thọ · Tháng 9/2025"
+    assert wrap("Thay đổi thứ hạng từ Tháng 6/2025 đến Tháng 9/2025") == \
+        "Thay đổi thứ hạng từ Tháng<br>6/2025 đến Tháng 9/2025"
+    for title in ("Xếp hạng Sự cố an toàn thông tin trên 100.000 dân · Tháng 9/2025",
+                  "Tỷ lệ hồ sơ trực tuyến theo tỉnh, thành phố · Tháng 9/2025"):
+        assert max(len(line) for line in wrap(title).split("<br>")) <= theme.TITLE_CHARACTERS
+    assert theme.base_layout(title="Tỷ lệ hồ sơ trực tuyến theo tỉnh, thành phố · Tháng 9/2025")["margin"]["t"] == 88
 
 
 def test_chart_modules_do_not_import_streamlit():

@@ -76,6 +76,9 @@ def test_waterfall_goes_from_last_months_total_through_the_groups_to_this_months
     assert 0 < low < 73.15 < 73.78 < high <= 100  # zoomed so sub-point changes show
     en = pc.index766_waterfall(g, total=73.15, prev_total=73.78, period="2025-09", lang="en")
     assert en.data[0].x[0] == "Total<br>Aug 2025" and en.data[0].text[3] == "-0.24"
+    # Readable at 1366 px: labels stay horizontal, in lines of at most 10 characters.
+    assert fig.layout.xaxis.tickangle == 0
+    assert max(len(line) for label in trace.x for line in label.split("<br>")) <= 12
 
 
 def test_group_scores_are_drawn_against_their_maximum():
@@ -200,7 +203,7 @@ def test_commune_trend_has_value_province_and_rank_panels():
     assert set(roles) == {"commune", "province", "rank"}
     assert roles["rank"].yaxis == "y2" and roles["province"].line.dash == "dash"
     assert fig.layout.yaxis2.range[0] > fig.layout.yaxis2.range[1]  # rank 1 on top
-    assert "Hạng toàn quốc: 300/3321" in roles["rank"].customdata[-1][0]
+    assert "Hạng toàn quốc: 300/3.321" in roles["rank"].customdata[-1][0]
     assert roles["province"].name == "Huế (cả tỉnh)"
     assert fig.layout.shapes[0].x0 == "2025-09-01"  # the month chosen on the page
     without = cc.commune_trend(series, indicator=RATE, commune_name="X")
@@ -238,7 +241,8 @@ def test_column_formatting_matches_fmt_value(unit, decimals, lang):
 
 def test_rank_columns():
     assert tables.ranks_text([9, None, 1], [34, 34, None]).tolist() == ["9/34", "–", "–"]
-    assert tables.ranks_text(pd.Series([3], dtype="Int32"), pd.Series([3321], dtype="Int32")).tolist() == ["3/3321"]
+    assert tables.ranks_text(pd.Series([3], dtype="Int32"), pd.Series([3321], dtype="Int32")).tolist() == ["3/3.321"]
+    assert tables.ranks_text([1712], [3321], "en").tolist() == ["1,712/3,321"]
 
 
 def test_profile_table_rows_show_value_rank_change_and_trend():
@@ -247,13 +251,16 @@ def test_profile_table_rows_show_value_rank_change_and_trend():
         "unit": "percent", "decimals": 2, "topic": "public_services", "value": 88.01, "prev_value": 84.93,
         "rank": 9, "n_ranked": 34, "rank_change": 2, "trend": [80.52, 84.93, 88.01],
     }])
-    vi = tables.profile_table(profile, "vi").iloc[0].to_dict()
-    assert vi == {"Nhóm": "Dịch vụ công", "Chỉ tiêu": "Tỷ lệ hồ sơ trực tuyến", "Giá trị": "88,01 %",
-                  "So với tháng trước": "+3,08 điểm %", "Hạng": "9/34", "Thay đổi hạng": "▲2",
+    table = tables.profile_table(profile, "vi")
+    vi = table.iloc[0].to_dict()
+    assert vi == {"Nhóm": "Dịch vụ công", "Chỉ tiêu": "Tỷ lệ hồ sơ trực tuyến", "Giá trị": 88.01,
+                  "So với tháng trước": 3.08, "Hạng": 9, "Số tỉnh xếp hạng": 34, "Thay đổi hạng": 2,
                   "Xu hướng 12 tháng": [80.52, 84.93, 88.01]}
+    html = tables.shown(table).to_html()  # as read on screen
+    assert all(text in html for text in ("88,01 %", "+3,08 điểm %", "9/34", "▲2"))
     en = tables.profile_table(profile, "en")
     assert list(tables.for_download(en).columns) == ["Topic", "Indicator", "Value", "vs previous month", "Rank",
-                                                     "Rank change"]
+                                                     "Provinces ranked", "Rank change"]
 
 
 def test_markdown_section_reads_one_section():

@@ -38,6 +38,9 @@ def test_numbers_and_months_are_written_in_the_readers_locale(call, vi, en):
 def test_rank_changes_and_months_arithmetic():
     assert [fmt.rank_change(d) for d in (2, -1, 0, None)] == ["▲2", "▼1", "–", ""]
     assert fmt.rank(9, 34) == "9/34"
+    assert fmt.rank(1712, 3321) == "1.712/3.321" and fmt.rank(1712, 3321, "en") == "1,712/3,321"
+    assert [fmt.magnitude(v) for v in (750, 20_000, 1_500_000, 13_200_000_000)] == \
+        ["750", "20 nghìn", "1,5 triệu", "13,2 tỷ"]
     assert fmt.add_months("2025-01", -1) == "2024-12"
     assert fmt.add_months("2025-09", 3) == "2025-12"
     assert fmt.plotly_separators("vi") == ",." and fmt.plotly_separators("en") == ".,"
@@ -82,6 +85,108 @@ def test_downloads_neutralise_spreadsheet_formulas():
     xlsx = pd.read_excel(io.BytesIO(downloads.xlsx_bytes(df, "Xếp hạng")), dtype=str, engine="calamine")
     assert xlsx["Tỉnh"].iloc[0] == "'=HYPERLINK(\"http://x\")"
     assert downloads.file_stem("Tỷ lệ hồ sơ trực tuyến", "2025-09") == "ty-le-ho-so-truc-tuyen_2025-09"
+
+
+def test_downloaded_rankings_carry_numbers_and_say_what_they_are(warehouse):
+    """The CSV is for programs ('.' decimals, rank and n apart); the Excel file has numbers
+    with number formats (a rate as a share formatted '0.00%') and a second sheet."""
+    import openpyxl
+
+    from dashboard import tables, ui
+
+    ind = queries.indicator("online_application_rate")
+    values = queries.province_values("online_application_rate", "2025-09")
+    table = tables.rankings_table(values, ind, queries.comparison_value("online_application_rate", "2025-09"),
+                                  ui.national_target(ind), "vi")
+    csv = pd.read_csv(io.BytesIO(downloads.csv_bytes(table)), encoding="utf-8-sig")
+    assert pd.api.types.is_integer_dtype(csv["Hạng"]) and pd.api.types.is_integer_dtype(csv["Số tỉnh xếp hạng"])
+    assert pd.api.types.is_float_dtype(csv["Giá trị"]) and pd.api.types.is_float_dtype(csv["So với cả nước"])
+    phu_tho = csv[csv["Tỉnh, thành phố"] == "Phú Thọ"].iloc[0]
+    assert (phu_tho["Hạng"], phu_tho["Số tỉnh xếp hạng"], phu_tho["Thay đổi hạng"]) == (9, 34, 2)
+    assert phu_tho["Giá trị"] == pytest.approx(88.01, abs=0.005)
+    about = pd.DataFrame({"Mục": ["Định nghĩa", "Đường dẫn"], "Nội dung": ["=1+1", "/rankings?indicator=x"]})
+    book = openpyxl.load_workbook(io.BytesIO(downloads.xlsx_bytes(table, "xep-hang", about, "Thông tin")))
+    assert book.sheetnames == ["xep-hang", "Thông tin"]
+    sheet = book["xep-hang"]
+    header = [c.value for c in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[header.index("Tỉnh, thành phố")].value == "Phú Thọ")
+    rate = row[header.index("Giá trị")]
+    assert rate.value == pytest.approx(0.8801, abs=5e-5) and rate.number_format == "0.00%"
+    assert row[header.index("Hạng")].value == 9 and row[header.index("Số tỉnh xếp hạng")].value == 34
+    assert row[header.index("So với cả nước")].number_format.startswith("+")
+    assert [c.value for c in book["Thông tin"]["B"]][1:] == ["'=1+1", "/rankings?indicator=x"]  # inert
+
+
+def test_a_downloaded_commune_table_has_ranks_and_their_n_as_numbers(warehouse):
+    from dashboard import tables
+
+    communes = pd.DataFrame({
+        "code": ["00001", "00004"], "name": ["Phường Ba Đình", "Xã Lâm Thao"], "kind": ["phường", "xã"],
+        "province_name": ["Hà Nội", "Phú Thọ"], "value": [88.012, 61.5], "rank_in_province": [1, 12],
+        "n_in_province": [126, 148], "rank_national": [9, 1712], "n_national": [3321, 3321],
+        "criteria_met": [15, 9],
+    })
+    table = tables.commune_table(communes, queries.indicator("online_application_rate"), "vi")
+    csv = pd.read_csv(io.BytesIO(downloads.csv_bytes(table)), encoding="utf-8-sig")
+    assert csv["Hạng toàn quốc"].tolist() == [9, 1712] and csv["Số xã cả nước"].tolist() == [3321, 3321]
+    assert csv["Hạng trong tỉnh"].tolist() == [1, 12] and csv["Số xã trong tỉnh"].tolist() == [126, 148]
+    assert csv["Giá trị"].tolist() == [88.012, 61.5]
+    shown = tables.shown(table).to_html()
+    assert "1/126" in shown and "12/148" in shown and "1.712/3.321" in shown and "88,01 %" in shown
+    # All 3,321 communes: the text itself (a Styler would cost half a second), the same words.
+    many = tables.commune_table(communes.loc[[0, 1] * 300].reset_index(drop=True),
+                                queries.indicator("online_application_rate"), "vi")
+    text = tables.shown(many)
+    assert isinstance(text, pd.DataFrame) and len(text) == 600 > tables.STYLED_ROWS
+    said = text.loc[1, ["Giá trị", "Hạng trong tỉnh", "Hạng toàn quốc"]].tolist()
+    assert said == ["61,50 %", "12/148", "1.712/3.321"]
+
+
+def test_the_profile_download_writes_each_row_in_its_own_unit(warehouse):
+    """One column holds a rate, counts and amounts: in Excel the rate is a % share, a count
+    a whole number with thousands."""
+    import openpyxl
+
+    from dashboard import tables
+
+    table = tables.for_download(tables.profile_table(queries.province_profile("25", "2025-09"), "vi"))
+    book = openpyxl.load_workbook(io.BytesIO(downloads.xlsx_bytes(table, "phu-tho")))
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    rows = {r[header.index("Chỉ tiêu")].value: r for r in sheet.iter_rows(min_row=2)}
+    rate, count = rows["Tỷ lệ hồ sơ trực tuyến"], rows["Hồ sơ tiếp nhận"]
+    value, delta = header.index("Giá trị"), header.index("So với tháng trước")
+    assert rate[value].value == pytest.approx(0.8801, abs=5e-5) and rate[value].number_format == "0.00%"
+    assert rate[delta].number_format == "+#,##0.00;-#,##0.00;#,##0.00"
+    assert count[value].value == 80000 and count[value].number_format == "#,##0"
+    assert rate[header.index("Hạng")].value == 9 and rate[header.index("Số tỉnh xếp hạng")].value == 34
+
+
+def test_the_load_history_writes_row_counts_with_separators_and_keeps_them_numbers():
+    from dashboard import tables
+
+    history = pd.DataFrame({
+        "load_id": [0], "kind": ["demo"], "file_name": ["etl/demo.py"], "status": ["loaded"],
+        "rows_loaded": [662960], "rows_rejected": [0], "uploader": [""], "received_at": [None],
+        "finished_at": [None], "undone_at": [None], "size_bytes": [None], "sha256": [None],
+    })
+    table = tables.load_history_table(history, "vi")
+    column = i18n.t("refresh.col.rows_loaded", "vi")
+    assert table[column].iloc[0] == 662960
+    assert table.attrs["formats"][column](662960) == "662.960"
+    csv = pd.read_csv(io.BytesIO(downloads.csv_bytes(table)), encoding="utf-8-sig")
+    assert csv[column].iloc[0] == 662960
+
+
+def test_the_excel_about_sheet_names_the_indicator_source_month_demo_and_link(warehouse):
+    from dashboard import ui
+
+    ind = queries.indicator("online_application_rate")
+    about = ui.table_about(ind, "vi", period="2025-09", source_ids=["demo"], demo=[True, True], page="rankings")
+    said = dict(zip(about["Mục"], about["Nội dung"]))
+    assert said["Chỉ tiêu"] == ind["name_vi"] and said["Định nghĩa"] == ind["definition"]
+    assert said["Kỳ"] == "2025-09" and said["Minh họa"] == "Có" and said["Đơn vị"] == "%"
+    assert said["Đường dẫn"].endswith("/rankings?") and said["Nguồn"]
 
 
 # ----------------------------------------------------------------------------- warehouse access
@@ -170,7 +275,9 @@ def test_the_rankings_table_is_written_in_the_readers_language(warehouse):
                                 ("en", "88.01%", "Northern Midlands and Mountains")):
         table = tables.rankings_table(values, ind, national, ui.national_target(ind), lang)
         t = i18n.translator(lang)
-        phu_tho = table[table[t("common.province")] == "Phú Thọ"].iloc[0]
+        shown = tables.shown(table).data.assign(**{
+            c: table[c].map(f) for c, f in table.attrs["formats"].items() if c in tables.shown(table).data})
+        phu_tho = shown[shown[t("common.province")] == "Phú Thọ"].iloc[0]
         assert (phu_tho[t("common.rank")], phu_tho[t("common.value")], phu_tho[t("common.region")]) == \
             ("9/34", value, region)
         assert phu_tho[t("common.change")] == fmt.rank_change(2)

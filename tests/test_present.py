@@ -83,7 +83,7 @@ def test_the_province_deck_for_phu_tho_in_september_2025(province_slides):
         "Tỷ lệ hồ sơ trực tuyến theo xã, phường · Phú Thọ · Tháng 9/2025",
         "Phú Thọ: 10 xã, phường có tỷ lệ hồ sơ trực tuyến thấp nhất · Tháng 9/2025",
     ]
-    demo_source = "Nguồn: Bộ sinh số liệu minh họa (etl/demo.py, seed 57) — KHÔNG PHẢI SỐ LIỆU CHÍNH THỨC"
+    demo_source = "Nguồn: Số liệu minh họa — KHÔNG PHẢI SỐ LIỆU CHÍNH THỨC"
     for slide in province_slides:  # every slide says its source, its month and that it is demo
         assert slide.figure is not None and slide.demo, slide.title
         assert slide.footer.startswith(demo_source) and slide.footer.endswith(" · số liệu minh họa")
@@ -100,15 +100,10 @@ def test_the_province_slides_show_its_rank_its_outline_and_stop_at_the_decks_mon
                          "Thứ hạng trong 34 tỉnh, thành phố", "9/34", "▲2 bậc so với Tháng 8/2025"]
     outlined = [t for t in national_map.figure["data"] if t.get("name") == "highlight"]
     assert outlined[0]["locations"] == ["25"]
-<<<<<<< HEAD
-    last = max(x for t in trend.figure["data"] for x in t["x"] if x)  # a legend entry has x None
-    assert last == "2025-09-01"
-=======
     drawn = [t for t in trend.figure["data"] if t.get("meta", {}).get("segment") not in ("projection", "band")]
     assert max(x for t in drawn for x in t["x"] if x) == "2025-09-01"  # (a legend-only trace has x None)
     heading = [t for t in trend.figure["data"] if t.get("meta", {}).get("segment") == "projection"]
     assert heading and heading[0]["x"] == ["2025-09-01", "2025-12-01"]  # dashed on to the target's deadline
->>>>>>> i18-attn
     assert national_map.figure["layout"]["font"]["family"] == deck_charts.theme.SLIDE_FONT_FAMILY
     assert "title" not in trend.figure["layout"]  # the slide carries the title
 

@@ -374,7 +374,7 @@ def _below_target_figure(ind_code: str, period: str, lang: str) -> go.Figure:
     values = queries.province_values(ind_code, period)
     target = ui.national_target(ind)
     missing = values[values["value"].notna() & ~values["value"].map(lambda x: bool(narrative.meets(x, target)))]
-    return rankings.ranking_bars(missing, indicator=ind, lang=lang, national=queries.national_value(ind_code, period),
+    return rankings.ranking_bars(missing, indicator=ind, lang=lang, national=queries.comparison_value(ind_code, period),
                                  target=target)
 
 
