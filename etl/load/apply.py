@@ -228,13 +228,8 @@ def plan_load(path: str | Path, kind: str | None = None, period: str | None = No
                 progress("validating")
             checked = VAL.check_report(table, plan.kind, period, province, now=now)
             plan.layout = checked.layout
-            plan.rows = checked.rows
-            plan.rejections = checked.rejections
-            plan.rows_read = checked.rows_read
-            plan.values_read = checked.values_read
-            plan.notes.extend(checked.notes)
+            _adopt(plan, checked)
             errors = plan.errors
-            plan.rows_rejected = int(errors.row.dropna().nunique()) + int(errors.row.isna().any())
             plan.fatal = bool(errors.code.isin(["bad_format", "empty_file"]).any()) or (
                 checked.values_read > 0 and errors.row.isna().any() and plan.rows.empty)
     except FileRejected as exc:
@@ -294,6 +289,12 @@ def _plan_index766(plan: LoadPlan, period: str | None, province: str | None, she
     plan.options["sheet"] = portal.sheet
     checked = index766.check(portal, period, province, reference.resolver(), now)
     plan.layout = "portal"
+    _adopt(plan, checked)
+    plan.fatal = checked.fatal
+
+
+def _adopt(plan, checked) -> None:
+    """A check's rows, rejections, counts and notes into the plan (every kind of file)."""
     plan.rows = checked.rows
     plan.rejections = checked.rejections
     plan.rows_read = checked.rows_read
@@ -301,7 +302,6 @@ def _plan_index766(plan: LoadPlan, period: str | None, province: str | None, she
     plan.notes.extend(checked.notes)
     errors = plan.errors
     plan.rows_rejected = int(errors.row.dropna().nunique()) + int(errors.row.isna().any())
-    plan.fatal = checked.fatal
 
 
 def _plan_dossiers(plan: LoadPlan, province: str | None, now: dt.datetime | None, progress,
