@@ -439,6 +439,8 @@ def test_a_failed_login_keeps_the_name_and_says_nothing_about_it(payload_server,
 
 def test_needs_attention_page_shows_the_digest_with_a_copy_button(server, context):
     page = _open(context, f"{server}/attention?in_province=46&period=2025-09", charts=0, shot="9_attention")
+    # The code block's highlighter is a script of its own, loaded after the page has run.
+    page.wait_for_function("() => document.body.innerText.includes('CẦN CHÚ Ý: Huế')", timeout=60_000)
     body = page.inner_text("body")
     assert "CẦN CHÚ Ý: Huế, Tháng 9/2025" in body and "Số liệu minh họa" in body
     assert "Xã Chân Mây – Lăng Cô" in body
