@@ -49,6 +49,7 @@ def test_the_proxy_configuration_is_valid_and_sticky_by_cookie(tmp_path):
     config.write_text(serve.haproxy_config(8501, [8511, 8512, 8513]), encoding="utf-8")
     text = config.read_text()
     assert "cookie DXW insert" in text and "balance source" not in text
+    assert "compression offload" in text  # the workers never gzip (docs/operations.md)
     assert text.count("\n    server w") == 3 and "server w3 127.0.0.1:8513 cookie w3" in text
     if Path(serve.HAPROXY).exists():
         subprocess.run([serve.HAPROXY, "-c", "-q", "-f", str(config)], check=True)
