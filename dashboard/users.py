@@ -42,7 +42,6 @@ import os
 import re
 import secrets
 import sys
-import tempfile
 import time
 import tomllib
 import unicodedata
@@ -51,7 +50,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core import paths
+from core import files, paths
 
 ROLES = ("staff", "viewer")
 ALGORITHM = "pbkdf2_sha256"
@@ -248,18 +247,7 @@ def _render(users: dict[str, User]) -> str:
 def _write(path: Path, users: dict[str, User]) -> None:
     text = _render(users)
     tomllib.loads(text)  # never write a file we could not read back
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o600)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
+    files.write_atomic(path, text, 0o600)
 
 
 @contextlib.contextmanager

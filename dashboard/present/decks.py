@@ -13,7 +13,6 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
-from core import catalog, fmt, i18n, paths
+from core import catalog, files, fmt, i18n, paths
 from dashboard import queries
 from dashboard.present.permalink import BadPermalink, parse, view
 
@@ -163,18 +162,7 @@ def _locked(path: Path) -> Iterator[dict]:
         except ValueError:
             raise DeckError("present.file_damaged") from None
         yield data
-        fd_out, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd_out, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, ensure_ascii=False, indent=1)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temp, 0o644)
-            os.replace(temp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-            raise
+        files.write_atomic(path, json.dumps(data, ensure_ascii=False, indent=1))
     finally:
         os.close(fd)
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from pathlib import Path
 
 import plotly
 import streamlit as st
 
+from core import files
 from dashboard import db
 from dashboard.present import compose, decks, render
 
@@ -33,9 +33,7 @@ KEEP = 200
 def _write(path: Path, data: bytes) -> None:
     """Write atomically (a reader never gets half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}")
-    temp.write_bytes(data)
-    os.replace(temp, path)
+    files.write_atomic(path, data)
 
 
 @functools.cache
