@@ -104,8 +104,10 @@ def base_layout(lang: str = "vi", *, title: str | None = None, height: int = 520
     if title:
         text = wrapped_title(title)
         # From the top edge down: a second line must not run into notes above the plot.
+        # plotly anchors a title's first line at "top": a second line adds its height to the pad.
         layout["title"] = dict(text=text, font=dict(size=TITLE_SIZE), x=0, xanchor="left",
-                               y=1, yref="container", yanchor="top", pad=dict(t=10))
+                               y=1, yref="container", yanchor="top",
+                               pad=dict(t=10 + (TITLE_LINE if "<br>" in text else 0)))
         layout["margin"]["t"] = title_room(title, 60)
     return layout
 
@@ -113,12 +115,15 @@ def base_layout(lang: str = "vi", *, title: str | None = None, height: int = 520
 TITLE_CHARACTERS = 40  # about what a phone (390 px) shows on one line at TITLE_SIZE
 
 
+TITLE_LINE = 28  # pixels: the height of a title's second line
+
+
 def title_room(title: str | None, one_line: int) -> int:
-    """The top margin for ``title``: ``one_line`` pixels, 28 more when it takes two lines, 0
+    """The top margin for ``title``: ``one_line`` pixels, a line more when it takes two, 0
     pixels of it without a title (the caller adds what else sits on top)."""
     if not title:
         return 0
-    return one_line + (28 if "<br>" in wrapped_title(title) else 0)
+    return one_line + (TITLE_LINE if "<br>" in wrapped_title(title) else 0)
 
 
 def wrapped_title(title: str) -> str:
