@@ -15,17 +15,21 @@ from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 
 from charts import labels, theme
 
 GEOJSON_PATH = Path(__file__).resolve().parent.parent / "data" / "geo" / "provinces_34.geojson"
 FEATURE_ID_KEY = "properties.code"
 
-# Labels of the two archipelagos (parts of Đà Nẵng and Khánh Hòa): their islets are too small
-# to see at national scale, so they are named, as on Vietnam's official maps.
+# The two archipelagos (parts of Đà Nẵng, 48, and Khánh Hòa, 56): their islets are under half a
+# pixel at national scale, so each is drawn as a marker in its province's colour and named, as
+# on Vietnam's official maps.
 ARCHIPELAGOS = [
-    {"lat": 16.35, "lon": 111.95, "vi": "QĐ. Hoàng Sa<br>(Đà Nẵng)", "en": "Hoang Sa (Paracel) Is.<br>(Đà Nẵng)"},
-    {"lat": 10.40, "lon": 114.90, "vi": "QĐ. Trường Sa<br>(Khánh Hòa)", "en": "Truong Sa (Spratly) Is.<br>(Khánh Hòa)"},
+    {"owner": "48", "lat": 16.35, "lon": 111.95, "vi": "QĐ. Hoàng Sa<br>(Đà Nẵng)",
+     "en": "Hoang Sa (Paracel) Is.<br>(Đà Nẵng)"},
+    {"owner": "56", "lat": 10.40, "lon": 114.90, "vi": "QĐ. Trường Sa<br>(Khánh Hòa)",
+     "en": "Truong Sa (Spratly) Is.<br>(Khánh Hòa)"},
 ]
 
 
@@ -121,14 +125,7 @@ def choropleth(
                 name="highlight",
             )
         )
-    fig.add_trace(
-        go.Scattergeo(
-            lat=[a["lat"] for a in ARCHIPELAGOS], lon=[a["lon"] for a in ARCHIPELAGOS],
-            text=[a["en" if lang == "en" else "vi"] for a in ARCHIPELAGOS], mode="text",
-            textfont=dict(size=theme.FONT_SIZE - 4, color="#555555"), hoverinfo="skip",
-            showlegend=False, name="archipelagos",
-        )
-    )
+    fig.add_trace(_archipelagos(df, indicator, lang))
     fig.update_geos(
         visible=False,
         fitbounds="locations",
@@ -137,6 +134,26 @@ def choropleth(
     )
     fig.update_layout(margin=dict(l=0, r=0, t=theme.title_room(title, 50), b=0), dragmode=False)
     return fig
+
+
+def _archipelagos(df: pd.DataFrame, indicator: dict, lang: str) -> go.Scattergeo:
+    """Markers filled like their owning province (same scale, grey without data), its hover."""
+    owners = df.set_index("code").reindex([a["owner"] for a in ARCHIPELAGOS])
+    known = df["value"].dropna()
+    vmin, vmax = (float(known.min()), float(known.max())) if len(known) else (0.0, 1.0)
+    if vmin == vmax:
+        vmin, vmax = vmin - 1, vmax + 1
+    scale = theme.sequential_scale(bool(indicator["higher_is_better"]))
+    colours = [theme.MISSING if pd.isna(v) else sample_colorscale(scale, [(v - vmin) / (vmax - vmin)])[0]
+               for v in owners["value"]]
+    return go.Scattergeo(
+        lat=[a["lat"] for a in ARCHIPELAGOS], lon=[a["lon"] for a in ARCHIPELAGOS],
+        text=[a["en" if lang == "en" else "vi"] for a in ARCHIPELAGOS], mode="markers+text",
+        textposition="bottom center", textfont=dict(size=theme.FONT_SIZE - 4, color="#555555"),
+        marker=dict(size=11, symbol="diamond", color=colours, line=dict(width=1, color="#555555")),
+        customdata=owners[["hover"]].fillna("").to_numpy(),
+        hovertemplate="%{customdata[0]}<extra></extra>", showlegend=False, name="archipelagos",
+    )
 
 
 def locations(fig: go.Figure) -> list[Any]:

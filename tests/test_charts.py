@@ -274,3 +274,14 @@ def test_chart_modules_do_not_import_streamlit():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_archipelagos_are_visible_markers_in_their_provinces_colour(provinces):
+    fig = maps.choropleth(provinces, indicator=ONLINE, lang="vi")
+    islands = next(t for t in fig.data if t.name == "archipelagos")
+    assert islands.mode == "markers+text" and islands.marker.size >= 10
+    danang, khanhhoa = islands.customdata[:, 0]
+    assert "Đà Nẵng" in danang and "Khánh Hòa" in khanhhoa  # hover: the owning province's value
+    without_danang = provinces.assign(value=provinces["value"].where(provinces["code"] != "48"))
+    grey = next(t for t in maps.choropleth(without_danang, indicator=ONLINE).data if t.name == "archipelagos")
+    assert grey.marker.color[0] == theme.MISSING and grey.marker.color[1] != theme.MISSING
