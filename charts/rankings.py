@@ -49,8 +49,11 @@ def ranking_bars(
     """
     df = df.sort_values(["rank", "name"], na_position="last").reset_index(drop=True)
     unit, decimals = labels.unit_of(indicator), int(indicator["decimals"])
+    # A rank two provinces share reads "=7." on both bars (the next is 9), as sports tables write it.
+    tied = set(df["rank"].value_counts().loc[lambda n: n > 1].index)
     ylabels = [
-        f"{int(r)}. {n}" if not fmt.is_missing(r) else f"– {n}" for r, n in zip(df["rank"], df["name"])
+        f"{'=' if r in tied else ''}{int(r)}. {n}" if not fmt.is_missing(r) else f"– {n}"
+        for r, n in zip(df["rank"], df["name"])
     ]
     texts = [
         fmt.value(v, unit, decimals, lang) + _change_html(c)

@@ -285,3 +285,12 @@ def test_the_archipelagos_are_visible_markers_in_their_provinces_colour(province
     without_danang = provinces.assign(value=provinces["value"].where(provinces["code"] != "48"))
     grey = next(t for t in maps.choropleth(without_danang, indicator=ONLINE).data if t.name == "archipelagos")
     assert grey.marker.color[0] == theme.MISSING and grey.marker.color[1] != theme.MISSING
+
+
+def test_a_shared_rank_reads_as_a_tie_on_both_bars_and_the_next_rank_skips(provinces):
+    tied = provinces.copy()
+    tied.loc[7, "value"] = tied.loc[8, "value"]  # 8th and Phú Thọ (9th) equal: both 8th, then 10th
+    tied["rank"] = tied["value"].rank(ascending=False, method="min").astype(int)
+    labels = list(rankings.ranking_bars(tied, indicator=ONLINE, lang="vi").data[0].y)
+    assert labels[7].startswith("=8. ") and labels[8].startswith("=8. ") and labels[9].startswith("10. ")
+    assert sum(label.startswith("=") for label in labels) == 2
