@@ -13,7 +13,7 @@ import streamlit as st
 
 from charts import communes, maps, outlook, profile, rankings, trends
 from core import catalog, fmt, i18n
-from dashboard import db, queries, tables, ui
+from dashboard import db, queries, table_views, tables, ui
 
 cached_figure = db.cached_per_warehouse(st.cache_resource, max_entries=256)
 
@@ -37,17 +37,11 @@ def ranking_bars(ind_code: str, period: str, lang: str, region: str, highlight: 
                  per_1000: bool = False) -> go.Figure:
     """The ranking of the provinces (``per_1000``: of a count per 1,000 inhabitants, compared
     with the provinces' median)."""
-    ind = queries.indicator(ind_code)
-    if per_1000:
-        values, ind = queries.per_1000(ind_code, period), ui.per_1000_indicator(ind)
-        national = {"value": float(values["value"].median()), "kind": "median"}
-        name = f"{_name(ind, lang)} {i18n.t('per1000.label', lang)}"
-    else:
-        values, name = queries.province_values(ind_code, period), _name(ind, lang)
-        national = queries.comparison_value(ind_code, period)
-    shown = values if region == "all" else values[values["region"] == region]
+    values, ind, national = table_views.ranking_inputs(ind_code, period, per_1000)
+    name = f"{_name(ind, lang)} {i18n.t('per1000.label', lang)}" if per_1000 else _name(ind, lang)
+    shown_values = values if region == "all" else values[values["region"] == region]
     return rankings.ranking_bars(
-        shown, indicator=ind, lang=lang, national=national, target=ui.national_target(ind), highlight=highlight,
+        shown_values, indicator=ind, lang=lang, national=national, target=ui.national_target(ind), highlight=highlight,
         title=i18n.t("rankings.chart_title", lang, indicator=name, period=fmt.month(period, lang)),
     )
 

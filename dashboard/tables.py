@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.io.formats.style import Styler
 
 from charts import labels
 from core import catalog, fmt, i18n
@@ -102,6 +103,24 @@ def top_table(rows: pd.DataFrame, indicator: dict, lang: str) -> pd.DataFrame:
     return out
 
 
+def rendered_once(styler: Styler) -> Styler:
+    """The Styler, writing its cells once. Streamlit renders a Styler's cells on every run of
+    a page (``_translate``: about 10 ms for the 34 provinces); a table cached with its Styler
+    (``dashboard.table_views``) is then written once for every session. Only formats, no
+    styles depending on the run, so what it wrote first stays right. (Streamlit accepts a
+    ``Styler`` of that exact type only: hence the instance's method, not a subclass.)"""
+    translate, memo = styler._translate, {}
+
+    def once(*args: Any, **kwargs: Any) -> dict:
+        key = repr((args, sorted(kwargs.items())))  # booleans, numbers and strings (Streamlit's, to_html's)
+        if key not in memo:
+            memo[key] = translate(*args, **kwargs)
+        return memo[key]
+
+    styler._translate = once
+    return styler
+
+
 def shown(table: pd.DataFrame) -> Any:
     """The table as read on screen: numbers written by ``attrs["formats"]`` (a pandas Styler,
     so the cells stay numbers and sort as numbers), without ``attrs["hidden"]`` columns. All
@@ -117,7 +136,7 @@ def shown(table: pd.DataFrame) -> Any:
     for column, groups in row_formats.items():  # (rows, format) pairs: a format that depends on the row
         for rows, format_ in groups:
             styler = styler.format(format_, subset=(rows, [column]), na_rep="–")
-    return styler
+    return rendered_once(styler)
 
 
 def kind_label(kind: str, lang: str) -> str:

@@ -204,11 +204,13 @@ def caption_text(
     return text
 
 
-def table(df: pd.DataFrame, **kwargs: Any) -> None:
-    """``st.dataframe`` of a table whose numbers stay numbers (``tables.shown``)."""
+def table(df: Any, **kwargs: Any) -> None:
+    """``st.dataframe`` of a table whose numbers stay numbers (``tables.shown``; or its Styler,
+    already made: ``dashboard.table_views``)."""
     from dashboard import tables
 
-    st.dataframe(tables.shown(df), hide_index=True, width="stretch", **kwargs)
+    st.dataframe(df if isinstance(df, tables.Styler) else tables.shown(df), hide_index=True, width="stretch",
+                 **kwargs)
 
 
 def permalink(page: str) -> str:

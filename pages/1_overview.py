@@ -11,7 +11,7 @@ import streamlit as st
 
 from core import fmt
 from core.safety import plain
-from dashboard import figures, narrative, outlook, queries, tables, ui
+from dashboard import figures, narrative, outlook, queries, table_views, ui
 
 lang, t = ui.page_language()
 
@@ -102,10 +102,11 @@ def summary_and_map(ind_code: str, period: str, lang: str) -> None:
         ui.chart(fig, key="overview.map", filename=f"map_{ind_code}_{period}")
         ui.caption(values["source_id"], lang, period=period, demo=values["is_demo"])
     with table_col:
+        top, bottom = table_views.top_and_bottom(ind_code, period, lang)
         st.markdown(f"**{t('overview.top5')}**")
-        ui.table(tables.top_table(ranked.head(5), ind, lang))
+        ui.table(top)
         st.markdown(f"**{t('overview.bottom5')}**")
-        ui.table(tables.top_table(ranked.tail(5), ind, lang))
+        ui.table(bottom)
         ui.caption(values["source_id"], lang, period=period, demo=values["is_demo"])
 
 

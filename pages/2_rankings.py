@@ -13,7 +13,7 @@ import streamlit as st
 
 from core import fmt
 from core.safety import plain
-from dashboard import downloads, figures, outlook, queries, state, tables, ui
+from dashboard import downloads, figures, queries, state, table_views, ui
 
 lang, t = ui.page_language()
 
@@ -36,12 +36,8 @@ def ranking_section(ind_code: str, period: str, values: pd.DataFrame, lang: str)
         "per", t("per1000.choice"), ["total", "1000"], "total", where=c3, lang=lang,
         format_func=lambda m: t("per1000.per_1000" if m == "1000" else "per1000.total"),
     ) == "1000"
-    if per_1000:  # a count per 1,000 inhabitants (approximate: the population bases differ)
-        values, ind = queries.per_1000(ind_code, period), ui.per_1000_indicator(ind)
-        national = {"value": float(values["value"].median()), "kind": "median"}
-    else:
-        national = queries.comparison_value(ind_code, period)
-    target = ui.national_target(ind)
+    # per 1,000: a count per 1,000 inhabitants (approximate: the population bases differ)
+    values, ind, _ = table_views.ranking_inputs(ind_code, period, per_1000)
     shown = values if region == "all" else values[values["region"] == region]
     if region != "all":
         st.caption(t("rankings.filtered_note"))
@@ -59,10 +55,8 @@ def ranking_section(ind_code: str, period: str, values: pd.DataFrame, lang: str)
                      total=fmt.number(bases["total"].sum(), 0, lang)))
 
     st.subheader(t("rankings.table"))
-    table = tables.rankings_table(shown, ind, national, target, lang)
-    if (heading := outlook.column(ind_code, period, shown["code"], lang)) is not None:
-        table[t("outlook.column")] = heading  # where each province is heading (core/projection.py)
-    ui.table(table)
+    table, styled = table_views.rankings(ind_code, period, lang, region, per_1000)
+    ui.table(styled)
     about = ui.table_about(ind, lang, period=period, source_ids=shown["source_id"], demo=shown["is_demo"],
                            page="rankings")
     ui.table_downloads(table, downloads.file_stem(name, period, "" if region == "all" else region),

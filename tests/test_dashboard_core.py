@@ -284,6 +284,22 @@ def test_the_rankings_table_is_written_in_the_readers_language(warehouse):
         assert len(table) == 34
 
 
+def test_the_meeting_tables_are_built_and_written_once_for_every_session(warehouse):
+    """Rankings and the Overview's five best and worst: one table and Styler per arguments and
+    warehouse file, whose cells are written once (Streamlit writes a Styler on every run)."""
+    from dashboard import table_views
+
+    table, styled = table_views.rankings("online_application_rate", "2025-09", "vi", "all", False)
+    assert table_views.rankings("online_application_rate", "2025-09", "vi", "all", False)[1] is styled
+    assert len(table) == 34 and "Hướng tới mục tiêu" in " ".join(table.columns)
+    written = styled._translate(False, False)
+    assert styled._translate(False, False) is written
+    cells = {cell["display_value"] for row in written["body"] for cell in row if "display_value" in cell}
+    assert {"9/34", "88,01 %"} <= cells
+    top, bottom = table_views.top_and_bottom("online_application_rate", "2025-09", "en")
+    assert len(top.data) == 5 and len(bottom.data) == 5 and top.data.iloc[0, 0] == 1
+
+
 def test_every_page_draws_its_figures_through_the_one_cache(warehouse):
     """Province profile and Communes figures are built once per arguments and warehouse file,
     as those of Overview, Rankings and Trends (dashboard/figures.py)."""
