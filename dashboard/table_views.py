@@ -40,9 +40,9 @@ def rankings(ind_code: str, period: str, lang: str, region: str, per_1000: bool)
 
 
 @cached_table
-def top_and_bottom(ind_code: str, period: str, lang: str) -> tuple[Styler, Styler]:
-    """The Overview's five best and five worst provinces."""
+def top_and_bottom(ind_code: str, period: str, lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Overview's five best and five worst provinces, as text for a static table."""
     ranked = queries.province_values(ind_code, period).dropna(subset=["rank"]).sort_values("rank")
     ind = queries.indicator(ind_code)
-    return (tables.shown(tables.top_table(ranked.head(5), ind, lang)),
-            tables.shown(tables.top_table(ranked.tail(5), ind, lang)))
+    return (tables.written(tables.top_table(ranked.head(5), ind, lang)),
+            tables.written(tables.top_table(ranked.tail(5), ind, lang)))

@@ -104,9 +104,9 @@ def summary_and_map(ind_code: str, period: str, lang: str) -> None:
     with table_col:
         top, bottom = table_views.top_and_bottom(ind_code, period, lang)
         st.markdown(f"**{t('overview.top5')}**")
-        ui.table(top)
+        st.table(top, hide_index=True, border="horizontal")
         st.markdown(f"**{t('overview.bottom5')}**")
-        ui.table(bottom)
+        st.table(bottom, hide_index=True, border="horizontal")
         ui.caption(values["source_id"], lang, period=period, demo=values["is_demo"])
 
 

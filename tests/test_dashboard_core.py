@@ -297,7 +297,8 @@ def test_the_meeting_tables_are_built_and_written_once_for_every_session(warehou
     cells = {cell["display_value"] for row in written["body"] for cell in row if "display_value" in cell}
     assert {"9/34", "88,01 %"} <= cells
     top, bottom = table_views.top_and_bottom("online_application_rate", "2025-09", "en")
-    assert len(top.data) == 5 and len(bottom.data) == 5 and top.data.iloc[0, 0] == 1
+    assert len(top) == 5 and len(bottom) == 5 and top.iloc[0, 0] == r"1\/34"  # Markdown-escaped: reads 1/34
+    assert table_views.top_and_bottom("online_application_rate", "2025-09", "en")[0] is top
 
 
 def test_every_page_draws_its_figures_through_the_one_cache(warehouse):
