@@ -80,7 +80,8 @@ def ranking_bars(
     xmax = max(values + [0])
     lines = []  # (x, name, colour, dash, label, label height)
     if national and not fmt.is_missing(national.get("value")):
-        key = "common.national_median" if national.get("kind") == "median" else "common.national"
+        key = {"median": "common.national_median", "peers": "similar.median"}.get(national.get("kind"),
+                                                                                "common.national")
         label = f"{i18n.t(key, lang)}: {fmt.value(national['value'], unit, decimals, lang)}"
         lines.append((float(national["value"]), "national", theme.NATIONAL, "solid", label, 1.0))
         xmax = max(xmax, float(national["value"]))

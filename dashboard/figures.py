@@ -36,7 +36,8 @@ def overview_map(ind_code: str, period: str, lang: str, highlight: str | None, g
 def ranking_bars(ind_code: str, period: str, lang: str, region: str, highlight: str | None,
                  per_1000: bool = False) -> go.Figure:
     """The ranking of the provinces (``per_1000``: of a count per 1,000 inhabitants, compared
-    with the provinces' median)."""
+    with the provinces' median; ``region`` 'similar': of ``highlight`` and its similar provinces,
+    compared with their median)."""
     ind = queries.indicator(ind_code)
     if per_1000:
         values, ind = queries.per_1000(ind_code, period), ui.per_1000_indicator(ind)
@@ -45,7 +46,10 @@ def ranking_bars(ind_code: str, period: str, lang: str, region: str, highlight: 
     else:
         values, name = queries.province_values(ind_code, period), _name(ind, lang)
         national = queries.comparison_value(ind_code, period)
-    shown = values if region == "all" else values[values["region"] == region]
+    if region == "similar" and highlight:  # the province and its similar provinces, vs their median
+        shown, national = ui.peer_ranking(values, highlight)
+    else:
+        shown = values if region in ("all", "similar") else values[values["region"] == region]
     return rankings.ranking_bars(
         shown, indicator=ind, lang=lang, national=national, target=ui.national_target(ind), highlight=highlight,
         title=i18n.t("rankings.chart_title", lang, indicator=name, period=fmt.month(period, lang)),
