@@ -118,7 +118,7 @@ st.caption(t("similar.median_line", n=len(peers), name=plain(prov["name"]), indi
              period=fmt.month(period, lang),
              median=fmt.value(head_values.reindex(peers["code"]).median(), HEADLINE.unit_spec, HEADLINE.decimals, lang),
              value=fmt.value(head_values.get(code), HEADLINE.unit_spec, HEADLINE.decimals, lang)))
-st.caption(t("similar.method", region=fmt.number(scheme.region, 1, lang)))
+st.caption(t("similar.method", region=fmt.number(scheme.region, 1, lang)) + " " + t("similar.population_note"))
 peer_names = dict(zip(provs["code"], provs["name"]))
 for where, peer in zip(st.columns(len(peers)), peers["code"]):
     where.page_link("pages/4_province.py", label=t("similar.open_profile", name=plain(peer_names[peer])),
