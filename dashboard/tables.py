@@ -193,39 +193,39 @@ def profile_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def similar_table(code: str, peers: pd.DataFrame, provinces: pd.DataFrame, context: pd.DataFrame,
-                  indicators: list[tuple[dict, pd.DataFrame]], lang: str) -> pd.DataFrame:
-    """The province (first, no distance) and its similar provinces (``queries.similar_provinces``),
-    nearest first: region, distance, the context they were compared on and, per indicator in
-    ``indicators`` ((catalog row, ``queries.province_values``)), the month's value; as numbers."""
+                  indicators: list[tuple[str, dict, pd.DataFrame]], lang: str) -> pd.DataFrame:
+    """The province (first, distance 0) and its similar provinces (``queries.similar_provinces``),
+    nearest first: the distance, per indicator in ``indicators`` ((column name, catalog row,
+    ``queries.province_values``)) the month's value, then the context they were compared on
+    (region last: the widest column is the one cut on a narrow screen); as numbers."""
     t = i18n.translator(lang)
     order = [code, *peers["code"]]
     prov = provinces.set_index("code").loc[order]
     ctx = context.set_index("code").loc[order]
-    distance = peers.set_index("code")["distance"].reindex(order)
-    names = [t("similar.this_province", name=prov["name"].iloc[0]), *prov["name"].iloc[1:]]
     col_distance, people, wards = t("similar.col_distance"), t("common.population"), t("similar.col_wards")
     area, communes = t("similar.col_area"), t("similar.col_communes")
     out = pd.DataFrame({
-        t("common.province"): names,
-        t("common.region"): prov["region_en" if lang == "en" else "region_vi"].tolist(),
-        col_distance: distance.round(2).to_numpy(dtype="float64"),
-        people: pd.array(ctx["population"], dtype="Int64"),
-        area: ctx["area_km2"].to_numpy(dtype="float64"),
-        communes: pd.array(ctx["n_communes"], dtype="Int64"),
-        wards: ctx["ward_share"].to_numpy(dtype="float64") * 100,
+        t("common.province"): [t("similar.this_province", name=prov["name"].iloc[0]), *prov["name"].iloc[1:]],
+        col_distance: [0.0, *peers["distance"].round(2)],
     })
-    out.attrs["formats"] = {
-        col_distance: lambda d: fmt.number(d, 2, lang), people: lambda v: fmt.number(v, 0, lang),
-        area: lambda v: fmt.number(v, 0, lang), communes: lambda v: fmt.number(v, 0, lang),
-        wards: lambda v: fmt.value(v, "percent", 1, lang),
-    }
-    out.attrs["excel"] = {col_distance: ("0.00", 1.0), people: ("#,##0", 1.0), area: ("#,##0", 1.0),
-                          communes: ("0", 1.0), wards: excel_format("percent", 1)}
-    for ind, values in indicators:
-        column, unit, decimals = ind[_name_col(lang)], ind["unit"], int(ind["decimals"])
+    out.attrs["formats"] = {col_distance: lambda d: fmt.number(d, 2, lang)}
+    out.attrs["excel"] = {col_distance: ("0.00", 1.0)}
+    for column, ind, values in indicators:
+        unit, decimals = ind["unit"], int(ind["decimals"])
         out[column] = values.set_index("code")["value"].reindex(order).to_numpy(dtype="float64")
         out.attrs["formats"][column] = lambda v, u=unit, d=decimals: fmt.value(v, u, d, lang)
         out.attrs["excel"][column] = excel_format(unit, decimals)
+    out[people] = pd.array(ctx["population"], dtype="Int64")
+    out[area] = ctx["area_km2"].to_numpy(dtype="float64")
+    out[communes] = pd.array(ctx["n_communes"], dtype="Int64")
+    out[wards] = ctx["ward_share"].to_numpy(dtype="float64") * 100
+    out[t("common.region")] = prov["region_en" if lang == "en" else "region_vi"].tolist()
+    out.attrs["formats"] |= {
+        people: lambda v: fmt.number(v, 0, lang), area: lambda v: fmt.number(v, 0, lang),
+        communes: lambda v: fmt.number(v, 0, lang), wards: lambda v: fmt.value(v, "percent", 1, lang),
+    }
+    out.attrs["excel"] |= {people: ("#,##0", 1.0), area: ("#,##0", 1.0), communes: ("0", 1.0),
+                           wards: excel_format("percent", 1)}
     return out
 
 

@@ -110,10 +110,11 @@ st.subheader(t("similar.title"))
 peers = queries.similar_provinces(code)
 scheme = similar.scheme()
 st.markdown(t("similar.intro", n=len(peers), name=plain(prov["name"])))
-peer_indicators = [(queries.indicator(c), queries.province_values(c, period)) for c in (HEADLINE.code, INDEX766.code)]
+peer_indicators = [(label, queries.indicator(c), queries.province_values(c, period)) for label, c in (
+    (HEADLINE.name(lang), HEADLINE.code), (t("similar.col_i766"), INDEX766.code))]
 ui.table(tables.similar_table(code, peers, provs, queries.similar_context(), peer_indicators, lang),
          key="profile.similar")
-head_values = peer_indicators[0][1].set_index("code")["value"]
+head_values = peer_indicators[0][2].set_index("code")["value"]
 st.caption(t("similar.median_line", n=len(peers), name=plain(prov["name"]), indicator=HEADLINE.name(lang),
              period=fmt.month(period, lang),
              median=fmt.value(head_values.reindex(peers["code"]).median(), HEADLINE.unit_spec, HEADLINE.decimals, lang),

@@ -36,7 +36,7 @@ def test_the_profile_names_the_5_similar_provinces_nearest_first_with_distances_
     element = similar_table(at)
     df, cells = element.value, shown_cells(element)
     assert df["Tỉnh, thành phố"].tolist() == ["Phú Thọ (tỉnh đang xem)", *PEERS]
-    assert cells["Khoảng cách"].tolist() == ["–", "1,20", "1,50", "1,51", "1,63", "1,76"]
+    assert cells["Khoảng cách"].tolist() == ["0,00", "1,20", "1,50", "1,51", "1,63", "1,76"]
     assert cells["Tỷ lệ hồ sơ trực tuyến"].tolist()[:2] == ["88,01 %", "89,02 %"]
     assert cells["Tỷ lệ phường"].tolist()[0] == "10,1 %"  # 15 of Phú Thọ's 148 communes are wards
     captions = [c.value for c in at.caption]
