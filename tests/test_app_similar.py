@@ -101,3 +101,14 @@ def test_the_similar_provinces_speak_english(warehouse):
     df = next(df.value for df in at.dataframe if "Distance" in df.value.columns)
     assert df["Province"].tolist() == ["Hà Nội (this province)", "Hải Phòng", "Bắc Ninh", "Ninh Bình", "Cần Thơ",
                                        "Đồng Tháp"]
+
+
+def test_the_peer_views_go_into_a_deck_as_the_pages_draw_them(warehouse):
+    from dashboard.present import slides
+
+    bars = slides.build("/rankings?indicator=online_application_rate&period=2025-09&region=similar&province=25"
+                        "&chart=bars", "vi")
+    assert len(bars.figure["data"][0]["y"]) == 6
+    lines = slides.build("/trends?indicator=online_application_rate&compare=similar&province=25&chart=lines", "vi")
+    drawn = {t["name"] for t in lines.figure["data"] if t.get("meta", {}).get("segment") == "current"} - {"Cả nước"}
+    assert drawn == {"Phú Thọ", *PEERS}
