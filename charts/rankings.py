@@ -83,13 +83,16 @@ def ranking_bars(
     xmax = max(values + [0])
     lines = []  # (x, name, colour, dash, label, label height)
     if national and not fmt.is_missing(national.get("value")):
-        key = "common.national_median" if national.get("kind") == "median" else "common.national"
+        key = {"median": "common.national_median", "peers": "similar.median"}.get(national.get("kind"),
+                                                                                "common.national")
         label = f"{i18n.t(key, lang)}: {fmt.value(national['value'], unit, decimals, lang)}"
         lines.append((float(national["value"]), "national", theme.NATIONAL, "solid", label, 1.0))
         xmax = max(xmax, float(national["value"]))
+    top = theme.title_room(title, 80) or 50
     if target and not fmt.is_missing(target.get("value")):
+        # One label line (27 px) above the national one, however few bars (a region, similar provinces).
         lines.append((float(target["value"]), "target", theme.TARGET, "dash",
-                      labels.target_text(target, indicator, lang), 1.03))
+                      labels.target_text(target, indicator, lang), 1 + 27 / max(height - top - 40, 1)))
         xmax = max(xmax, float(target["value"]))
     upper = xmax * 1.04 if xmax > 0 else 1
     if unit.max is not None and xmax <= unit.max:
@@ -106,7 +109,7 @@ def ranking_bars(
         xaxis.update(tickformat=unit.tick_format or None)
     fig.update_layout(
         shapes=list(shapes), annotations=list(notes),
-        margin=dict(l=10, r=60, t=theme.title_room(title, 80) or 50, b=40),  # r: room for '94,27 % ▲2' on a phone
+        margin=dict(l=10, r=60, t=top, b=40),  # r: room for '94,27 % ▲2' on a phone
         bargap=0.25,
         xaxis=xaxis,
         xaxis2=dict(domain=[0.81, 1], range=[0, 1], visible=False, fixedrange=True),

@@ -36,10 +36,10 @@ def overview_map(ind_code: str, period: str, lang: str, highlight: str | None, g
 def ranking_bars(ind_code: str, period: str, lang: str, region: str, highlight: str | None,
                  per_1000: bool = False) -> go.Figure:
     """The ranking of the provinces (``per_1000``: of a count per 1,000 inhabitants, compared
-    with the provinces' median)."""
-    values, ind, national = table_views.ranking_inputs(ind_code, period, per_1000)
+    with the provinces' median; ``region`` 'similar': of ``highlight`` and its similar provinces,
+    compared with their median)."""
+    shown_values, ind, national = table_views.ranking_rows(ind_code, period, per_1000, region, highlight)
     name = f"{_name(ind, lang)} {i18n.t('per1000.label', lang)}" if per_1000 else _name(ind, lang)
-    shown_values = values if region == "all" else values[values["region"] == region]
     return rankings.ranking_bars(
         shown_values, indicator=ind, lang=lang, national=national, target=ui.national_target(ind), highlight=highlight,
         title=i18n.t("rankings.chart_title", lang, indicator=name, period=fmt.month(period, lang)),

@@ -21,6 +21,7 @@ import streamlit as st
 from core import attention as core_attention
 from core import catalog
 from core import projection as core_projection
+from core import similar as core_similar
 from dashboard import db
 
 TWO_TIER_START = "2025-07"  # first month of the two-tier local government (1 Jul 2025)
@@ -528,6 +529,27 @@ def population_bases() -> pd.DataFrame:
         "SELECT basis, min(reference) AS reference, count(*) AS n, "
         "sum(population) AS total FROM wh.population WHERE is_primary GROUP BY basis ORDER BY n DESC, basis"
     )
+
+
+@cached
+def similar_context() -> pd.DataFrame:
+    """What similar provinces are compared on (core/similar.py): population, area, communes,
+    share of wards (phường) among them and region, per province."""
+    return db.query(
+        """
+        SELECT p.code, p.population, p.area_km2, p.n_communes, p.region,
+               count(c.code) FILTER (WHERE c.kind = 'phường') / count(c.code) AS ward_share
+        FROM wh.province p JOIN wh.commune c ON c.province_code = p.code
+        GROUP BY ALL ORDER BY p.code
+        """
+    )
+
+
+@cached
+def similar_provinces(province_code: str) -> pd.DataFrame:
+    """The province's most similar provinces, nearest first: ``code``, ``distance``, ``order``
+    (how many and the weights: data/meta/similar.toml)."""
+    return core_similar.neighbours(similar_context(), province_code)
 
 
 @cached

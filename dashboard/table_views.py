@@ -28,11 +28,24 @@ def ranking_inputs(ind_code: str, period: str, per_1000: bool) -> tuple[pd.DataF
     return queries.province_values(ind_code, period), ind, queries.comparison_value(ind_code, period)
 
 
-@cached_table
-def rankings(ind_code: str, period: str, lang: str, region: str, per_1000: bool) -> tuple[pd.DataFrame, Styler]:
-    """The Rankings table of one region ('all': the country), with where each province is heading."""
+def ranking_rows(ind_code: str, period: str, per_1000: bool, region: str,
+                 highlight: str | None) -> tuple[pd.DataFrame, dict, dict | None]:
+    """The provinces a ranking shows (a region's; region 'similar': ``highlight`` and its
+    similar provinces, compared with their median), its indicator and its comparison."""
     values, ind, national = ranking_inputs(ind_code, period, per_1000)
-    shown = values if region == "all" else values[values["region"] == region]
+    if region == "similar" and highlight:
+        shown, national = ui.peer_ranking(values, highlight)
+    else:
+        shown = values if region in ("all", "similar") else values[values["region"] == region]
+    return shown, ind, national
+
+
+@cached_table
+def rankings(ind_code: str, period: str, lang: str, region: str, per_1000: bool,
+             peers_of: str | None = None) -> tuple[pd.DataFrame, Styler]:
+    """The Rankings table of one region ('all': the country; 'similar': ``peers_of`` and its
+    similar provinces), with where each province is heading."""
+    shown, ind, national = ranking_rows(ind_code, period, per_1000, region, peers_of)
     table = tables.rankings_table(shown, ind, national, ui.national_target(ind), lang)
     if (heading := outlook.column(ind_code, period, shown["code"], lang)) is not None:
         table[i18n.t("outlook.column", lang)] = heading  # where each province is heading (core/projection.py)

@@ -209,6 +209,43 @@ def profile_table(profile: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out
 
 
+def similar_table(code: str, peers: pd.DataFrame, provinces: pd.DataFrame, context: pd.DataFrame,
+                  indicators: list[tuple[str, dict, pd.DataFrame]], lang: str) -> pd.DataFrame:
+    """The province (first, distance 0) and its similar provinces (``queries.similar_provinces``),
+    nearest first: the distance, per indicator in ``indicators`` ((column name, catalog row,
+    ``queries.province_values``)) the month's value, then the context they were compared on
+    (region last: the widest column is the one cut on a narrow screen); as numbers."""
+    t = i18n.translator(lang)
+    order = [code, *peers["code"]]
+    prov = provinces.set_index("code").loc[order]
+    ctx = context.set_index("code").loc[order]
+    col_distance, people, wards = t("similar.col_distance"), t("common.population"), t("similar.col_wards")
+    area, communes = t("similar.col_area"), t("similar.col_communes")
+    out = pd.DataFrame({
+        t("common.province"): [t("similar.this_province", name=prov["name"].iloc[0]), *prov["name"].iloc[1:]],
+        col_distance: [0.0, *peers["distance"].round(2)],
+    })
+    out.attrs["formats"] = {col_distance: lambda d: fmt.number(d, 2, lang)}
+    out.attrs["excel"] = {col_distance: ("0.00", 1.0)}
+    for column, ind, values in indicators:
+        unit, decimals = ind["unit"], int(ind["decimals"])
+        out[column] = values.set_index("code")["value"].reindex(order).to_numpy(dtype="float64")
+        out.attrs["formats"][column] = lambda v, u=unit, d=decimals: fmt.value(v, u, d, lang)
+        out.attrs["excel"][column] = excel_format(unit, decimals)
+    out[people] = pd.array(ctx["population"], dtype="Int64")
+    out[area] = ctx["area_km2"].to_numpy(dtype="float64")
+    out[communes] = pd.array(ctx["n_communes"], dtype="Int64")
+    out[wards] = ctx["ward_share"].to_numpy(dtype="float64") * 100
+    out[t("common.region")] = prov["region_en" if lang == "en" else "region_vi"].tolist()
+    out.attrs["formats"] |= {
+        people: lambda v: fmt.number(v, 0, lang), area: lambda v: fmt.number(v, 0, lang),
+        communes: lambda v: fmt.number(v, 0, lang), wards: lambda v: fmt.value(v, "percent", 1, lang),
+    }
+    out.attrs["excel"] |= {people: ("#,##0", 1.0), area: ("#,##0", 1.0), communes: ("0", 1.0),
+                           wards: excel_format("percent", 1)}
+    return out
+
+
 def index766_groups(profile: pd.DataFrame, period: str) -> pd.DataFrame:
     """The Decision 766 groups of one unit in ``period``: the groups of that month's method
     (``catalog.index766_method``), in its order, with their maxima under it: code, name_vi,
@@ -524,8 +561,9 @@ def rankings_table(values: pd.DataFrame, indicator: dict, national: dict | None,
     t = i18n.translator(lang)
     unit, decimals = indicator["unit"], int(indicator["decimals"])
     nat = float(national["value"]) if national and not fmt.is_missing(national["value"]) else float("nan")
-    is_median = bool(national) and national.get("kind") == "median"
-    rank, n, vs = t("common.rank"), t("common.n_ranked"), t("common.vs_median" if is_median else "common.vs_national")
+    kind = national.get("kind") if national else None
+    rank, n = t("common.rank"), t("common.n_ranked")
+    vs = t({"median": "common.vs_median", "peers": "similar.vs_median"}.get(kind, "common.vs_national"))
     value, change = t("common.value"), t("common.change")
     out = pd.DataFrame({
         rank: pd.array(values["rank"], dtype="Int64"),

@@ -338,15 +338,26 @@ def province_picker(lang: str, where: Any = None, *, name: str = "province", def
     return chosen or None
 
 
-def region_picker(lang: str, where: Any = None) -> str:
-    """Region select box (URL ``region``; 'all' = the whole country)."""
+def region_picker(lang: str, where: Any = None, *, similar: bool = False) -> str:
+    """Region select box (URL ``region``; 'all' = the whole country; ``similar``: also
+    'similar', a province and its similar provinces, core/similar.py)."""
     regs = queries.regions()
     names = dict(zip(regs["code"], regs["name_en" if lang == "en" else "name_vi"]))
+    names |= {"all": i18n.t("filter.all_regions", lang), "similar": i18n.t("similar.region_option", lang)}
     return state.selectbox(
-        "region", i18n.t("filter.region", lang), ["all"] + regs["code"].tolist(), "all",
-        format_func=lambda c: i18n.t("filter.all_regions", lang) if c == "all" else names.get(c, c),
-        where=where, warn_key="warn.unknown_region", lang=lang,
+        "region", i18n.t("filter.region", lang), ["all"] + (["similar"] if similar else []) + regs["code"].tolist(),
+        "all", format_func=lambda c: names.get(c, c), where=where, warn_key="warn.unknown_region", lang=lang,
     )
+
+
+def peer_ranking(values: pd.DataFrame, province_code: str) -> tuple[pd.DataFrame, dict]:
+    """A ranking (``values``) cut to the province and its similar provinces, and what they are
+    compared with: the median of the similar provinces' values (kind 'peers')."""
+    peers = queries.similar_provinces(province_code)["code"].tolist()
+    peer_values = values.loc[values["code"].isin(peers), "value"].dropna()
+    median = float(peer_values.median()) if len(peer_values) else float("nan")
+    return (values[values["code"].isin([province_code, *peers])],
+            {"value": median, "kind": "peers", "n_units": len(peer_values)})
 
 
 def per_1000_indicator(indicator: dict) -> dict:

@@ -1,6 +1,7 @@
 """Rankings: all 34 provinces for one indicator and month, with rank changes, the national
 value and the target; movers over a span of months; the table with downloads.
-URL: /rankings?indicator=…&period=YYYY-MM&region=all|<code>&province=NN&span=3&lang=vi"""
+URL: /rankings?indicator=…&period=YYYY-MM&region=all|similar|<code>&province=NN&span=3&lang=vi
+(region=similar: the highlighted province and its 5 similar provinces, core/similar.py)"""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def ranking_section(ind_code: str, period: str, values: pd.DataFrame, lang: str)
     ind = queries.indicator(ind_code)
     c1, c2, c3 = st.columns([2, 2, 2] if ind["per_capita"] else [3, 3, 0.01])
     with c1:
-        region = ui.region_picker(lang)
+        region = ui.region_picker(lang, similar=True)
     with c2:
         highlight = ui.province_picker(lang, allow_none=True, default="", label_key="filter.highlight")
     per_1000 = bool(ind["per_capita"]) and state.radio(
@@ -38,8 +39,15 @@ def ranking_section(ind_code: str, period: str, values: pd.DataFrame, lang: str)
     ) == "1000"
     # per 1,000: a count per 1,000 inhabitants (approximate: the population bases differ)
     values, ind, _ = table_views.ranking_inputs(ind_code, period, per_1000)
-    shown = values if region == "all" else values[values["region"] == region]
-    if region != "all":
+    shown, _, _ = table_views.ranking_rows(ind_code, period, per_1000, region, highlight)
+    if region == "similar" and highlight:  # the province and its similar provinces (core/similar.py)
+        names = dict(zip(values["code"], values["name"]))
+        peers = queries.similar_provinces(highlight)["code"]
+        st.caption(t("similar.rankings_note", name=plain(names[highlight]), n=len(peers),
+                     peers=", ".join(plain(names[c]) for c in peers)))
+    elif region == "similar":
+        st.info(t("similar.pick_province"))
+    elif region != "all":
         st.caption(t("rankings.filtered_note"))
     name = ind["name_en" if lang == "en" else "name_vi"] + (f" {t('per1000.label')}" if per_1000 else "")
     fig = figures.ranking_bars(ind_code, period, lang, region, highlight, per_1000)
@@ -55,12 +63,13 @@ def ranking_section(ind_code: str, period: str, values: pd.DataFrame, lang: str)
                      total=fmt.number(bases["total"].sum(), 0, lang)))
 
     st.subheader(t("rankings.table"))
-    table, styled = table_views.rankings(ind_code, period, lang, region, per_1000)
+    table, styled = table_views.rankings(ind_code, period, lang, region, per_1000,
+                                         highlight if region == "similar" else None)
     ui.table(styled)
     about = ui.table_about(ind, lang, period=period, source_ids=shown["source_id"], demo=shown["is_demo"],
                            page="rankings")
-    ui.table_downloads(table, downloads.file_stem(name, period, "" if region == "all" else region),
-                       lang, key="rankings.table", about=about)
+    scope = "" if region == "all" else f"similar_{highlight}" if region == "similar" and highlight else region
+    ui.table_downloads(table, downloads.file_stem(name, period, scope), lang, key="rankings.table", about=about)
 
 
 @ui.fragment

@@ -1,6 +1,7 @@
 """Trends: monthly series of chosen provinces vs the national value and the target, with
 event markers and re-based history before 2025-07; spending planned vs disbursed.
-URL: /trends?indicator=…&provinces=25,01&history=1&year=2025&scope=national|NN&lang=vi"""
+URL: /trends?indicator=…&provinces=25,01&history=1&year=2025&scope=national|NN&lang=vi
+(compare=similar&province=25: the province and its 5 similar provinces, core/similar.py)"""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import streamlit as st
 
 from charts import trends
 from core import catalog, fmt
+from core.safety import plain
 from dashboard import figures, queries, state, ui
 
 lang, t = ui.page_language()
@@ -29,12 +31,23 @@ def trend_section(lang: str) -> None:
         ind_code = ui.indicator_picker(lang)
     remembered = state.resolve("province", list(names) + [""], "", warn=False)
     default = [remembered] if remembered else ["01", "79"]
-    with right:
-        chosen = state.multiselect(
-            "provinces", t("filter.provinces"), sorted(names, key=names.get), default,
-            format_func=lambda c: labels.get(c, c), warn_key="warn.unknown_province", max_selections=8,
-            lang=lang,
-        )
+    compare = state.radio(
+        "compare", t("similar.compare"), ["chosen", "similar"], "chosen",
+        format_func=lambda c: t(f"similar.compare_{c}"), lang=lang,
+    )
+    if compare == "similar":  # one province and its similar provinces (core/similar.py)
+        anchor = ui.province_picker(lang, right, default=remembered or "01", auto=not remembered)
+        peers = queries.similar_provinces(anchor)["code"].tolist()
+        chosen = [anchor, *peers]
+        st.caption(t("similar.trends_note", name=plain(names[anchor]), n=len(peers),
+                     peers=", ".join(plain(names[c]) for c in peers)))
+    else:
+        with right:
+            chosen = state.multiselect(
+                "provinces", t("filter.provinces"), sorted(names, key=names.get), default,
+                format_func=lambda c: labels.get(c, c), warn_key="warn.unknown_province", max_selections=8,
+                lang=lang,
+            )
     history = state.radio(
         "history", t("filter.show_history"), [1, 0], 1,
         format_func=lambda v: t("common.yes") if v else t("common.no"), lang=lang,

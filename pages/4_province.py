@@ -1,6 +1,7 @@
 """Province profile: every indicator of one province with its rank among the 34 and a
 sparkline; the Decision 766 index by group and which group drove the change on the previous
-month; the figures published about it (with their sources); a map and a table of its communes.
+month; its 5 most similar provinces (core/similar.py) and how it compares with them; the
+figures published about it (with their sources); a map and a table of its communes.
 URL: /province?province=25&period=2025-09&indicator=online_application_rate&lang=vi"""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ ensure_app_shell()  # before anything renders: see dashboard/shell.py
 import streamlit as st
 
 from charts import theme
-from core import catalog, fmt
+from core import catalog, fmt, similar
 from core.safety import plain
 from dashboard import downloads, figures, queries, state, tables, ui
 
@@ -103,6 +104,35 @@ if not groups.empty and groups["value"].notna().all() and not fmt.is_missing(tot
                  key="profile.i766_table")
     i766_rows = profile[profile["code"].isin((INDEX766.code, *groups["code"]))]
     ui.caption(i766_rows["source_id"].unique(), lang, period=period, demo=i766_rows["is_demo"])
+
+# ---- the provinces most like it in context (core/similar.py, data/meta/similar.toml)
+st.subheader(t("similar.title"))
+peers = queries.similar_provinces(code)
+scheme = similar.scheme()
+st.markdown(t("similar.intro", n=len(peers), name=plain(prov["name"])))
+peer_indicators = [(label, queries.indicator(c), queries.province_values(c, period)) for label, c in (
+    (HEADLINE.name(lang), HEADLINE.code), (t("similar.col_i766"), INDEX766.code))]
+ui.table(tables.similar_table(code, peers, provs, queries.similar_context(), peer_indicators, lang),
+         key="profile.similar")
+head_values = peer_indicators[0][2].set_index("code")["value"]
+st.caption(t("similar.median_line", n=len(peers), name=plain(prov["name"]), indicator=HEADLINE.name(lang),
+             period=fmt.month(period, lang),
+             median=fmt.value(head_values.reindex(peers["code"]).median(), HEADLINE.unit_spec, HEADLINE.decimals, lang),
+             value=fmt.value(head_values.get(code), HEADLINE.unit_spec, HEADLINE.decimals, lang)))
+st.caption(t("similar.method", region=fmt.number(scheme.region, 1, lang)) + " " + t("similar.population_note"))
+peer_names = dict(zip(provs["code"], provs["name"]))
+for where, peer in zip(st.columns(len(peers)), peers["code"]):
+    where.page_link("pages/4_province.py", label=t("similar.open_profile", name=plain(peer_names[peer])),
+                    icon=":material/location_city:", query_params={"province": peer, "period": period, "lang": lang})
+to_rankings, to_trends = st.columns(2)
+to_rankings.page_link(
+    "pages/2_rankings.py", label=t("similar.open_rankings", name=plain(prov["name"])), icon=":material/leaderboard:",
+    query_params={"indicator": HEADLINE.code, "period": period, "region": "similar", "province": code, "lang": lang},
+)
+to_trends.page_link(
+    "pages/3_trends.py", label=t("similar.open_trends", name=plain(prov["name"])), icon=":material/show_chart:",
+    query_params={"indicator": HEADLINE.code, "compare": "similar", "province": code, "lang": lang},
+)
 
 # ---- what was published about the province: beside the monthly values, never mixed into them
 st.subheader(t("published.title"))

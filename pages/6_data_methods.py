@@ -15,7 +15,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from core import attention, fmt, i18n, paths, projection
+from core import attention, fmt, i18n, paths, projection, similar
 from core import catalog as indicator_catalog
 from core.safety import plain
 from dashboard import db, downloads, queries, tables, ui, views_doc
@@ -204,6 +204,14 @@ st.markdown(t("methods.population_total", total=fmt.number(bases["total"].sum(),
 st.markdown(t("methods.population_counts", names=", ".join(i.name(lang) for i in indicator_catalog.per_capita())))
 st.markdown(t("methods.population_commune"))
 st.markdown(t("methods.population_replace"))
+
+# ---- similar provinces (core/similar.py, data/meta/similar.toml)
+st.header(t("similar.title"))
+peer_scheme = similar.scheme()
+st.markdown(t("similar.methods_intro", n=peer_scheme.neighbours))
+st.markdown(t("similar.method", region=fmt.number(peer_scheme.region, 1, lang)))
+st.markdown(t("similar.methods_weights", weights="; ".join(
+    f"{t('similar.feature_' + name)}: {fmt.number(weight, 1, lang)}" for name, weight in peer_scheme.features)))
 
 # ---- the whole warehouse as open data
 st.header(t("methods.open_data"))

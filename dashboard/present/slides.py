@@ -126,10 +126,13 @@ def overview_map(v: View, lang: str) -> Slide:
 
 def ranking_bars(v: View, lang: str) -> Slide:
     ind, period = _indicator_and_period(v, lang)
-    region = _one(v, "region", ["all", *queries.regions()["code"]], "all", lang)
+    region = _one(v, "region", ["all", "similar", *queries.regions()["code"]], "all", lang)
     highlight = _one(v, "province", ["", *_province_codes()], "", lang) or None
     values = queries.province_values(ind, period)
-    shown = values if region == "all" else values[values["region"] == region]
+    if region == "similar" and highlight:  # the province and its similar provinces (core/similar.py)
+        shown, _ = ui.peer_ranking(values, highlight)
+    else:
+        shown = values if region in ("all", "similar") else values[values["region"] == region]
     fig = figures.ranking_bars(ind, period, lang, region, highlight)
     return _slide(v, lang, title=_title_of(fig), sources=shown["source_id"], demo=shown["is_demo"],
                   period=period, fig=fig, font_scale=_bar_scale(len(shown)))
@@ -158,7 +161,11 @@ def movers(v: View, lang: str) -> Slide:
 def trend(v: View, lang: str) -> Slide:
     ind = _one(v, "indicator", queries.province_indicators()["code"], catalog.headline().code, lang)
     known = set(_province_codes())
-    codes = tuple(dict.fromkeys(c for c in (v.get("provinces") or "").split(",") if c in known))[:8]
+    if _one(v, "compare", ["chosen", "similar"], "chosen", lang) == "similar":  # as pages/3_trends.py
+        anchor = _one(v, "province", _province_codes(), "01", lang)
+        codes = (anchor, *queries.similar_provinces(anchor)["code"])
+    else:
+        codes = tuple(dict.fromkeys(c for c in (v.get("provinces") or "").split(",") if c in known))[:8]
     history = _one(v, "history", ["1", "0"], "1", lang)
     start = None if history == "1" else trends.REBASE_BEFORE
     until = _until(v, lang)
