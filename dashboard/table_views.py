@@ -59,3 +59,19 @@ def top_and_bottom(ind_code: str, period: str, lang: str) -> tuple[pd.DataFrame,
     ind = queries.indicator(ind_code)
     return (tables.written(tables.top_table(ranked.head(5), ind, lang)),
             tables.written(tables.top_table(ranked.tail(5), ind, lang)))
+
+
+@cached_table
+def province_indicators(code: str, period: str, lang: str) -> tuple[pd.DataFrame, Styler]:
+    """The profile's every indicator of one province and month (value, rank, sparkline)."""
+    table = tables.profile_table(queries.province_profile(code, period), lang)
+    return table, tables.shown(table)
+
+
+@cached_table
+def province_communes(code: str, ind_code: str, period: str, lang: str) -> tuple[pd.DataFrame, Styler]:
+    """The profile's communes of one province, ranked within it and in the country."""
+    communes = queries.province_communes(code, ind_code, period)
+    table = tables.commune_table(communes, queries.indicator(ind_code), lang, with_province=False,
+                                 with_criteria=False)
+    return table, tables.shown(table)

@@ -15,7 +15,7 @@ import streamlit as st
 from charts import theme
 from core import catalog, fmt, similar
 from core.safety import plain
-from dashboard import downloads, figures, queries, state, tables, ui
+from dashboard import downloads, figures, queries, state, table_views, tables, ui
 
 lang, t = ui.page_language()
 HEADLINE = catalog.headline()
@@ -73,10 +73,10 @@ m3.metric(t("profile.metric_communes"), fmt.number(prov["n_communes"], 0, lang),
 
 # ---- every indicator: value, rank x/34 with ▲▼, 12-month sparkline
 st.subheader(t("profile.indicators", period=fmt.month(period, lang)))
-table = tables.profile_table(profile, lang)
+table, styled = table_views.province_indicators(code, period, lang)
 trend_col = t("profile.col_trend")
 ui.table(
-    table, key="profile.indicators",
+    styled, key="profile.indicators",
     column_config={trend_col: st.column_config.LineChartColumn(trend_col, width="medium", color=theme.CATEGORICAL[0])},
 )
 st.caption(t("profile.indicators_help"))
@@ -161,7 +161,6 @@ def communes_section(code: str, prov_name: str, period: str, lang: str) -> None:
         "indicator", t("profile.map_indicator"), available["code"].tolist(), HEADLINE.code,
         format_func=lambda c: names.get(c, c), where=pick, warn_key="warn.unknown_indicator", lang=lang,
     )
-    ind = queries.indicator(ind_code)
     if period not in queries.periods(ind_code, "commune"):
         st.info(t("profile.no_commune_data", period=fmt.month(period, lang)))
         return
@@ -176,10 +175,10 @@ def communes_section(code: str, prov_name: str, period: str, lang: str) -> None:
     with table_col:
         st.markdown("**" + t("profile.communes_table", name=plain(prov_name), indicator=plain(ind_name),
                              period=fmt.month(period, lang)) + "**")
-        table = tables.commune_table(communes, ind, lang, with_province=False, with_criteria=False)
+        table, styled = table_views.province_communes(code, ind_code, period, lang)
         # The name says the kind ("Xã …", "Phường …"): without code and kind, the national rank fits at 1366 px.
         small = st.column_config.Column(width="small")
-        ui.table(table, height=560, key="profile.communes", column_config={
+        ui.table(styled, height=560, key="profile.communes", column_config={
             t("communes.col_code"): None, t("communes.col_kind"): None, t("common.value"): small,
             t("communes.col_rank_province"): small, t("communes.col_rank_national"): small,
         })
