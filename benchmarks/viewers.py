@@ -11,8 +11,9 @@ slides happens in the viewer's browser and costs the server nothing. Printed per
 (an exception on the page, or the page not drawing what it must), and lost sessions (closed
 by the server, or no answer within two minutes); then the server's CPU and peak memory.
 
-The baseline is measured in the same run: for one worker, the same load on Streamlit's
-development defaults (file watcher on); for N workers, one worker. ``--knee`` then raises
+The stack is the meeting's (``make serve``): N workers behind HAProxy, one worker too. The
+baseline is measured in the same run: for one worker, the same load on one bare process with
+Streamlit's development defaults (file watcher on, no proxy); for N workers, one worker. ``--knee`` then raises
 the session count by 212 until p95 passes 3 s and prints the largest count that stayed
 under it (the knee). The load client runs in separate processes on this machine, so it takes
 a share of the cores from the server (about half a core for 400 sessions).
@@ -216,11 +217,13 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 def measure(label: str, sessions: int, ramp: float, workers: int, clients: int, seed: int,
-            extra_args: tuple[str, ...] = (), port: int | None = None) -> Result:
-    """The load against a stack started here, or against the server already on ``port``."""
+            extra_args: tuple[str, ...] = (), port: int | None = None, proxy: bool = True) -> Result:
+    """The load against a stack started here (``proxy``: behind HAProxy, as ``make serve``;
+    else one bare process, as ``make run``), or against the server already on ``port``."""
     from deploy import serve
 
-    stack = None if port else serve.start(workers, _free_port(), _free_port(), "127.0.0.1", extra_args)
+    stack = None if port else serve.start(workers, _free_port(), _free_port(), "127.0.0.1", extra_args,
+                                          proxy=proxy)
     try:
         rng = random.Random(seed)
         joins = sorted(rng.uniform(0, ramp) for _ in range(sessions))
@@ -299,14 +302,15 @@ def main(argv: list[str] | None = None) -> int:
     baseline = None
     if not args.no_baseline:
         if args.workers == 1:
-            baseline = measure("baseline: one worker, Streamlit's development defaults (file watcher on)",
-                               args.sessions, args.ramp, 1, clients(args.sessions), args.seed, DEVELOPMENT_DEFAULTS)
+            baseline = measure("baseline: one bare worker (make run, no proxy), Streamlit's development "
+                               "defaults (file watcher on)", args.sessions, args.ramp, 1, clients(args.sessions),
+                               args.seed, DEVELOPMENT_DEFAULTS, proxy=False)
         else:
             baseline = measure("baseline: one worker as served", args.sessions, args.ramp, 1,
                                clients(args.sessions), args.seed)
         report(baseline, None)
-    result = measure(f"{args.workers} worker(s) as served", args.sessions, args.ramp, args.workers,
-                     clients(args.sessions), args.seed)
+    result = measure(f"{args.workers} worker(s) as served (make serve: behind HAProxy)", args.sessions, args.ramp,
+                     args.workers, clients(args.sessions), args.seed)
     report(result, baseline)
     if args.knee:
         knee, n = None, args.sessions

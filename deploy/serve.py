@@ -100,12 +100,15 @@ class Stack:
 
 
 def start(workers: int, port: int, first_worker_port: int, address: str = ALL_INTERFACES,
-          extra_args: tuple[str, ...] = (), quiet: bool = True) -> Stack:
-    """Start ``workers`` app processes; with two or more, HAProxy on ``port`` in front of them.
-    One worker listens on ``port`` itself (no proxy to pass through)."""
+          extra_args: tuple[str, ...] = (), quiet: bool = True, proxy: bool = True) -> Stack:
+    """Start ``workers`` app processes with HAProxy on ``port`` in front of them (it compresses
+    and caches the static files and queues connections, one worker too); ``proxy=False``: one
+    worker listening on ``port`` itself, as ``make run`` serves."""
     if workers < 1:
         raise ValueError("at least one worker")
-    if workers == 1:
+    if not proxy:
+        if workers != 1:
+            raise ValueError("several workers need the proxy")
         proc = start_worker(port, extra_args, address, quiet)
         stack = Stack(port, [proc], worker_ports=[port])
         try:

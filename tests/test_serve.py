@@ -153,3 +153,22 @@ def test_viewers_stay_on_their_worker_uploads_reach_it_and_a_load_reaches_both(s
                            "AND indicator = 'online_application_rate'").fetchone()[0] == pytest.approx(91.5)
     finally:
         con.close()
+
+
+@needs_stack
+def test_the_proxy_serves_the_static_files_from_its_cache_compressed(stack):
+    """plotly.js (4.5 MB, every deck viewer's) leaves a worker once; the proxy answers every
+    later fetch from memory (an Age header) and gzips it, so no worker compresses it."""
+    import urllib.request
+
+    running, _, _ = stack
+    script = next(p.name for p in (ROOT / "static" / "vendor").glob("plotly-*.min.js"))
+    answers = []
+    for _ in range(2):
+        request = urllib.request.Request(f"http://127.0.0.1:{running.port}/app/static/vendor/{script}",
+                                         headers={"Accept-Encoding": "gzip", "Cookie": "DXW=w1"})
+        with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310 (local proxy)
+            answers.append((reply.headers.get("Content-Encoding"), reply.headers.get("Age"), len(reply.read())))
+    (first_encoding, _, _), (encoding, age, size) = answers
+    assert first_encoding == encoding == "gzip" and age is not None  # (the first may be cached already)
+    assert size < (ROOT / "static" / "vendor" / script).stat().st_size / 1.5
