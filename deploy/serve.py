@@ -128,7 +128,9 @@ def start(workers: int, port: int, first_worker_port: int, address: str = ALL_IN
         config = stack.folder / "haproxy.cfg"
         config.write_text(haproxy_config(port, ports, address), encoding="utf-8")
         subprocess.run([HAPROXY, "-c", "-q", "-f", str(config)], check=True)
-        stack.proxy = subprocess.Popen([HAPROXY, "-W", "-db", "-f", str(config)], start_new_session=True)
+        log = subprocess.DEVNULL if quiet else None
+        stack.proxy = subprocess.Popen([HAPROXY, "-W", "-db", "-f", str(config)], stdout=log, stderr=log,
+                                       start_new_session=True)
         wait_healthy(port, stack.proxy, 30)
     except (RuntimeError, subprocess.CalledProcessError):
         stack.stop()
