@@ -70,15 +70,20 @@ CAPTION_COLOUR = "#5c5f6a"  # 5.7:1 on the sidebar's grey, 6.4:1 on white (WCAG 
 
 def readable_styles() -> None:
     """What axe-core found in Streamlit's defaults on our pages (docs/dashboard.md,
-    accessibility): captions in a grey of 3.6–4.0:1 get a darker one, and section headings are
-    ``st.header`` (h2, after the page's h1) drawn at the size of Streamlit's h3; a chart's
-    summary sentence (:func:`chart`) is read, not seen; the sparkline
-    of a metric (its points have no title, a screen reader read them as unnamed images) is
+    accessibility): captions (a grey at 0.6 opacity, 2.6:1) and the SQL's highlighting
+    (2.5–3.6:1) get darker colours (5.3–6:1); section headings are ``st.header`` (h2 after the
+    page's h1) drawn at the size of Streamlit's h3; a chart's summary sentence (:func:`chart`)
+    is read, not seen; a metric's sparkline (points without a title, read as unnamed images) is
     hidden from screen readers: the metric says its value and change in words."""
     st.html(f"""<style>
 [data-testid="stCaptionContainer"] {{opacity: 1}}
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {{color: {CAPTION_COLOUR}}}
 [data-testid="stMain"] [data-testid="stHeadingWithActionElements"] h2 {{font-size: 1.5rem; padding: 0.5rem 0 0.5rem}}
+.stCode .token.keyword, .stCode .token.function, .stCode .token.builtin, .stCode .token.class-name {{color: #0b5cad}}
+.stCode .token.string {{color: #0f6b2c}}
+.stCode .token.operator {{color: #a34a0b}}
+.stCode .token.comment {{color: {CAPTION_COLOUR}}}
+.stCode .token.number, .stCode .token.boolean, .stCode .token.constant {{color: #0c6e60}}
 .stElementContainer:has(.dx-chart-summary) {{position: absolute; width: 1px; height: 1px; margin: -1px;
   overflow: hidden; clip-path: inset(50%); white-space: nowrap}}
 </style>""")

@@ -6,7 +6,7 @@ No serious or critical violation may come from the app's own markup. Left out, a
 Streamlit's own sidebar navigation (``[data-testid="stSidebarNav"]``: its list items are
 Streamlit's, not ours). Every chart has a text alternative a screen reader reaches (a
 one-sentence summary from the chart's data). Each page's findings go to
-tests/artifacts/a11y.json and a screenshot to tests/artifacts/a11y_<page>.png.
+tests/artifacts/a11y.json and its screenfuls to tests/artifacts/a11y_<page>_<n>.png.
 """
 
 from __future__ import annotations
@@ -54,8 +54,13 @@ def browser():
         chromium.close()
 
 
-def audit(browser, url: str, shot: str) -> tuple[list[dict], object]:
-    """axe-core's violations on the page at ``url`` once its script run and charts are done."""
+SCROLLER = "document.querySelector('[data-testid=\"stMain\"]')"  # the page scrolls in it, not the window
+
+
+def audit(browser, url: str, shot: str) -> list[dict]:
+    """axe-core's violations on the page at ``url`` once its script run and charts are done,
+    run at each screenful (axe cannot judge the contrast of text scrolled out of sight), one
+    entry per rule with each failing element once. Screenshots: <shot>_<n>.png."""
     ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="vi-VN")
     page = ctx.new_page()
     page.goto(url)
@@ -63,15 +68,26 @@ def audit(browser, url: str, shot: str) -> tuple[list[dict], object]:
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=90_000)
     page.wait_for_function(CHARTS_DRAWN, timeout=60_000)
     page.wait_for_timeout(1500)  # tables and metric sparklines draw after the charts
-    page.screenshot(path=str(ARTIFACTS / f"{shot}.png"))
     page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        """exclude => axe.run({include: [document], exclude},
-               {resultTypes: ['violations'],
-                runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice']}})""",
-        EXCLUDED,
-    )
-    return result["violations"], page
+    found: dict[str, dict] = {}
+    height = page.evaluate(f"() => {SCROLLER}.scrollHeight")
+    for n, top in enumerate(range(0, height, 800)):
+        page.evaluate(f"y => {SCROLLER}.scrollTo(0, y)", top)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / f"{shot}_{n}.png"))
+        result = page.evaluate(
+            """exclude => axe.run({include: [document], exclude},
+                   {resultTypes: ['violations'],
+                    runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice']}})""",
+            EXCLUDED,
+        )
+        for v in result["violations"]:
+            seen = found.setdefault(v["id"], {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": {}})
+            for node in v["nodes"]:
+                seen["nodes"].setdefault(json.dumps(node["target"]), {
+                    "target": node["target"], "html": node["html"][:200], "why": node["failureSummary"][:300]})
+    ctx.close()
+    return [v | {"nodes": list(v["nodes"].values())} for v in found.values()]
 
 
 def serious(violations: list[dict]) -> list[dict]:
@@ -82,11 +98,8 @@ def serious(violations: list[dict]) -> list[dict]:
 def test_no_page_has_a_serious_accessibility_violation(server, browser):
     found, report = {}, {}
     for path in PAGES:
-        violations, page = audit(browser, f"{server}/{path}?{QUERY}", f"a11y_{path}")
-        page.context.close()
-        report[path] = [{"id": v["id"], "impact": v["impact"], "help": v["help"],
-                         "nodes": [{"target": n["target"], "html": n["html"][:200], "why": n["failureSummary"][:300]}
-                                   for n in v["nodes"][:10]]} for v in violations]
+        violations = audit(browser, f"{server}/{path}?{QUERY}", f"a11y_{path}")
+        report[path] = violations
         found[path] = [(v["id"], len(v["nodes"])) for v in serious(violations)]
     (ARTIFACTS / "a11y.json").write_text(json.dumps(report, ensure_ascii=False, indent=1))
     assert {p: f for p, f in found.items() if f} == {}
