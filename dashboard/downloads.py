@@ -127,6 +127,21 @@ def footer_lines(text: str) -> list[str]:
     return lines
 
 
+def _below_plot(fig: go.Figure) -> int:
+    """Pixels under the plot that its tick labels (the bottom margin) and a legend laid out
+    under it (charts/theme.py: ``y`` below 0, in a margin plotly grows) take: where the footer
+    goes. The legend's rows are estimated from its entries' names (~7 px a letter, 700 px a row)."""
+    margin = fig.layout.margin
+    bottom = margin.b if margin.b is not None else 80  # plotly's default
+    names = [t.name for t in fig.data if t.showlegend is not False and t.name]
+    legend_y = fig.layout.legend.y
+    if fig.layout.showlegend is False or len(names) < 2 or legend_y is None or legend_y >= 0:
+        return bottom
+    plot = (fig.layout.height or 450) - (margin.t if margin.t is not None else 100) - bottom
+    rows = -(-sum(len(name) * 7 + 45 for name in dict.fromkeys(names)) // 700)
+    return max(bottom, int(-legend_y * plot) + 22 * rows + 6)
+
+
 def marked(fig: go.Figure, footer: str) -> go.Figure:
     """A copy of ``fig`` with ``footer`` (source · month · demo mark; raw text) as a small
     annotation below the plot, in a bottom margin grown by its height. The figure itself is
@@ -136,7 +151,7 @@ def marked(fig: go.Figure, footer: str) -> go.Figure:
 
     copy = go.Figure(fig.to_dict(), _validate=False)
     lines = footer_lines(footer)
-    bottom = fig.layout.margin.b if fig.layout.margin.b is not None else 80  # plotly's default
+    bottom = _below_plot(fig)
     copy.update_layout(margin_b=bottom + 16 * len(lines) + 6)
     copy.add_annotation(
         name=FOOTER_NAME, text="<br>".join(escape(line, quote=False) for line in lines), showarrow=False,
