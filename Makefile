@@ -67,4 +67,4 @@ bench: setup warehouse
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) data/warehouse.duckdb data/warehouse.duckdb.*
+	rm -rf $(VENV) node_modules data/warehouse.duckdb data/warehouse.duckdb.*
