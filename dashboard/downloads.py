@@ -111,19 +111,21 @@ def image_options(filename: str, fmt: str = "png", width: int = 1600, height: in
 
 
 FOOTER_COLOUR = "#5c5f6a"  # the captions' grey (dashboard/ui.py): 6:1 on white
-FOOTER_LINE = 90  # characters a footer line takes at most before it wraps at a " · "
+FOOTER_LINE = 48  # characters a footer line takes at most (a phone's chart is ~350 px wide)
 FOOTER_NAME = "dx-footer"
 
 
 def footer_lines(text: str) -> list[str]:
     """'Nguồn: … · Kỳ: Tháng 9/2025 · số liệu minh họa' in lines of at most FOOTER_LINE
-    characters, broken after a ' · ' (a longer piece stays whole)."""
+    characters, broken at a ' · ' or after a ' —' (a longer piece stays whole)."""
     lines: list[str] = []
-    for piece in text.split(" · "):
-        if lines and len(lines[-1]) + 3 + len(piece) <= FOOTER_LINE:
-            lines[-1] += " · " + piece
-        else:
-            lines.append(piece)
+    for n, part in enumerate(text.split(" · ")):
+        for m, piece in enumerate(part.replace(" — ", " —\n").split("\n")):
+            joint = " · " if n and not m else " "
+            if lines and (n or m) and len(lines[-1]) + len(joint) + len(piece) <= FOOTER_LINE:
+                lines[-1] += joint + piece
+            else:
+                lines.append(piece)
     return lines
 
 

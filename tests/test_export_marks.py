@@ -44,9 +44,11 @@ def test_the_ranking_sentence_names_the_province_its_rank_and_both_ends(warehous
         "Phú Thọ: 88.01%, rank 9/34; highest Huế 94.27%; lowest Hà Nội 50.83%.")
 
 
-def test_a_long_footer_wraps_after_a_middle_dot():
-    text = "Nguồn: " + "x" * 70 + " · Kỳ: Tháng 9/2025 · số liệu minh họa"
-    assert downloads.footer_lines(text) == ["Nguồn: " + "x" * 70, "Kỳ: Tháng 9/2025 · số liệu minh họa"]
+def test_a_footer_wraps_at_a_middle_dot_or_after_a_dash_to_fit_a_phone():
+    text = "Nguồn: Số liệu minh họa — KHÔNG PHẢI SỐ LIỆU CHÍNH THỨC · Kỳ: Tháng 9/2025 · số liệu minh họa"
+    assert downloads.footer_lines(text) == [
+        "Nguồn: Số liệu minh họa —", "KHÔNG PHẢI SỐ LIỆU CHÍNH THỨC · Kỳ: Tháng 9/2025", "số liệu minh họa"]
+    assert downloads.footer_lines("Nguồn: Bộ Công an · Kỳ: Tháng 9/2025") == ["Nguồn: Bộ Công an · Kỳ: Tháng 9/2025"]
 
 
 def test_the_rankings_chart_on_the_page_carries_its_footer_and_its_summary(warehouse):
@@ -55,7 +57,7 @@ def test_the_rankings_chart_on_the_page_carries_its_footer_and_its_summary(wareh
     at = run(RANKINGS, indicator="online_application_rate", period="2025-09", province="25")
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert "Tỷ lệ hồ sơ trực tuyến" in spec["layout"]["title"]["text"]
-    assert footer_of(spec).replace("<br>", " · ") == f"{DEMO_SOURCE} · Kỳ: Tháng 9/2025 · số liệu minh họa"
+    assert footer_of(spec) == f"{DEMO_SOURCE.replace(' — ', ' —<br>')} · Kỳ: Tháng 9/2025<br>số liệu minh họa"
     assert spec["layout"]["meta"]["summary"].startswith("Phú Thọ: 88,01 %, hạng 9/34; cao nhất Huế 94,27 %")
     bodies = [h.proto.body for h in at.get("html")]
     assert '<p class="dx-chart-summary">Phú Thọ: 88,01 %, hạng 9/34; cao nhất Huế 94,27 %; thấp nhất' \
@@ -71,7 +73,8 @@ def test_a_demo_charts_svg_from_the_server_carries_title_source_month_and_demo_m
     footer = ui.caption_text(values["source_id"], "vi", period="2025-09", demo=values["is_demo"], mark=str)
     svg = downloads.figure_image(fig, "svg", width=1200, height=900, footer=footer).decode("utf-8")
     assert "Tỷ lệ hồ sơ trực tuyến" in svg  # the title
-    assert DEMO_SOURCE in svg and "Tháng 9/2025" in svg and "số liệu minh họa" in svg
+    assert "Nguồn: Số liệu minh họa —" in svg and "KHÔNG PHẢI SỐ LIỆU CHÍNH THỨC" in svg  # source, on two lines
+    assert "Tháng 9/2025" in svg and ">số liệu minh họa<" in svg  # month and demo mark
     png = downloads.figure_image(fig, "png", width=1200, height=900, footer=footer)
     assert png.startswith(b"\x89PNG")
     (ROOT / "tests" / "artifacts").mkdir(exist_ok=True)
