@@ -74,7 +74,8 @@ def readable_styles() -> None:
     (2.5–3.6:1) get darker colours (5.3–6:1); section headings are ``st.header`` (h2 after the
     page's h1) drawn at the size of Streamlit's h3; a chart's summary sentence (:func:`chart`)
     is read, not seen; a metric's sparkline (points without a title, read as unnamed images) is
-    hidden from screen readers: the metric says its value and change in words."""
+    hidden from screen readers: the metric says its value and change in words (the script's
+    own container takes no room)."""
     st.html(f"""<style>
 [data-testid="stCaptionContainer"] {{opacity: 1}}
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {{color: {CAPTION_COLOUR}}}
@@ -84,6 +85,7 @@ def readable_styles() -> None:
 .stCode .token.operator {{color: #a34a0b}}
 .stCode .token.comment {{color: {CAPTION_COLOUR}}}
 .stCode .token.number, .stCode .token.boolean, .stCode .token.constant {{color: #0c6e60}}
+.stElementContainer:has(> [data-testid="stHtml"] > script) {{display: none}}
 .stElementContainer:has(.dx-chart-summary) {{position: absolute; width: 1px; height: 1px; margin: -1px;
   overflow: hidden; clip-path: inset(50%); white-space: nowrap}}
 </style>""")
