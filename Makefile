@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.requirements-installed
 PORT   ?= 8501
 
-.PHONY: setup browser proxy warehouse run dev serve lint test bench clean
+.PHONY: setup browser axe proxy warehouse run dev serve lint test bench clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,16 @@ browser:
 	@test -x /usr/bin/chromium && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium fonts-dejavu-core; }
+
+# axe-core (package-lock.json) for the accessibility test, from the npm registry into
+# node_modules/; Debian's npm when there is none. Tests only: the app loads no npm package.
+axe: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q npm; }
+	npm ci --ignore-scripts --no-audit --no-fund
 
 # Debian's HAProxy for `make serve` (several app processes behind one port) and its test.
 proxy:
@@ -50,11 +60,11 @@ lint: setup
 
 # Two workers (one per core), a test file per worker at a time so module fixtures start once.
 TEST_WORKERS ?= 2
-test: setup browser proxy lint
+test: setup browser axe proxy lint
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 bench: setup warehouse
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) data/warehouse.duckdb data/warehouse.duckdb.*
+	rm -rf $(VENV) node_modules data/warehouse.duckdb data/warehouse.duckdb.*

@@ -79,7 +79,7 @@ def login_form(lang: str) -> None:
         st.info(i18n.t("auth.no_users", lang), icon=":material/key:")
         return
     with st.form("dx_login", border=True):
-        st.subheader(i18n.t("auth.title", lang))
+        st.header(i18n.t("auth.title", lang))
         st.text_input(i18n.t("auth.username", lang), key="dx_login_name", autocomplete="username")
         st.text_input(
             i18n.t("auth.password", lang), type="password", key="dx_login_password",

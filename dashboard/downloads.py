@@ -9,8 +9,11 @@ run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage retu
 leading apostrophe (OWASP "CSV injection").
 
 Charts: the modebar camera button exports PNG in the browser, offline, with the file name
-and size from :func:`image_options`; :func:`figure_png` renders on the server with kaleido
-and the system Chromium (no download), for reports.
+and size from :func:`image_options`; :func:`figure_image` renders on the server with kaleido
+and the system Chromium (no download), for reports. A picture leaves the app on its own (into
+a slide, a message), so it carries what the page says around it: its title, and a footer with
+source, month and demo mark that :func:`marked` writes into the figure (the camera button
+draws the figure as it is on the page, so the page's figure carries it too).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import unicodedata
 from pathlib import Path
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from core import open_data
@@ -106,14 +110,70 @@ def image_options(filename: str, fmt: str = "png", width: int = 1600, height: in
     return {"format": fmt, "filename": filename, "width": width, "height": height, "scale": 1}
 
 
+FOOTER_COLOUR = "#5c5f6a"  # the captions' grey (dashboard/ui.py): 6:1 on white
+FOOTER_LINE = 48  # characters a footer line takes at most (a phone's chart is ~350 px wide)
+FOOTER_NAME = "dx-footer"
+
+
+def footer_lines(text: str) -> list[str]:
+    """'Nguồn: … · Kỳ: Tháng 9/2025 · số liệu minh họa' in lines of at most FOOTER_LINE
+    characters, broken at a ' · ' or after a ' —' (a longer piece stays whole)."""
+    lines: list[str] = []
+    for n, part in enumerate(text.split(" · ")):
+        for m, piece in enumerate(part.replace(" — ", " —\n").split("\n")):
+            joint = " · " if n and not m else " "
+            if lines and (n or m) and len(lines[-1]) + len(joint) + len(piece) <= FOOTER_LINE:
+                lines[-1] += joint + piece
+            else:
+                lines.append(piece)
+    return lines
+
+
+def _below_plot(fig: go.Figure) -> int:
+    """Pixels under the plot that its tick labels (the bottom margin) and a legend laid out
+    under it (charts/theme.py: ``y`` below 0, in a margin plotly grows) take: where the footer
+    goes. The legend's rows are estimated from its entries' names (~7 px a letter, 700 px a row)."""
+    margin = fig.layout.margin
+    bottom = margin.b if margin.b is not None else 80  # plotly's default
+    names = [t.name for t in fig.data if t.showlegend is not False and t.name]
+    legend_y = fig.layout.legend.y
+    if fig.layout.showlegend is False or len(names) < 2 or legend_y is None or legend_y >= 0:
+        return bottom
+    plot = (fig.layout.height or 450) - (margin.t if margin.t is not None else 100) - bottom
+    rows = -(-sum(len(name) * 7 + 45 for name in dict.fromkeys(names)) // 700)
+    return max(bottom, int(-legend_y * plot) + 22 * rows + 6)
+
+
+def marked(fig: go.Figure, footer: str) -> go.Figure:
+    """A copy of ``fig`` with ``footer`` (source · month · demo mark; raw text) as a small
+    annotation below the plot, in a bottom margin grown by its height. The figure itself is
+    left alone (the pages' figures are cached and shared): the copy is not validated again
+    (3–7 ms instead of 20–35 ms for a page's chart)."""
+    from html import escape
+
+    copy = go.Figure(fig.to_dict(), _validate=False)
+    lines = footer_lines(footer)
+    bottom = _below_plot(fig)
+    copy.update_layout(margin_b=bottom + 16 * len(lines) + 6)
+    copy.add_annotation(
+        name=FOOTER_NAME, text="<br>".join(escape(line, quote=False) for line in lines), showarrow=False,
+        xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="top", yshift=-bottom, align="left",
+        font=dict(size=11, color=FOOTER_COLOUR),
+    )
+    return copy
+
+
 # --------------------------------------------------------------------------- kaleido
 
 _kaleido_lock = threading.Lock()
 _kaleido_started = False
 
 
-def figure_image(fig, fmt: str = "png", width: int = 1600, height: int = 900, scale: float = 1) -> bytes:
-    """Render a figure on the server with kaleido (system Chromium; never downloads one).
+def figure_image(fig, fmt: str = "png", width: int = 1600, height: int = 900, scale: float = 1, *,
+                 footer: str | None) -> bytes:
+    """Render a figure on the server with kaleido (system Chromium; never downloads one), with
+    ``footer`` (source · month · demo mark, :func:`marked`) unless it is None: only for a
+    picture that sits above its own footer (a slide's chart in the deck's PPTX).
 
     Geo figures need the local topojson folder (plotly would fetch it from a CDN).
     """
@@ -128,4 +188,4 @@ def figure_image(fig, fmt: str = "png", width: int = 1600, height: int = 900, sc
         if not _kaleido_started:  # kaleido warns (never raises) if another caller started it
             kaleido.start_sync_server(mathjax=False, silence_warnings=True)
             _kaleido_started = True
-        return fig.to_image(format=fmt, width=width, height=height, scale=scale)
+        return (marked(fig, footer) if footer else fig).to_image(format=fmt, width=width, height=height, scale=scale)

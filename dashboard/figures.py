@@ -8,10 +8,11 @@ validation at all. ``DX_NO_CACHE=1`` turns the cache off (benchmarks).
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from charts import communes, maps, outlook, profile, rankings, trends
+from charts import communes, maps, outlook, profile, rankings, summary, trends
 from core import catalog, fmt, i18n
 from dashboard import db, queries, table_views, tables, ui
 
@@ -28,8 +29,9 @@ def overview_map(ind_code: str, period: str, lang: str, highlight: str | None, g
     ind = queries.indicator(ind_code)
     values = queries.province_values(ind_code, period)
     title = i18n.t("overview.map_title", lang, indicator=_name(ind, lang), period=fmt.month(period, lang))
-    return maps.choropleth(values, indicator=ind, lang=lang, highlight=highlight, title=title,
-                           geojson=geojson or maps.provinces_geojson())
+    fig = maps.choropleth(values, indicator=ind, lang=lang, highlight=highlight, title=title,
+                          geojson=geojson or maps.provinces_geojson())
+    return summary.attach(fig, summary.ranking(values, indicator=ind, lang=lang, focus=highlight))
 
 
 @cached_figure
@@ -38,20 +40,23 @@ def ranking_bars(ind_code: str, period: str, lang: str, region: str, highlight: 
     """The ranking of the provinces (``per_1000``: of a count per 1,000 inhabitants, compared
     with the provinces' median; ``region`` 'similar': of ``highlight`` and its similar provinces,
     compared with their median)."""
-    shown_values, ind, national = table_views.ranking_rows(ind_code, period, per_1000, region, highlight)
+    shown, ind, national = table_views.ranking_rows(ind_code, period, per_1000, region, highlight)
     name = f"{_name(ind, lang)} {i18n.t('per1000.label', lang)}" if per_1000 else _name(ind, lang)
-    return rankings.ranking_bars(
-        shown_values, indicator=ind, lang=lang, national=national, target=ui.national_target(ind), highlight=highlight,
+    fig = rankings.ranking_bars(
+        shown, indicator=ind, lang=lang, national=national, target=ui.national_target(ind), highlight=highlight,
         title=i18n.t("rankings.chart_title", lang, indicator=name, period=fmt.month(period, lang)),
     )
+    return summary.attach(fig, summary.ranking(shown, indicator=ind, lang=lang, focus=highlight))
 
 
 @cached_figure
 def movers(ind_code: str, start: str, end: str, lang: str, highlight: str | None) -> go.Figure:
-    return rankings.movers_chart(
-        queries.rank_movers(ind_code, start, end), lang=lang, highlight=highlight,
+    moved = queries.rank_movers(ind_code, start, end)
+    fig = rankings.movers_chart(
+        moved, lang=lang, highlight=highlight,
         title=i18n.t("rankings.movers_title", lang, start=fmt.month(start, lang), end=fmt.month(end, lang)),
     )
+    return summary.attach(fig, summary.movers(moved, lang))
 
 
 @cached_figure
@@ -72,19 +77,25 @@ def trend(ind_code: str, codes: tuple[str, ...], lang: str, start: str | None, u
     if len(series):  # a rate with a target: each line continues dashed to its deadline (core/projection.py)
         last = series["period"].max()
         outlook.add_projections(fig, queries.outlooks(ind_code, last), last, indicator=ind, lang=lang)
-    return fig
+    lines = pd.concat([series[["name", "period", "value"]],
+                       national.assign(name=i18n.t("common.national", lang))[["name", "period", "value"]]])
+    shown = lines[lines["period"] >= (start or "")]
+    return summary.attach(fig, summary.series(shown, indicator=ind, lang=lang))
 
 
 @cached_figure
 def spending(year: int, scope: str, lang: str, scope_name: str, until: str | None = None) -> go.Figure:
     """``until``: the last month drawn (a deck for September stops there), None for all."""
-    target = ui.national_target(queries.indicator(catalog.by_role("spending_rate").code))
+    rate = queries.indicator(catalog.by_role("spending_rate").code)
+    target = ui.national_target(rate)
     df = queries.spending(int(year), None if scope == "national" else scope)
-    return trends.spending_chart(
-        df[df["period"] <= until] if until else df, lang=lang,
-        target_rate=target["value"] if target else None,
+    df = df[df["period"] <= until] if until else df
+    fig = trends.spending_chart(
+        df, lang=lang, target_rate=target["value"] if target else None,
         title=i18n.t("trends.spending_title", lang, year=year, scope=scope_name),
     )
+    line = df.assign(name=_name(rate, lang), value=df["rate_cum"])
+    return summary.attach(fig, summary.series(line, indicator=rate, lang=lang))
 
 
 # --------------------------------------------------------------------------- Province profile
@@ -101,20 +112,28 @@ def _index766(code: str, period: str) -> tuple:
 @cached_figure
 def index766_waterfall(code: str, period: str, lang: str) -> go.Figure:
     groups, total, prev_total = _index766(code, period)
-    return profile.index766_waterfall(
+    fig = profile.index766_waterfall(
         groups, total=total, prev_total=prev_total, period=period, lang=lang,
         title=i18n.t("profile.i766_waterfall_title", lang, prev=fmt.month_short(fmt.add_months(period, -1), lang),
                      period=fmt.month_short(period, lang)),
     )
+    return summary.attach(fig, _groups_summary(groups.assign(value=groups["delta"]), lang))
 
 
 @cached_figure
 def index766_groups(code: str, period: str, lang: str) -> go.Figure:
     groups, _total, _prev = _index766(code, period)
-    return profile.index766_groups_chart(
+    fig = profile.index766_groups_chart(
         groups, lang=lang, title=i18n.t("profile.i766_groups_title", lang, period=fmt.month_short(period, lang)),
         height=440,
     )
+    return summary.attach(fig, _groups_summary(groups, lang))
+
+
+def _groups_summary(groups, lang: str) -> str:
+    """The Decision 766 groups' highest and lowest value (or change), in the index's points."""
+    return summary.ranking(groups.assign(name=groups["name_en" if lang == "en" else "name_vi"]),
+                           indicator=queries.indicator(catalog.by_role("index766").code), lang=lang)
 
 
 @cached_figure
@@ -122,10 +141,12 @@ def commune_map(code: str, ind_code: str, period: str, lang: str) -> go.Figure:
     ind = queries.indicator(ind_code)
     provinces = queries.provinces()
     name = provinces.loc[provinces["code"] == code, "name"].iloc[0]
-    return profile.commune_map(
-        queries.province_communes(code, ind_code, period), indicator=ind, province_code=code, lang=lang,
+    shown = queries.province_communes(code, ind_code, period)
+    fig = profile.commune_map(
+        shown, indicator=ind, province_code=code, lang=lang,
         title=i18n.t("profile.map_title", lang, indicator=_name(ind, lang), name=name, period=fmt.month(period, lang)),
     )
+    return summary.attach(fig, summary.ranking(shown, indicator=ind, lang=lang))
 
 
 # --------------------------------------------------------------------------- Communes
@@ -134,10 +155,11 @@ def commune_map(code: str, ind_code: str, period: str, lang: str) -> go.Figure:
 def criteria_histogram(ind_code: str, period: str, province: str | None, kinds: tuple[str, ...], criteria_min: int,
                        criteria_max: int, search: str, lang: str) -> go.Figure:
     shown = queries.communes_shown(ind_code, period, province, kinds, criteria_min, criteria_max, search)
-    return communes.criteria_histogram(
+    fig = communes.criteria_histogram(
         shown["criteria_met"], lang=lang, height=300,
         title=i18n.t("communes.histogram_title", lang, period=fmt.month(period, lang)),
     )
+    return summary.attach(fig, summary.counts(shown["criteria_met"], lang))
 
 
 @cached_figure
@@ -150,8 +172,13 @@ def commune_trend(code: str, ind_code: str, period: str, lang: str) -> go.Figure
     province = None
     if ind["aggregation"] != "sum":  # a province total is not comparable with a commune count
         province = queries.province_series(ind_code, (row["province_code"],))
-    return communes.commune_trend(
-        series[series["indicator"] == ind_code], indicator=ind, commune_name=row["name"], lang=lang,
+    own = series[series["indicator"] == ind_code]
+    fig = communes.commune_trend(
+        own, indicator=ind, commune_name=row["name"], lang=lang,
         province=province, province_name=row["province_name"], height=480, period=period,
         title=i18n.t("communes.trend_title", lang, indicator=_name(ind, lang), name=row["name"]),
     )
+    lines = [own.assign(name=row["name"])[["name", "period", "value"]]]
+    if province is not None:
+        lines.append(province.assign(name=row["province_name"])[["name", "period", "value"]])
+    return summary.attach(fig, summary.series(pd.concat(lines), indicator=ind, lang=lang))

@@ -61,7 +61,43 @@ def page_language() -> tuple[str, Callable[..., str]]:
     every page starts with (it also puts Streamlit's own widget texts in that language)."""
     lang = state.current_lang()
     widget_texts(lang)
+    readable_styles()
     return lang, i18n.translator(lang)
+
+
+CAPTION_COLOUR = "#5c5f6a"  # 5.7:1 on the sidebar's grey, 6.4:1 on white (WCAG AA: 4.5:1)
+
+
+def readable_styles() -> None:
+    """What axe-core found in Streamlit's defaults on our pages (docs/dashboard.md,
+    accessibility): captions (a grey at 0.6 opacity, 2.6:1) and the SQL's highlighting
+    (2.5–3.6:1) get darker colours (5.3–6:1); section headings are ``st.header`` (h2 after the
+    page's h1) drawn at the size of Streamlit's h3; a chart's summary sentence (:func:`chart`)
+    is read, not seen; a metric's sparkline (points without a title, read as unnamed images) is
+    hidden from screen readers: the metric says its value and change in words (the script's
+    own container takes no room)."""
+    st.html(f"""<style>
+[data-testid="stCaptionContainer"] {{opacity: 1}}
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {{color: {CAPTION_COLOUR}}}
+[data-testid="stMain"] [data-testid="stHeadingWithActionElements"] h2 {{font-size: 1.5rem; padding: 0.5rem 0 0.5rem}}
+.stCode .token.keyword, .stCode .token.function, .stCode .token.builtin, .stCode .token.class-name {{color: #0b5cad}}
+.stCode .token.string {{color: #0f6b2c}}
+.stCode .token.operator {{color: #a34a0b}}
+.stCode .token.comment {{color: {CAPTION_COLOUR}}}
+.stCode .token.number, .stCode .token.boolean, .stCode .token.constant {{color: #0c6e60}}
+.stElementContainer:has(> [data-testid="stHtml"] > script) {{display: none}}
+.stElementContainer:has(.dx-chart-summary) {{position: absolute; width: 1px; height: 1px; margin: -1px;
+  overflow: hidden; clip-path: inset(50%); white-space: nowrap}}
+</style>""")
+    st.html("""<script>
+if (!window.dxSparklines) {
+  const hide = () => document.querySelectorAll('[data-testid="stMetric"] svg:not([aria-hidden])')
+    .forEach(svg => svg.setAttribute("aria-hidden", "true"));
+  window.dxSparklines = new MutationObserver(hide);
+  window.dxSparklines.observe(document.body, {childList: true, subtree: true});
+  hide();
+}
+</script>""", unsafe_allow_javascript=True)
 
 
 def widget_texts(lang: str) -> None:
@@ -97,13 +133,29 @@ def plotly_config(filename: str = "chart") -> dict:
     }
 
 
-def chart(fig, *, key: str, filename: str = "chart", height: int | None = None) -> None:
-    """Render a plotly figure with the offline config and our own theme."""
+def chart(fig, *, key: str, lang: str, source_ids: Iterable[str], period: str | None = None,
+          start: str | None = None, end: str | None = None, demo: Any = False, filename: str = "chart",
+          height: int | None = None, caption: bool = True) -> None:
+    """Render a plotly figure with the offline config and our own theme; in the figure a
+    footer with source, month and demo mark (so its PNG from the camera button carries them,
+    ``downloads.marked``), after it its one-sentence summary for screen readers (visually
+    hidden, ``charts.summary``), and its "Source · Period" caption (unless ``caption`` is false:
+    one caption under several charts)."""
+    from html import escape
+
+    from charts import summary
+
+    marks = dict(period=period, start=start, end=end, demo=demo)
+    shown = downloads.marked(fig, caption_text(source_ids, lang, mark=str, **marks))
     if height:
-        fig.update_layout(height=height)  # (not for figures from dashboard.figures: shared)
+        shown.update_layout(height=height)
     title = fig.layout.title.text.replace("<br>", " ") if fig.layout.title and fig.layout.title.text else None
-    st.plotly_chart(fig, key=key, theme=None, config=plotly_config(filename), alt=title)
+    st.plotly_chart(shown, key=key, theme=None, config=plotly_config(filename), alt=title)
+    if sentence := summary.of(fig):
+        st.html(f'<p class="dx-chart-summary">{escape(sentence)}</p>')
     collect.add_button(key, state.current_lang())  # "add to deck" (dashboard/present)
+    if caption:
+        st.caption(caption_text(source_ids, lang, **marks))
 
 
 def guard_warehouse(lang: str) -> None:

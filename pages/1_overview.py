@@ -70,7 +70,7 @@ def summary_and_map(ind_code: str, period: str, lang: str) -> None:
     values = queries.province_values(ind_code, period)
     ranked = values.dropna(subset=["rank"]).sort_values("rank")
     default = ranked["code"].iloc[0] if len(ranked) else None
-    st.subheader(t("overview.narrative"))
+    st.header(t("overview.narrative"))
     pick, text = st.columns([1, 3])
     with pick:
         code = ui.province_picker(lang, default=default, label_key="filter.province_narrate", auto=True)
@@ -99,8 +99,8 @@ def summary_and_map(ind_code: str, period: str, lang: str) -> None:
     with map_col:
         geojson = ui.province_geojson()
         fig = figures.overview_map(ind_code, period, lang, code, geojson if isinstance(geojson, str) else None)
-        ui.chart(fig, key="overview.map", filename=f"map_{ind_code}_{period}")
-        ui.caption(values["source_id"], lang, period=period, demo=values["is_demo"])
+        ui.chart(fig, key="overview.map", filename=f"map_{ind_code}_{period}", lang=lang,
+                 source_ids=values["source_id"], period=period, demo=values["is_demo"])
     with table_col:
         top, bottom = table_views.top_and_bottom(ind_code, period, lang)
         st.markdown(f"**{t('overview.top5')}**")

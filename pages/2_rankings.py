@@ -51,8 +51,8 @@ def ranking_section(ind_code: str, period: str, values: pd.DataFrame, lang: str)
         st.caption(t("rankings.filtered_note"))
     name = ind["name_en" if lang == "en" else "name_vi"] + (f" {t('per1000.label')}" if per_1000 else "")
     fig = figures.ranking_bars(ind_code, period, lang, region, highlight, per_1000)
-    ui.chart(fig, key="rankings.bars", filename=f"ranking_{ind_code}_{period}" + ("_per_1000" if per_1000 else ""))
-    ui.caption(shown["source_id"], lang, period=period, demo=shown["is_demo"])
+    ui.chart(fig, key="rankings.bars", filename=f"ranking_{ind_code}_{period}" + ("_per_1000" if per_1000 else ""),
+             lang=lang, source_ids=shown["source_id"], period=period, demo=shown["is_demo"])
     shared = shown["rank"].dropna().astype(int).value_counts()
     if (shared > 1).any():  # "7, 7, 9": say that these are ties
         st.caption(t("rankings.ties", ranks=", ".join(str(r) for r in sorted(shared[shared > 1].index))))
@@ -62,7 +62,7 @@ def ranking_section(ind_code: str, period: str, values: pd.DataFrame, lang: str)
                                                      for b, n in zip(bases["basis"], bases["n"])),
                      total=fmt.number(bases["total"].sum(), 0, lang)))
 
-    st.subheader(t("rankings.table"))
+    st.header(t("rankings.table"))
     table, styled = table_views.rankings(ind_code, period, lang, region, per_1000,
                                          highlight if region == "similar" else None)
     ui.table(styled)
@@ -74,7 +74,7 @@ def ranking_section(ind_code: str, period: str, values: pd.DataFrame, lang: str)
 
 @ui.fragment
 def movers_section(ind_code: str, period: str, values: pd.DataFrame, lang: str) -> None:
-    st.subheader(t("rankings.movers"))
+    st.header(t("rankings.movers"))
     available = queries.periods(ind_code)
     spans = [s for s in (1, 3, 6, 12) if fmt.add_months(period, -s) in available]
     if not spans:
@@ -91,10 +91,10 @@ def movers_section(ind_code: str, period: str, values: pd.DataFrame, lang: str) 
         return
     highlight = state.resolve("province", queries.provinces()["code"].tolist() + [""], "", warn=False)
     fig = figures.movers(ind_code, start, period, lang, highlight or None)
-    ui.chart(fig, key="rankings.movers", filename=f"movers_{ind_code}_{start}_{period}")
     # Partly demo as soon as one of the two months' values is real (e.g. after a load).
-    ui.caption(values["source_id"], lang, start=start, end=period,
-               demo=pd.concat([movers["demo_start"], movers["demo_end"]]))
+    ui.chart(fig, key="rankings.movers", filename=f"movers_{ind_code}_{start}_{period}", lang=lang,
+             source_ids=values["source_id"], start=start, end=period,
+             demo=pd.concat([movers["demo_start"], movers["demo_end"]]))
 
 
 ranking_section(ind_code, period, values, lang)

@@ -63,17 +63,16 @@ def trend_section(lang: str) -> None:
         return
     ui.demo_banner(list(series["is_demo"]) + list(national["is_demo"]), lang)
     fig = figures.trend(ind_code, tuple(chosen), lang, start)
-    ui.chart(fig, key="trends.lines", filename=f"trend_{ind_code}")
     sources = set(series["source_id"]) | {s for ids in national["source_ids"].dropna() for s in ids.split(",")}
-    ui.caption(sources, lang, start=shown_periods[0], end=shown_periods[-1],
-               demo=list(series["is_demo"]) + list(national["is_demo"]))
+    ui.chart(fig, key="trends.lines", filename=f"trend_{ind_code}", lang=lang, source_ids=sources,
+             start=shown_periods[0], end=shown_periods[-1], demo=list(series["is_demo"]) + list(national["is_demo"]))
     if shown_periods[0] < trends.REBASE_BEFORE:
         st.caption(t("common.rebased_note"))
 
 
 @ui.fragment
 def spending_section(lang: str) -> None:
-    st.subheader(t("trends.spending"))
+    st.header(t("trends.spending"))
     years = queries.spending_years()
     if not years:
         st.info(t("app.no_data"))
@@ -93,7 +92,9 @@ def spending_section(lang: str) -> None:
         return
     scope_name = t("filter.national") if scope == "national" else names[scope]
     fig = figures.spending(int(year), scope, lang, scope_name)
-    ui.chart(fig, key="trends.spending", filename=f"spending_{year}_{scope}")
+    sources = {s for ids in df["source_ids"].dropna() for s in ids.split(",")}
+    ui.chart(fig, key="trends.spending", filename=f"spending_{year}_{scope}", lang=lang, source_ids=sources,
+             start=df["period"].iloc[0], end=df["period"].iloc[-1], demo=df["is_demo"])
     last = df.iloc[-1]
     money, rate = catalog.by_role("spending_planned"), catalog.by_role("spending_rate")
     st.markdown(t(
@@ -102,8 +103,6 @@ def spending_section(lang: str) -> None:
         planned=fmt.value(last["planned_cum"], money.unit_spec, money.decimals, lang),
         rate=fmt.value(last["rate_cum"], rate.unit_spec, rate.decimals, lang),
     ))
-    sources = {s for ids in df["source_ids"].dropna() for s in ids.split(",")}
-    ui.caption(sources, lang, start=df["period"].iloc[0], end=df["period"].iloc[-1], demo=df["is_demo"])
 
 
 trend_section(lang)

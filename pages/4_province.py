@@ -41,7 +41,7 @@ ui.demo_banner(profile["is_demo"], lang)
 by_code = profile.set_index("code")
 
 # ---- who: name, kind, region, size; headline figures
-st.subheader(t("profile.heading", name=plain(prov["name"])))
+st.header(t("profile.heading", name=plain(prov["name"])))
 st.caption(t(
     "profile.facts_line", kind=t(f"profile.kind_{prov['kind']}"),
     region=plain(prov["region_en" if lang == "en" else "region_vi"] or "–"),
@@ -72,7 +72,7 @@ _metric(m2, t("profile.metric_i766", max=fmt.number(INDEX766.upper_bound, 0, lan
 m3.metric(t("profile.metric_communes"), fmt.number(prov["n_communes"], 0, lang), border=True)
 
 # ---- every indicator: value, rank x/34 with ▲▼, 12-month sparkline
-st.subheader(t("profile.indicators", period=fmt.month(period, lang)))
+st.header(t("profile.indicators", period=fmt.month(period, lang)))
 table, styled = table_views.province_indicators(code, period, lang)
 trend_col = t("profile.col_trend")
 ui.table(
@@ -84,7 +84,7 @@ ui.caption(profile["source_id"].unique(), lang, period=period, demo=profile["is_
 ui.table_downloads(tables.for_download(table), downloads.file_stem(prov["name"], period), lang, key="profile.table")
 
 # ---- Decision 766: the groups of the month's method, and which one drove the change
-st.subheader(t("profile.i766"))
+st.header(t("profile.i766"))
 groups = tables.index766_groups(profile, period)
 total = by_code["value"].get(INDEX766.code)
 prev_total = by_code["prev_value"].get(INDEX766.code)
@@ -92,21 +92,23 @@ st.markdown(tables.index766_sentence(groups, total=total, prev_total=prev_total,
                                      period=period, lang=lang))
 if not groups.empty and groups["value"].notna().all() and not fmt.is_missing(total):
     wf_col, bars_col = st.columns([3, 2])
+    i766_rows = profile[profile["code"].isin((INDEX766.code, *groups["code"]))]
+    marks = dict(lang=lang, source_ids=i766_rows["source_id"].unique(), period=period, demo=i766_rows["is_demo"],
+                 caption=False)  # one caption under both charts and the table
     with wf_col:
         # No waterfall across a change of method: the two months' groups differ.
         if groups["delta"].notna().all() and not fmt.is_missing(prev_total):
             ui.chart(figures.index766_waterfall(code, period, lang), key="profile.i766_waterfall",
-                     filename=f"i766_{code}_{period}")
+                     filename=f"i766_{code}_{period}", **marks)
     with bars_col:
         ui.chart(figures.index766_groups(code, period, lang), key="profile.i766_groups",
-                 filename=f"i766_groups_{code}_{period}")
+                 filename=f"i766_groups_{code}_{period}", **marks)
     st.dataframe(tables.index766_group_table(groups, total, prev_total, lang), hide_index=True, width="stretch",
                  key="profile.i766_table")
-    i766_rows = profile[profile["code"].isin((INDEX766.code, *groups["code"]))]
     ui.caption(i766_rows["source_id"].unique(), lang, period=period, demo=i766_rows["is_demo"])
 
 # ---- the provinces most like it in context (core/similar.py, data/meta/similar.toml)
-st.subheader(t("similar.title"))
+st.header(t("similar.title"))
 peers = queries.similar_provinces(code)
 scheme = similar.scheme()
 st.markdown(t("similar.intro", n=len(peers), name=plain(prov["name"])))
@@ -135,7 +137,7 @@ to_trends.page_link(
 )
 
 # ---- what was published about the province: beside the monthly values, never mixed into them
-st.subheader(t("published.title"))
+st.header(t("published.title"))
 published = queries.province_published(code)
 if published.empty:
     st.caption(t("published.profile_none", name=plain(prov["name"])))
@@ -153,7 +155,7 @@ else:
 # ---- the province's communes: map and ranks within the province
 @ui.fragment
 def communes_section(code: str, prov_name: str, period: str, lang: str) -> None:
-    st.subheader(t("profile.map"))
+    st.header(t("profile.map"))
     available = queries.commune_indicators()
     names = dict(zip(available["code"], available["name_en" if lang == "en" else "name_vi"]))
     pick, _ = st.columns([3, 2])
@@ -169,7 +171,8 @@ def communes_section(code: str, prov_name: str, period: str, lang: str) -> None:
     map_col, table_col = st.columns([3, 2])
     with map_col:
         ui.chart(figures.commune_map(code, ind_code, period, lang), key="profile.map",
-                 filename=f"communes_{code}_{ind_code}_{period}")
+                 filename=f"communes_{code}_{ind_code}_{period}", lang=lang,
+                 source_ids=communes["source_id"].unique(), period=period, demo=communes["is_demo"], caption=False)
         st.caption(t("profile.map_note"))
         ui.caption(communes["source_id"].unique(), lang, period=period, demo=communes["is_demo"])
     with table_col:

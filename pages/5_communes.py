@@ -78,14 +78,14 @@ else:
         lang, key="communes.table_dl",
     )
     ui.chart(figures.criteria_histogram(ind_code, period, province, kinds, crit_lo, crit_hi, query, lang),
-             key="communes.criteria", filename=f"criteria_{period}")
-    ui.caption(shown["source_id"].unique(), lang, period=period, demo=shown["is_demo"])
+             key="communes.criteria", filename=f"criteria_{period}", lang=lang,
+             source_ids=shown["source_id"].unique(), period=period, demo=shown["is_demo"])
 
 
 # ---- drill-down: one commune
 @ui.fragment
 def drill_down(ind: dict, period: str, candidates: list[str], everyone, lang: str) -> None:
-    st.subheader(t("communes.drill"))
+    st.header(t("communes.drill"))
     labels = dict(zip(everyone["code"].tolist(), (everyone["name"] + " · " + everyone["province_name"]).tolist()))
     label = lambda c: labels.get(c, c)
     raw = st.query_params.get("commune")
@@ -111,7 +111,7 @@ def drill_down(ind: dict, period: str, candidates: list[str], everyone, lang: st
         help=t("communes.pick_help"), lang=lang,
     )
     row = everyone[everyone["code"] == code].iloc[0].to_dict()
-    st.markdown(f"#### {plain(row['name'])}")
+    st.markdown(f"### {plain(row['name'])}")
     st.caption(t(
         "communes.detail_line", kind=tables.kind_label(row["kind"], lang), province=plain(row["province_name"]),
         code=plain(code), area=fmt.number(row["area_km2"], 1, lang),
@@ -133,11 +133,10 @@ def drill_down(ind: dict, period: str, candidates: list[str], everyone, lang: st
     ui.caption(profile["source_id"].unique(), lang, period=shown_period, demo=profile["is_demo"])
     ind_code = ind["code"]
     series = profile[profile["indicator"] == ind_code]
+    first, last = (series["period"].min(), series["period"].max()) if len(series) else (None, None)
     ui.chart(figures.commune_trend(code, ind_code, shown_period, lang), key="communes.trend",
-             filename=f"commune_{code}_{ind_code}")
-    if len(series):
-        ui.caption(series["source_id"].unique(), lang, start=series["period"].min(), end=series["period"].max(),
-                   demo=series["is_demo"])
+             filename=f"commune_{code}_{ind_code}", lang=lang, source_ids=series["source_id"].unique(),
+             start=first, end=last, demo=series["is_demo"], caption=bool(len(series)))
     ui.table_downloads(tables.commune_history_table(profile, lang),
                        downloads.file_stem(row["name"], row["province_name"]), lang, key="communes.detail_dl")
     st.page_link(

@@ -110,7 +110,7 @@ if (undone := ss.pop(S + "undo_result", None)) is not None:
 
 # --------------------------------------------------------------------------- upload
 
-st.subheader(t("refresh.upload_title"))
+st.header(t("refresh.upload_title"))
 st.caption(t("refresh.upload_help", mb=number(st.get_option("server.maxUploadSize"))))
 with st.expander(t("refresh.templates"), icon=":material/download:"):
     st.caption(t("refresh.templates_help"))
@@ -173,7 +173,7 @@ if staged is not None:
 
     if held is not None:
         plan = held["plan"]
-        st.markdown(f"#### {t('refresh.report_title')}")
+        st.markdown(f"### {t('refresh.report_title')}")
         st.caption(t(
             "refresh.file_facts", file=plain(plan["file_name"]), size=tables.file_size(plan["size_bytes"], lang),
             fmt=plan["format"], kind=t(f"refresh.kind_{plan['kind']}"), sha=plan["sha256"][:16],
@@ -207,7 +207,7 @@ if staged is not None:
             st.success(t("refresh.all_valid", valid=number(plan["values_valid"])), icon=":material/check_circle:")
 
         if plan["rejections"]:
-            st.markdown(f"##### {t('refresh.rejections_title' if plan['errors'] else 'refresh.warnings_title')}")
+            st.markdown(f"#### {t('refresh.rejections_title' if plan['errors'] else 'refresh.warnings_title')}")
             shown = tables.rejections_table(plan["rejections"], lang)
             st.dataframe(shown, hide_index=True, width="stretch")
             ui.table_downloads(shown, f"{Path(plan['file_name']).stem}.rejections", lang, key="dx_refresh_rej")
@@ -237,7 +237,7 @@ if staged is not None:
 # --------------------------------------------------------------------------- history and undo
 
 st.divider()
-st.subheader(t("refresh.history_title"))
+st.header(t("refresh.history_title"))
 shown = tables.load_history_table(history, lang)
 ui.table(shown)
 ui.table_downloads(shown, "load-history", lang, key="dx_refresh_hist")
@@ -252,7 +252,7 @@ if pending is not None and pending not in set(undoable["load_id"].astype(int)):
 if undoable.empty:
     st.caption(t("refresh.nothing_to_undo"))
     st.stop()
-st.markdown(f"##### {t('refresh.undo_title')}")
+st.markdown(f"### {t('refresh.undo_title')}")
 st.caption(t("refresh.undo_help"))
 for row in undoable.itertuples(index=False):
     load_id = int(row.load_id)

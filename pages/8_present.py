@@ -181,7 +181,7 @@ else:
                   icon=":material/delete:", key="present.delete")
 
 # ---- my deck: what "add to deck" collected, in order; saved by name it gets its own address
-st.subheader(t("present.mine_title"))
+st.header(t("present.mine_title"))
 views = collect.working()
 if not views:
     st.caption(t("present.mine_empty"))

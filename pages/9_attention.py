@@ -54,7 +54,7 @@ def table(items: pd.DataFrame) -> pd.DataFrame:
 for number, rule in enumerate(attention.RULES, start=1):
     items = found.of(rule)
     count = t("attention.count", n=fmt.number(len(items), 0, lang))
-    st.subheader(f"{number}. {t(f'attention.heading.{rule}')} · {count}")
+    st.header(f"{number}. {t(f'attention.heading.{rule}')} · {count}")
     st.caption(plain(attention.rule_text(rule, lang)))
     if rule == "bands_766":
         st.caption(plain(", ".join(f"{attention.band_label(b, lang)}: {fmt.number(n, 0, lang)}"
@@ -66,10 +66,10 @@ for number, rule in enumerate(attention.RULES, start=1):
                  column_config={t("attention.col_link"): st.column_config.LinkColumn(
                      display_text=t("attention.open_link"))})
 
-st.subheader(t("attention.digest"))
+st.header(t("attention.digest"))
 text = attention.digest(found, lang)
 st.caption(t("attention.digest_help"))
-st.code(text, language=None)
+st.code(text, language=None, wrap_lines=True)  # no scrolled box a keyboard cannot reach
 st.download_button(t("attention.download"), data=text.encode("utf-8"), mime="text/plain",
                    file_name=f"can-chu-y_{province or 'ca-nuoc'}_{period}.txt", on_click="ignore",
                    icon=":material/download:")

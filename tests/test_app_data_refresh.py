@@ -271,7 +271,7 @@ def test_dossier_export_dry_run_speaks_vietnamese(app_env):
     assert set(partial[vi("refresh.col.suggestion")]) == {vi("reason.partial_province.suggestion")}
     assert set(partial[vi("refresh.col.severity")]) == {vi("refresh.severity_warning")}
     assert not button(at, "refresh.confirm").disabled  # a warning does not stop the load
-    assert "##### " + vi("refresh.warnings_title") in texts(at.markdown)
+    assert "#### " + vi("refresh.warnings_title") in texts(at.markdown)
 
 
 def test_an_old_excel_xls_report_is_checked_and_loaded(app_env):
@@ -303,7 +303,7 @@ def test_invalid_file_shows_the_rejection_report_and_loads_nothing(app_env):
     button(at, "refresh.dry_run").click()
     at.run()
     assert not at.exception, at.exception
-    assert "##### " + vi("refresh.rejections_title") in texts(at.markdown)
+    assert "#### " + vi("refresh.rejections_title") in texts(at.markdown)
     rejections = frame(at, "refresh.col.suggestion")
     assert set(rejections[vi("refresh.col.code")]) >= {"non_numeric", "unknown_unit"}
     bad_value = rejections[rejections[vi("refresh.col.code")] == "non_numeric"].iloc[0]

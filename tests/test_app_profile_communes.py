@@ -67,7 +67,7 @@ def sql(db):
 def test_profile_of_phu_tho_shows_9th_of_34_and_88_01_percent(warehouse, sql):
     at = run(PROFILE, province="25", period="2025-09")
     assert at.title[0].value == "Hồ sơ tỉnh, thành phố"
-    assert "Hồ sơ Phú Thọ" in [s.value for s in at.subheader]
+    assert "Hồ sơ Phú Thọ" in [s.value for s in at.header]
     df = table(at, "Xu hướng 12 tháng")
     (n_indicators,), = sql(
         "SELECT count(DISTINCT indicator) FROM observation WHERE level = 'province' AND unit_code = '25' "
@@ -120,7 +120,7 @@ def test_profile_in_english(warehouse):
     df = shown_cells(next(d for d in at.dataframe if "12-month trend" in d.value.columns))
     row = df[df["Indicator"] == "Online application rate"].iloc[0]
     assert (row["Value"], row["Rank"]) == ("88.01%", "9/34")
-    assert "Profile of Phú Thọ" in [s.value for s in at.subheader]
+    assert "Profile of Phú Thọ" in [s.value for s in at.header]
 
 
 def test_766_groups_add_up_to_the_total_shown_and_the_driver_is_named(warehouse, sql):
@@ -235,7 +235,7 @@ def test_search_without_diacritics_finds_xa_quang_dien(warehouse):
     first = df.iloc[0]
     assert (first["Tên"], first["Tỉnh, thành phố"], first["Mã"]) == ("Xã Quảng Điền", "Huế", "19867")
     # the drill-down opens the best match, and the permalink says so
-    assert any(m.value == "#### Xã Quảng Điền" for m in at.markdown)
+    assert any(m.value == "### Xã Quảng Điền" for m in at.markdown)
     assert at.query_params["commune"] == "19867" and at.query_params["q"] == "quang dien"
     detail = table(at, "Xu hướng 12 tháng")
     assert len(detail) == len([i for i in indicator_catalog.indicators().values() if "commune" in i.levels])
@@ -283,7 +283,7 @@ def test_commune_ranks_within_province_and_nationally(warehouse, sql):
 
 def test_drill_down_from_a_permalink_shows_series_and_ranks(warehouse):
     at = run(COMMUNES, commune="19867", period="2025-09", indicator="online_application_rate")
-    assert any(m.value == "#### Xã Quảng Điền" for m in at.markdown)
+    assert any(m.value == "### Xã Quảng Điền" for m in at.markdown)
     trend = next(c for c in charts(at) if any((t.get("meta") or {}).get("series") == "rank" for t in c["data"]))
     series = {t["meta"]["series"]: t for t in trend["data"]}
     assert len(series["commune"]["x"]) == 16  # Jul 2025 … Oct 2026

@@ -39,7 +39,7 @@ def table(at: AppTest, rule: str) -> pd.DataFrame:
 
 
 def heading(at: AppTest, rule: str) -> str:
-    return at.subheader[attention.RULES.index(rule)].value
+    return at.header[attention.RULES.index(rule)].value
 
 
 def sql_count(db, sql: str, *params) -> int:

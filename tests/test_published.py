@@ -227,7 +227,7 @@ def shown_table(at: AppTest, column: str):
 
 def test_dong_nai_profile_shows_its_published_figures_in_its_words_with_links(warehouse):
     at = run("province", province="75", period="2025-09")
-    assert "Số liệu đã công bố" in [s.value for s in at.subheader]
+    assert "Số liệu đã công bố" in [s.value for s in at.header]
     table, settings = shown_table(at, "Cơ sở")
     assert settings["Nguồn"]["type_config"]["type"] == "link"
     assert len(table) == (FIGURES["province_code"] == "75").sum() == 14

@@ -117,7 +117,7 @@ def chart_png(figure: dict) -> bytes:
     """A slide's chart as PNG at twice its CSS pixels."""
     fig = go.Figure(figure)
     return downloads.figure_image(fig, "png", width=deck_charts.CHART_WIDTH, height=deck_charts.CHART_HEIGHT,
-                                  scale=2)
+                                  scale=2, footer=None)  # the slide's own footer sits under it (_frame)
 
 
 def pptx_bytes(deck: decks.Deck, lang: str) -> bytes:
