@@ -79,3 +79,15 @@ def test_a_demo_charts_svg_from_the_server_carries_title_source_month_and_demo_m
     assert png.startswith(b"\x89PNG")
     (ROOT / "tests" / "artifacts").mkdir(exist_ok=True)
     (ROOT / "tests" / "artifacts" / "export_marked.png").write_bytes(png)  # for a person to look at
+
+
+def test_a_cached_figure_is_marked_once_for_every_session(warehouse):
+    """The marked copy is made once per figure and footer: each rerun and session draws it
+    again without copying the figure (the cached figure itself stays unmarked)."""
+    fig = figures.ranking_bars("online_application_rate", "2025-09", "vi", "all", None)
+    footer = "Nguồn: Số liệu minh họa · Kỳ: Tháng 9/2025"
+    shown = ui._marked_once(fig, footer, None)
+    assert ui._marked_once(fig, footer, None) is shown and shown is not fig
+    assert ui._marked_once(fig, footer + " ", None) is not shown
+    assert downloads.FOOTER_NAME in [a.name for a in shown.layout.annotations]
+    assert downloads.FOOTER_NAME not in [a.name for a in fig.layout.annotations]
