@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     started, n = time.perf_counter(), 0
     for brief, files in render.briefings(codes, period, args.lang, formats):
         for fmt, data in files.items():
-            out = args.out if _is_file(args.out) else args.out / f"{brief.file_stem()}.{fmt}"
+            out = args.out if _is_file(args.out) else args.out / brief.file_name(fmt)
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(data)
             n += 1

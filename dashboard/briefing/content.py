@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from core import attention, catalog, fmt, i18n
 from core.projection import projected
-from dashboard import figures, queries, tables, ui
+from dashboard import downloads, figures, queries, tables, ui
 
 LAGGING = 10  # communes listed, from the last in the province up
 PER_RULE = 8  # needs-attention items listed per rule (the count says how many in all)
@@ -51,10 +51,13 @@ class Brief:
     sources: list[str] = field(default_factory=list)
     footer: str = ""
 
-    def file_stem(self) -> str:
-        from dashboard import downloads
+    def file_name(self, fmt: str) -> str:
+        return file_name(self.name, self.period, self.lang, fmt)
 
-        return downloads.file_stem(i18n.t("briefing.file", self.lang), self.name, self.period)
+
+def file_name(name: str, period: str, lang: str, fmt: str) -> str:
+    """'bao-cao-nhanh_phu-tho_2025-09.pdf'"""
+    return f"{downloads.file_stem(i18n.t('briefing.file', lang), name, period)}.{fmt}"
 
 
 def _headline_line(row: pd.Series, period: str, lang: str) -> str:
@@ -138,6 +141,19 @@ def _lagging(code: str, period: str, lang: str) -> tuple[Table | None, pd.DataFr
                   t("communes.col_rank_national")], rows), communes
 
 
+def _sources(used: pd.DataFrame, period: str, lang: str) -> list[str]:
+    """The caption line of every figure shown (marked demo), then each source: producer, address,
+    version and when it was loaded."""
+    lines = [ui.caption_text(used["source_id"], lang, period=period, demo=used["is_demo"], mark=str)]
+    detail = queries.sources_detail().set_index("id")
+    for sid in sorted({s for s in used["source_id"] if isinstance(s, str) and s in detail.index}):
+        row = detail.loc[sid]
+        parts = [row["producer"] or sid, row["url"], row["version"],
+                 i18n.t("briefing.loaded", lang, day=fmt.day(row["loaded_at"]))]
+        lines.append(" · ".join(str(p) for p in parts if not fmt.is_missing(p) and p))
+    return lines
+
+
 def build(code: str, period: str, lang: str) -> Brief:
     """The briefing of province ``code`` for ``period`` (both known: the callers check)."""
     t = i18n.translator(lang)
@@ -180,7 +196,7 @@ def build(code: str, period: str, lang: str) -> Brief:
         demo=demo, headline=lines, indicators=_indicators(profile, lang),
         outlook=_outlook(code, period, lang), i766=i766_table, attention=found,
         lagging_title=t("briefing.lagging", n=LAGGING, indicator=ind_name), lagging=lagging, charts=charts,
-        sources=[ui.caption_text(profile["source_id"], lang, period=period, demo=profile["is_demo"], mark=str),
-                 ui.caption_text(communes["source_id"], lang, period=period, demo=communes["is_demo"], mark=str)],
+        sources=_sources(pd.concat([profile[["source_id", "is_demo"]], communes[["source_id", "is_demo"]]]),
+                         period, lang),
         footer=t("briefing.footer", url=f"/province?province={code}&period={period}&lang={lang}"),
     )

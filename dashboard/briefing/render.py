@@ -19,11 +19,13 @@ from html import escape
 from pathlib import Path
 
 import plotly.offline
+import streamlit as st
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt, RGBColor
 
 from core import i18n
+from dashboard import db
 from dashboard.briefing import content
 from dashboard.briefing.content import Brief, Table
 
@@ -229,3 +231,11 @@ def briefings(codes: Iterable[str], period: str, lang: str,
             pngs = renderer.pngs(brief)
             yield brief, {fmt: docx_bytes(brief, pngs) if fmt == "docx" else renderer.pdf(brief, pngs)
                           for fmt in formats}
+
+
+@db.cached_per_warehouse(st.cache_data, max_entries=64)
+def document(code: str, period: str, lang: str, fmt: str) -> bytes:
+    """One briefing file for the profile's download button, made when it is clicked (its own
+    Chromium: a click is rare; the same file again comes from the cache)."""
+    ((_, files),) = briefings([code], period, lang, (fmt,))
+    return files[fmt]
