@@ -2,8 +2,8 @@
 once by the ETL's front door ``python -m etl briefing`` (which runs ``python -m dashboard.briefing``
 in a child process) as Word and PDF, read back with python-docx and pypdf and checked against
 the warehouse: the title, the headline figures with their rank (88,01 %, 9th of 34), three
-charts, the demo mark and the sources. The profile page offers both files; a bad argument
-exits 2. All 34 briefings are timed in benchmarks/briefing.py, not here.
+charts (PNG pictures in Word, vector in the PDF), the demo mark and the sources. The profile
+page offers both files; a bad argument exits 2. All 34 briefings are timed in benchmarks/briefing.py, not here.
 """
 
 from __future__ import annotations
@@ -83,10 +83,15 @@ def test_the_pdf_briefing_says_the_same_in_a_font_with_vietnamese_letters(writte
     first = reader.pages[0].extract_text()
     assert first.startswith(TITLE) and DEMO in first and headline in first
     assert "Hướng tới mục tiêu" in text and "Nguồn: " in text and "etl/demo.py" in text
-    assert sum(len(page.images) for page in reader.pages) == 3
+    # The three charts are vector (SVG): their text is the PDF's text, in the same font.
+    assert not any(page.images for page in reader.pages)
+    for caption in ("Tỷ lệ hồ sơ trực tuyến: Phú Thọ so với cả nước, và dự báo đến hạn",
+                    "Tỷ lệ hồ sơ trực tuyến: 34 tỉnh, thành phố · Tháng 9/2025", "Chỉ số 766 theo nhóm · Tháng 9/2025"):
+        assert caption in text
+    assert "9. Phú Thọ" in text and "Cả nước: 81,52 %" in text  # the ranking chart's bar label and national line
     fonts = {str(f.get_object().get("/BaseFont", "")).split("+")[-1]
              for page in reader.pages for f in (page["/Resources"].get("/Font") or {}).values()}
-    assert "DejaVuSans" in fonts and not any("Liberation" in f for f in fonts)
+    assert fonts == {"DejaVuSans", "DejaVuSans-Bold"}  # the charts' too: no fallback font without Vietnamese
     assert text.count(f"{DEMO} · {TITLE}") == len(reader.pages)  # the footer of every page
 
 

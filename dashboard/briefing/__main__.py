@@ -6,10 +6,12 @@ import sys
 
 import streamlit.logger
 
+# Before the app's modules define their caches: outside a server each one warns "No runtime
+# found". At import, so that the worker processes of --all (which import this module) are quiet too.
+streamlit.logger.set_log_level("error")
+
 
 def main(argv: list[str] | None = None) -> int:
-    # Before the app's modules define their caches: outside a server each one warns "No runtime found".
-    streamlit.logger.set_log_level("error")
     from dashboard.briefing import cli
 
     return cli.main(argv)

@@ -12,8 +12,12 @@ reason on stderr), 3 no readable warehouse.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from core import catalog
@@ -35,6 +39,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=render.FORMATS, help="one format (default: both)")
     p.add_argument("--out", type=Path, default=Path("."), help="a folder, or a file for one province and format")
     p.add_argument("--lang", choices=("vi", "en"), default="vi")
+    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                   help="processes for several provinces, each with its own Chromium (default: 2, or 1 on one core)")
     return p
 
 
@@ -69,13 +75,27 @@ def main(argv: list[str] | None = None) -> int:
     except Refused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    started, n = time.perf_counter(), 0
-    for brief, files in render.briefings(codes, period, args.lang, formats):
-        for fmt, data in files.items():
-            out = args.out if _is_file(args.out) else args.out / brief.file_name(fmt)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(data)
-            n += 1
-            print(f"{out} ({len(data):,} bytes)")
-    print(f"{n} files for {len(codes)} province(s), {period}, in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    jobs = max(1, min(args.jobs, len(codes)))
+    if jobs == 1:
+        written = write(codes, period=period, lang=args.lang, formats=formats, out=args.out)
+    else:  # fresh processes (spawn): no warehouse connection or browser is shared across a fork
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            parts = pool.map(partial(write, period=period, lang=args.lang, formats=formats, out=args.out),
+                             [codes[i::jobs] for i in range(jobs)])
+            written = [line for part in parts for line in part]
+    print("\n".join(written))
+    print(f"{len(written)} files for {len(codes)} province(s), {period}, in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def write(codes: list[str], *, period: str, lang: str, formats: tuple[str, ...], out: Path) -> list[str]:
+    """Write the briefings of ``codes`` (one Chromium); one line per file written."""
+    lines = []
+    for brief, files in render.briefings(codes, period, lang, formats):
+        for fmt, data in files.items():
+            path = out if _is_file(out) else out / brief.file_name(fmt)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            lines.append(f"{path} ({len(data):,} bytes)")
+    return lines
