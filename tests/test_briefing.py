@@ -3,14 +3,18 @@ once by the ETL's front door ``python -m etl briefing`` (which runs ``python -m 
 in a child process) as Word and PDF, read back with python-docx and pypdf and checked against
 the warehouse: the title, the headline figures with their rank (88,01 %, 9th of 34), three
 charts (PNG pictures in Word, vector in the PDF), the demo mark and the sources. The profile
-page offers both files; a bad argument exits 2. All 34 briefings are timed in benchmarks/briefing.py, not here.
+page offers both files, and a click in Chromium on the real server downloads the PDF; a bad
+argument exits 2. All 34 briefings are timed in benchmarks/briefing.py, not here.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -111,6 +115,44 @@ def test_the_profile_offers_the_briefing_as_word_and_pdf(warehouse):
     assert not at.exception, [e.value for e in at.exception]
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels[:2] == ["Báo cáo nhanh (Word)", "Báo cáo nhanh (PDF)"]
+
+
+@needs_chromium
+def test_a_click_on_the_profile_downloads_the_pdf(warehouse, tmp_path):
+    """Through the real server: the file is made on the click, in the server's download thread."""
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with open(tmp_path / "streamlit.log", "w") as log:
+        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
+                                   "true", "--server.port", str(port), "--server.address", "127.0.0.1"],
+                                  cwd=ROOT, env={**os.environ, "DX_DB": str(warehouse)}, stdout=log,
+                                  stderr=subprocess.STDOUT)
+    try:
+        for _ in range(200):
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.3)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+            page = browser.new_page(accept_downloads=True)
+            page.goto(f"http://127.0.0.1:{port}/province?province=25&period=2025-09")
+            button = page.get_by_role("button", name="Báo cáo nhanh (PDF)")
+            button.wait_for(timeout=60_000)
+            with page.expect_download(timeout=120_000) as download:
+                button.click()
+            saved = tmp_path / download.value.suggested_filename
+            download.value.save_as(saved)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert saved.name == "bao-cao-nhanh_phu-tho_2025-09.pdf"
+    assert PdfReader(str(saved)).pages[0].extract_text().startswith(TITLE)
 
 
 def test_a_usage_error_exits_2_and_writes_nothing(warehouse, tmp_path):
