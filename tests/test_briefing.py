@@ -163,3 +163,11 @@ def test_a_usage_error_exits_2_and_writes_nothing(warehouse, tmp_path):
     one_file = etl("briefing", "--all", "--format", "pdf", "--out", str(tmp_path / "x.pdf"))
     assert one_file.returncode == 2 and "is a file" in one_file.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_names_from_loaded_files_reach_word_as_one_line_without_control_characters():
+    from dashboard.briefing import content, render
+
+    table = content.Table(["Tên\n"], [["Xã\x07 A\r\nB"]])
+    assert (table.header, table.rows) == (["Tên"], [["Xã A B"]])
+    assert '<w:t xml:space="preserve">Xã A B</w:t>' in render._docx_row(table.rows[0])

@@ -22,6 +22,11 @@ class Table:
     header: list[str]
     rows: list[list[str]]
 
+    def __post_init__(self) -> None:
+        # Names come from loaded files: one line, no control characters (which XML, and so Word, refuses).
+        self.header = [attention.clean(h) for h in self.header]
+        self.rows = [[attention.clean(c) for c in row] for row in self.rows]
+
 
 @dataclass
 class Chart:
@@ -151,7 +156,7 @@ def _sources(used: pd.DataFrame, period: str, lang: str) -> list[str]:
         parts = [row["producer"] or sid, row["url"], row["version"],
                  i18n.t("briefing.loaded", lang, day=fmt.day(row["loaded_at"]))]
         lines.append(" · ".join(str(p) for p in parts if not fmt.is_missing(p) and p))
-    return lines
+    return [attention.clean(line) for line in lines]
 
 
 def build(code: str, period: str, lang: str) -> Brief:
@@ -159,11 +164,12 @@ def build(code: str, period: str, lang: str) -> Brief:
     t = i18n.translator(lang)
     provs = queries.provinces()
     prov = provs[provs["code"] == code].iloc[0].to_dict()
+    name = attention.clean(prov["name"])
     profile = queries.province_profile(code, period)
     by_code = profile.set_index("code")
     headline, i766 = catalog.headline(), catalog.by_role("index766")
 
-    lines = [_headline_line(by_code.loc[c], period, lang) for c in (headline.code, i766.code)
+    lines = [attention.clean(_headline_line(by_code.loc[c], period, lang)) for c in (headline.code, i766.code)
              if c in by_code.index and not fmt.is_missing(by_code.at[c, "value"])]
 
     groups = tables.index766_groups(profile, period)
@@ -178,7 +184,7 @@ def build(code: str, period: str, lang: str) -> Brief:
     ind_name = headline.name(lang)
     charts = [
         Chart(figures.trend(headline.code, (code,), lang, None, period),
-              t("briefing.chart_trend", indicator=ind_name, name=prov["name"])),
+              t("briefing.chart_trend", indicator=ind_name, name=name)),
         Chart(figures.ranking_bars(headline.code, period, lang, "all", code),
               t("briefing.chart_rank", indicator=ind_name, period=fmt.month(period, lang)), height=900),
         Chart(figures.index766_groups(code, period, lang),
@@ -187,12 +193,12 @@ def build(code: str, period: str, lang: str) -> Brief:
     flags = pd.Series([*profile["is_demo"], *communes["is_demo"]], dtype="boolean").fillna(False)
     demo = bool(flags.any()) or attention_demo
     return Brief(
-        code=code, name=prov["name"], period=period, lang=lang,
+        code=code, name=name, period=period, lang=lang,
         title=t("briefing.title", month=int(period[5:7]), year=int(period[:4]),
-                month_name=pd.Timestamp(period).month_name(), name=prov["name"]),
-        facts=t("profile.facts_line", kind=t(f"profile.kind_{prov['kind']}"),
+                month_name=pd.Timestamp(period).month_name(), name=name),
+        facts=attention.clean(t("profile.facts_line", kind=t(f"profile.kind_{prov['kind']}"),
                 region=prov["region_en" if lang == "en" else "region_vi"] or "–",
-                n=fmt.number(prov["n_communes"], 0, lang), area=fmt.number(prov["area_km2"], 0, lang)),
+                n=fmt.number(prov["n_communes"], 0, lang), area=fmt.number(prov["area_km2"], 0, lang))),
         demo=demo, headline=lines, indicators=_indicators(profile, lang),
         outlook=_outlook(code, period, lang), i766=i766_table, attention=found,
         lagging_title=t("briefing.lagging", n=LAGGING, indicator=ind_name), lagging=lagging, charts=charts,
