@@ -15,6 +15,7 @@ import base64
 import io
 import json
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from html import escape
 from pathlib import Path
@@ -261,9 +262,14 @@ def briefings(codes: Iterable[str], period: str, lang: str,
                           for fmt in formats}
 
 
+_one_at_a_time = threading.Lock()
+
+
 @db.cached_per_warehouse(st.cache_data, max_entries=64)
 def document(code: str, period: str, lang: str, fmt: str) -> bytes:
     """One briefing file for the profile's download button, made when it is clicked (its own
-    Chromium: a click is rare; the same file again comes from the cache)."""
-    ((_, files),) = briefings([code], period, lang, (fmt,))
+    Chromium: a click is rare; the same file again comes from the cache). One at a time per app
+    process, so that a room clicking together starts one Chromium after another, not fifty."""
+    with _one_at_a_time:
+        ((_, files),) = briefings([code], period, lang, (fmt,))
     return files[fmt]
