@@ -1,12 +1,12 @@
 """A briefing to bytes: Word (python-docx, the charts as PNG pictures) and PDF (Chromium
-prints an HTML page of the same content, the same PNGs as images).
+prints an HTML page of the same content, the charts as SVG).
 
 One :class:`Renderer` serves every briefing of a run: Debian's Chromium (through playwright,
 never a downloaded browser) starts once, with one page that holds plotly.js; a briefing's three
 charts are drawn there in one call, each laid out once by ``Plotly.toImage`` as SVG for the
-PDF (vector, and Chromium prints it 1.7–2.5× faster than the same charts as PNG) and that SVG drawn
-on a canvas as PNG for Word; a second page prints the PDF. Nothing is
-fetched: the page is a local file and every other request is refused.
+PDF (vector; Chromium prints it 1.7–2.5× faster than the same charts as PNG) and that SVG
+drawn on a canvas as PNG for Word; a second page prints the PDF. Nothing is fetched: the page
+is a local file and every other request is refused.
 """
 
 from __future__ import annotations
