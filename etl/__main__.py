@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -88,6 +89,15 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _briefing(args: argparse.Namespace) -> int:
+    """A front door: the briefings need the app's queries and charts, and the ETL never imports
+    the app, so the app's own command line runs in a child process with the same arguments."""
+    path = os.pathsep.join(p for p in (str(paths.ROOT), os.environ.get("PYTHONPATH")) if p)
+    # From the caller's folder (a relative --out is theirs), with the project importable.
+    child = [sys.executable, "-m", "dashboard.briefing", *args.rest]
+    return subprocess.run(child, env={**os.environ, "PYTHONPATH": path}).returncode
+
+
 # Commands contributed by other modules register here: name -> (help, configure(parser) -> handler).
 COMMANDS = {
     "build": ("rebuild the warehouse from reference packages, catalog, facts and demo data, "
@@ -100,6 +110,8 @@ COMMANDS = {
                digest.configure, digest.command),
     "population": ("replace the province population table with a new file (same columns)",
                    population.configure, population.command),
+    "briefing": ("write provinces' monthly briefings, Word and PDF (runs python -m dashboard.briefing; "
+                 "its --help lists the options)", "passthrough", _briefing),
 }
 
 
@@ -108,12 +120,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m etl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, configure, _handler) in COMMANDS.items():
-        command = sub.add_parser(name, help=help_text)
+        command = sub.add_parser(name, help=help_text, add_help=configure != "passthrough")
         if configure == "rest":
             command.add_argument("rest", nargs=argparse.REMAINDER)
         elif callable(configure):
             configure(command)
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if COMMANDS[args.command][1] == "passthrough":
+        args.rest = rest  # every argument goes to the child, which checks them
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return COMMANDS[args.command][2](args)
     except catalog.CatalogError as exc:  # an edited catalog: one line naming the entry, nothing changed

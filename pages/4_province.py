@@ -16,6 +16,8 @@ from charts import theme
 from core import catalog, fmt, similar
 from core.safety import plain
 from dashboard import downloads, figures, queries, state, table_views, tables, ui
+from dashboard.briefing import content as briefing_content
+from dashboard.briefing import render as briefing_render
 
 lang, t = ui.page_language()
 HEADLINE = catalog.headline()
@@ -70,6 +72,14 @@ m1, m2, m3 = st.columns(3)
 _metric(m1, HEADLINE.name(lang), HEADLINE.code)
 _metric(m2, t("profile.metric_i766", max=fmt.number(INDEX766.upper_bound, 0, lang)), INDEX766.code)
 m3.metric(t("profile.metric_communes"), fmt.number(prov["n_communes"], 0, lang), border=True)
+
+# ---- the month's briefing, Word and PDF (dashboard/briefing): made when a button is clicked
+for where, kind in zip(st.columns([1, 1, 2])[:2], ("docx", "pdf"), strict=False):
+    where.download_button(
+        t(f"briefing.download_{kind}"), data=lambda kind=kind: briefing_render.document(code, period, lang, kind),
+        file_name=briefing_content.file_name(prov["name"], period, lang, kind), help=t("briefing.download_help"),
+        on_click="ignore", icon=":material/description:", key=f"profile.briefing_{kind}",
+    )
 
 # ---- every indicator: value, rank x/34 with ▲▼, 12-month sparkline
 st.header(t("profile.indicators", period=fmt.month(period, lang)))
