@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core import paths
+from core import catalog, paths
 
 SCHEME_FILE = paths.META / "similar.toml"
 FEATURES = ("log_population", "log_area", "communes", "ward_share")
@@ -28,6 +28,7 @@ class Scheme:
     neighbours: int
     region: float
     features: tuple[tuple[str, float], ...]
+    ward_share_unit: str  # a catalog unit code
 
 
 @cache
@@ -39,7 +40,10 @@ def scheme(path: Path = SCHEME_FILE) -> Scheme:
     weights = tuple((name, float(features[name])) for name in FEATURES)
     if any(w < 0 or not math.isfinite(w) for _, w in weights) or float(raw["region"]) < 0:
         raise ValueError(f"{Path(path).name}: weights must be finite and not negative")
-    return Scheme(neighbours=int(raw["neighbours"]), region=float(raw["region"]), features=weights)
+    if raw.get("ward_share_unit") not in catalog.units():
+        raise ValueError(f"{Path(path).name}: ward_share_unit must be a unit of the indicator catalog")
+    return Scheme(neighbours=int(raw["neighbours"]), region=float(raw["region"]), features=weights,
+                  ward_share_unit=raw["ward_share_unit"])
 
 
 def standardised(context: pd.DataFrame) -> pd.DataFrame:

@@ -23,6 +23,7 @@ import functools
 import hashlib
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -71,6 +72,17 @@ def _unreadable(exc: BaseException) -> WarehouseUnreadable:
     """The WarehouseUnreadable for ``exc``, logged with its details for the operator."""
     _log.error("warehouse %s cannot be read: %s: %s", path(), type(exc).__name__, exc)
     return WarehouseUnreadable(str(exc))
+
+
+def unusable_for_command_line() -> int | None:
+    """For a command line: 3 once it has said in one line why the warehouse cannot be read
+    (missing, unreadable, an older schema), None when it can."""
+    try:
+        connection()
+    except (WarehouseMissing, WarehouseUnreadable) as exc:
+        print(exc, file=sys.stderr)
+        return 3
+    return None
 
 
 def caching_disabled() -> bool:

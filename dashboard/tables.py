@@ -22,7 +22,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from charts import labels
-from core import catalog, fmt, i18n
+from core import catalog, fmt, i18n, similar
 from core.safety import plain
 
 KINDS = {"xa": "xã", "phuong": "phường", "dac_khu": "đặc khu"}  # URL code -> warehouse value
@@ -237,12 +237,14 @@ def similar_table(code: str, peers: pd.DataFrame, provinces: pd.DataFrame, conte
     out[communes] = pd.array(ctx["n_communes"], dtype="Int64")
     out[wards] = ctx["ward_share"].to_numpy(dtype="float64") * 100
     out[t("common.region")] = prov["region_en" if lang == "en" else "region_vi"].tolist()
+    share_unit = similar.scheme().ward_share_unit
     out.attrs["formats"] |= {
         people: lambda v: fmt.number(v, 0, lang), area: lambda v: fmt.number(v, 0, lang),
-        communes: lambda v: fmt.number(v, 0, lang), wards: lambda v: fmt.value(v, "percent", 1, lang),
+        communes: lambda v: fmt.number(v, 0, lang),
+        wards: lambda v: fmt.value(v, share_unit, 1, lang),
     }
     out.attrs["excel"] |= {people: ("#,##0", 1.0), area: ("#,##0", 1.0), communes: ("0", 1.0),
-                           wards: excel_format("percent", 1)}
+                           wards: excel_format(share_unit, 1)}
     return out
 
 

@@ -32,7 +32,7 @@ def similar_table(at: AppTest):
 
 def test_the_profile_names_the_5_similar_provinces_nearest_first_with_distances_and_values(warehouse):
     at = run("province", province="25", period="2025-09")
-    assert "Tỉnh, thành phố tương đồng" in [s.value for s in at.subheader]
+    assert "Tỉnh, thành phố tương đồng" in [s.value for s in at.header]
     element = similar_table(at)
     df, cells = element.value, shown_cells(element)
     assert df["Tỉnh, thành phố"].tolist() == ["Phú Thọ (tỉnh đang xem)", *PEERS]
@@ -97,7 +97,7 @@ def test_trends_peer_choice_without_a_province_shows_ha_noi_without_carrying_it_
 
 def test_the_similar_provinces_speak_english(warehouse):
     at = run("province", province="01", period="2025-09", lang="en")
-    assert "Similar provinces" in [s.value for s in at.subheader]
+    assert "Similar provinces" in [s.value for s in at.header]
     df = next(df.value for df in at.dataframe if "Distance" in df.value.columns)
     assert df["Province"].tolist() == ["Hà Nội (this province)", "Hải Phòng", "Bắc Ninh", "Ninh Bình", "Cần Thơ",
                                        "Đồng Tháp"]

@@ -5,12 +5,15 @@ Phú Thọ's and Hà Nội's five are named."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
 from core import similar
 
-EQUAL = similar.Scheme(neighbours=5, region=1.0, features=tuple((f, 1.0) for f in similar.FEATURES))
+EQUAL = similar.Scheme(neighbours=5, region=1.0, features=tuple((f, 1.0) for f in similar.FEATURES),
+                       ward_share_unit="percent")
 
 
 def context(rows: list[tuple]) -> pd.DataFrame:
@@ -58,12 +61,12 @@ def test_a_different_region_adds_its_weight_to_the_squared_distance():
     assert similar.neighbours(pair, "01", EQUAL)["code"].tolist()[0] == "02"
     # 03 is 3/√2 standard deviations away on each of the 4 features: a squared distance of 18
     assert round(similar.distances(pair, EQUAL).loc["01", "03"] ** 2, 9) == 18
-    heavy = similar.Scheme(neighbours=1, region=20.0, features=EQUAL.features)
+    heavy = dataclasses.replace(EQUAL, neighbours=1, region=20.0)
     assert similar.neighbours(pair, "01", heavy)["code"].tolist() == ["03"]  # the region now outweighs the rest
 
 
 def test_a_feature_weighted_0_is_left_out():
-    only_size = similar.Scheme(neighbours=1, region=0.0, features=(
+    only_size = dataclasses.replace(EQUAL, neighbours=1, region=0.0, features=(
         ("log_population", 1.0), ("log_area", 0.0), ("communes", 0.0), ("ward_share", 0.0)))
     # 05 and 07 differ in everything but region; by population alone 01 (8 m) is nearest 07 (14 m)
     assert similar.neighbours(SEVEN, "07", only_size)["code"].tolist() == ["01"]
@@ -71,7 +74,7 @@ def test_a_feature_weighted_0_is_left_out():
 
 def test_the_scheme_file_weighs_every_feature_and_names_five_neighbours():
     how = similar.scheme()
-    assert how.neighbours == 5 and how.region == 1.0
+    assert how.neighbours == 5 and how.region == 1.0 and how.ward_share_unit == "percent"
     assert dict(how.features) == dict.fromkeys(similar.FEATURES, 1.0)
 
 

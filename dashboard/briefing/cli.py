@@ -65,11 +65,8 @@ def _plan(args: argparse.Namespace) -> tuple[list[str], str, tuple[str, ...]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    try:
-        db.connection()
-    except (db.WarehouseMissing, db.WarehouseUnreadable) as exc:
-        print(exc, file=sys.stderr)
-        return 3
+    if (refused := db.unusable_for_command_line()) is not None:
+        return refused
     try:
         codes, period, formats = _plan(args)
     except Refused as exc:

@@ -43,11 +43,8 @@ def _deck(args: argparse.Namespace) -> decks.Deck:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    try:
-        db.connection()
-    except (db.WarehouseMissing, db.WarehouseUnreadable) as exc:
-        print(exc, file=sys.stderr)
-        return 3
+    if (refused := db.unusable_for_command_line()) is not None:
+        return refused
     try:
         deck = _deck(args)
     except Refused as exc:
