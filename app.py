@@ -12,10 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pandas as pd
 import streamlit as st
 
 from core.safety import plain
 from dashboard import admission, state, ui
+
+# The app's frames are small (34 provinces, at most 3,321 communes): pandas' "str" columns kept
+# as Python strings cost less per page run than Arrow-backed ones (sorting, taking rows,
+# copying, Streamlit writing a Styler's cells): 6-15 % of a warm run (docs/performance.md).
+# The same "str" dtype and behaviour either way; the ETL keeps pandas' default.
+pd.set_option("mode.string_storage", "python")
 
 st.set_page_config(
     page_title="DX 57 · Chuyển đổi số",

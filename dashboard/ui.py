@@ -12,8 +12,9 @@ import functools
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -387,24 +388,31 @@ def period_picker(indicator_code: str, lang: str, where: Any = None, *, level: s
     )
 
 
-def province_labels() -> dict[str, str]:
-    """GSO code -> what a province picker shows and searches: the name, and the name without
-    diacritics when it differs ('Phú Thọ (Phu Tho)'), so that typing 'phu tho', 'hue' or
-    'ho chi minh' finds the province (the picker's filter compares letters as typed)."""
-    provs = queries.provinces()
-    return {
+@db.cached_per_warehouse(st.cache_resource, max_entries=4)
+def _province_choices() -> tuple[tuple[str, ...], MappingProxyType]:
+    """The provinces' codes in the order of their names, and their labels (once per warehouse
+    file: sorting and stripping diacritics on every run of every page cost ~1 ms)."""
+    provs = queries.provinces().sort_values("name")
+    labels = {
         code: name if plain_name == name else f"{name} ({plain_name})"
         for code, name, plain_name in zip(provs["code"], provs["name"], provs["name"].map(strip_diacritics))
     }
+    return tuple(provs["code"]), MappingProxyType(labels)
+
+
+def province_labels() -> Mapping[str, str]:
+    """GSO code -> what a province picker shows and searches: the name, and the name without
+    diacritics when it differs ('Phú Thọ (Phu Tho)'), so that typing 'phu tho', 'hue' or
+    'ho chi minh' finds the province (the picker's filter compares letters as typed)."""
+    return _province_choices()[1]
 
 
 def province_picker(lang: str, where: Any = None, *, name: str = "province", default: str | None = None,
                     allow_none: bool = False, label_key: str = "filter.province", auto: bool = False) -> str | None:
     """Province select box (URL ``province``, a GSO code); optional "(none)" entry ('');
     ``auto``: the default is the app's pick, carried to no other page (``state.selectbox``)."""
-    provs = queries.provinces()
-    labels = province_labels()
-    options = ([""] if allow_none else []) + provs.sort_values("name")["code"].tolist()
+    codes, labels = _province_choices()
+    options = ([""] if allow_none else []) + list(codes)
     if default is None or default not in options:
         default = options[0]
     chosen = state.selectbox(
