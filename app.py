@@ -57,7 +57,13 @@ def _pages(entries: list[tuple[str, str, str, str]]) -> list[st.Page]:
             for script, url_path, title_key, icon in entries]
 
 
-monitor, detail, admin = _pages(MONITOR), _pages(DETAIL), _pages(ADMIN)
+# Made once per session and language: st.Page resolves and checks its script's path (~5 % of a
+# page run under load). Not shared between sessions: st.navigation marks the page it returns
+# as runnable on the object itself.
+made = st.session_state.setdefault("_dx.pages", {})
+if lang not in made:
+    made[lang] = (_pages(MONITOR), _pages(DETAIL), _pages(ADMIN))
+monitor, detail, admin = made[lang]
 by_path = {p.url_path: p for p in monitor + detail + admin}
 
 
