@@ -129,12 +129,45 @@ def footer_lines(text: str) -> list[str]:
     return lines
 
 
+def _category_labels(fig: go.Figure, axis: str) -> list[str]:
+    """The text labels along the x (``axis`` 'x') or y axis: its ticktext, else the traces'
+    categories there (a bar's or waterfall's names)."""
+    layout_axis = fig.layout.xaxis if axis == "x" else fig.layout.yaxis
+    if layout_axis.ticktext:
+        return [str(t) for t in layout_axis.ticktext]
+    labels = []
+    for trace in fig.data:
+        values = getattr(trace, axis, None)
+        if values is not None and len(values) and isinstance(values[0], str):
+            labels += list(values)
+    return labels
+
+
+def _axis_room(fig: go.Figure) -> int:
+    """Pixels the x axis's tick labels (lines of '<br>', ~17 px each) and title take under the
+    plot: plotly grows a small bottom margin to them in the browser (automargin)."""
+    if fig.layout.xaxis.visible is False or any(t.type in ("choropleth", "scattergeo") for t in fig.data):
+        return 0
+    lines = max((label.count("<br>") + 1 for label in _category_labels(fig, "x")), default=1)
+    title = fig.layout.xaxis.title
+    return 12 + 17 * lines + (32 if title and title.text else 0)
+
+
+def _left_of_plot(fig: go.Figure) -> int:
+    """Pixels left of the plot that its y labels take (~6 px a letter, short of most): a footer starts there,
+    at the figure's left edge, not under the plot (a ranking's names would push it off the right)."""
+    labels = _category_labels(fig, "y")
+    margin_l = fig.layout.margin.l if fig.layout.margin.l is not None else 80
+    return margin_l + (max(len(label) for label in labels) * 6 if labels else 0)
+
+
 def _below_plot(fig: go.Figure) -> int:
-    """Pixels under the plot that its tick labels (the bottom margin) and a legend laid out
-    under it (charts/theme.py: ``y`` below 0, in a margin plotly grows) take: where the footer
-    goes. The legend's rows are estimated from its entries' names (~7 px a letter, 700 px a row)."""
+    """Pixels under the plot that its tick labels and axis title (the bottom margin, grown to
+    them) and a legend laid out under it (charts/theme.py: ``y`` below 0, in a margin plotly
+    grows) take: where the footer goes. The legend's rows are estimated from its entries'
+    names (~7 px a letter, 700 px a row)."""
     margin = fig.layout.margin
-    bottom = margin.b if margin.b is not None else 80  # plotly's default
+    bottom = max(margin.b if margin.b is not None else 80, _axis_room(fig))  # (80: plotly's default)
     names = [t.name for t in fig.data if t.showlegend is not False and t.name]
     legend_y = fig.layout.legend.y
     if fig.layout.showlegend is False or len(names) < 2 or legend_y is None or legend_y >= 0:
@@ -157,7 +190,8 @@ def marked(fig: go.Figure, footer: str) -> go.Figure:
     copy.update_layout(margin_b=bottom + 16 * len(lines) + 6)
     copy.add_annotation(
         name=FOOTER_NAME, text="<br>".join(escape(line, quote=False) for line in lines), showarrow=False,
-        xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="top", yshift=-bottom, align="left",
+        xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="top", yshift=-bottom,
+        xshift=-_left_of_plot(fig), align="left",
         font=dict(size=11, color=FOOTER_COLOUR),
     )
     return copy

@@ -91,3 +91,18 @@ def test_a_cached_figure_is_marked_once_for_every_session(warehouse):
     assert ui._marked_once(fig, footer + " ", None) is not shown
     assert downloads.FOOTER_NAME in [a.name for a in shown.layout.annotations]
     assert downloads.FOOTER_NAME not in [a.name for a in fig.layout.annotations]
+
+
+def test_the_footer_sits_below_tick_labels_of_several_lines_and_starts_at_the_figures_left(warehouse):
+    """The 766 waterfall's group names run to three lines ('Dịch vụ<br>công trực<br>tuyến') in
+    a 20 px margin plotly grows: the footer goes below them, not over them; under a chart of
+    named bars it starts left of the plot, where the names are, not cut off at the right."""
+    def footer(fig):
+        (note,) = [a for a in downloads.marked(fig, "Nguồn: x · Kỳ: Tháng 9/2025").layout.annotations
+                   if a.name == downloads.FOOTER_NAME]
+        return note
+
+    waterfall = figures.index766_waterfall("25", "2025-09", "vi")
+    assert waterfall.layout.margin.b == 20 and footer(waterfall).yshift <= -(17 * 3 + 12)
+    groups = figures.index766_groups("25", "2025-09", "vi")  # horizontal bars with an axis title
+    assert footer(groups).yshift <= -(17 + 12 + 32) and footer(groups).xshift < -100
