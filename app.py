@@ -32,6 +32,7 @@ st.set_page_config(
 )
 
 lang, t = ui.page_language()
+ui.shell_styles(lang)  # once per run, for whichever page runs below
 
 # (script, url path, title key, icon) per section of the navigation. A missing script stops
 # the app with Streamlit's "page not found" (StreamlitPageNotFoundError): no page is left out quietly.

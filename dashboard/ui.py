@@ -61,11 +61,16 @@ def province_geojson() -> str | dict:
 
 def page_language() -> tuple[str, Callable[..., str]]:
     """The reader's language (URL ``lang``) and ``t(key, **values)`` saying a key in it: what
-    every page starts with (it also puts Streamlit's own widget texts in that language)."""
+    every page starts with."""
     lang = state.current_lang()
+    return lang, i18n.translator(lang)
+
+
+def shell_styles(lang: str) -> None:
+    """The app's style sheets, drawn once per run by the shell (app.py) for whichever page it
+    runs: Streamlit's own widget texts in the reader's language, and readable colours."""
     widget_texts(lang)
     readable_styles()
-    return lang, i18n.translator(lang)
 
 
 CAPTION_COLOUR = "#5c5f6a"  # 5.7:1 on the sidebar's grey, 6.4:1 on white (WCAG AA: 4.5:1)
