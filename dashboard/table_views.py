@@ -1,4 +1,5 @@
-"""Finished tables of the meeting pages (Overview, Rankings), cached like their figures.
+"""Finished tables of the pages (Overview, Rankings, the province profile), cached like their
+figures, and the rows a ranking shows (the page, its figure and its deck slide agree).
 
 A table (numbers, for the downloads) and its Styler (``tables.rendered_once``: cells written
 once) per (arguments, warehouse signature), shared by every session (``st.cache_resource``;
@@ -34,10 +35,20 @@ def ranking_rows(ind_code: str, period: str, per_1000: bool, region: str,
     similar provinces, compared with their median), its indicator and its comparison."""
     values, ind, national = ranking_inputs(ind_code, period, per_1000)
     if region == "similar" and highlight:
-        shown, national = ui.peer_ranking(values, highlight)
+        shown, national = _with_peers(values, highlight)
     else:
         shown = values if region in ("all", "similar") else values[values["region"] == region]
     return shown, ind, national
+
+
+def _with_peers(values: pd.DataFrame, province_code: str) -> tuple[pd.DataFrame, dict]:
+    """A ranking (``values``) cut to the province and its similar provinces, and what they are
+    compared with: the median of the similar provinces' values (kind 'peers')."""
+    peers = queries.similar_provinces(province_code)["code"].tolist()
+    peer_values = values.loc[values["code"].isin(peers), "value"].dropna()
+    median = float(peer_values.median()) if len(peer_values) else float("nan")
+    return (values[values["code"].isin([province_code, *peers])],
+            {"value": median, "kind": "peers", "n_units": len(peer_values)})
 
 
 @cached_table

@@ -440,16 +440,6 @@ def region_picker(lang: str, where: Any = None, *, similar: bool = False) -> str
     )
 
 
-def peer_ranking(values: pd.DataFrame, province_code: str) -> tuple[pd.DataFrame, dict]:
-    """A ranking (``values``) cut to the province and its similar provinces, and what they are
-    compared with: the median of the similar provinces' values (kind 'peers')."""
-    peers = queries.similar_provinces(province_code)["code"].tolist()
-    peer_values = values.loc[values["code"].isin(peers), "value"].dropna()
-    median = float(peer_values.median()) if len(peer_values) else float("nan")
-    return (values[values["code"].isin([province_code, *peers])],
-            {"value": median, "kind": "peers", "n_units": len(peer_values)})
-
-
 def per_1000_indicator(indicator: dict) -> dict:
     """A count's catalog row turned into its figure per 1,000 inhabitants: the unit says so
     ('12,3 /1.000 dân'), two decimals, no target (targets are for the count)."""

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from charts import deck as deck_charts
 from charts import labels, rankings, trends
 from core import catalog, fmt, i18n
-from dashboard import figures, narrative, queries, tables, ui
+from dashboard import figures, narrative, queries, table_views, tables, ui
 from dashboard.present.permalink import BadPermalink, View, parse
 
 
@@ -128,11 +128,7 @@ def ranking_bars(v: View, lang: str) -> Slide:
     ind, period = _indicator_and_period(v, lang)
     region = _one(v, "region", ["all", "similar", *queries.regions()["code"]], "all", lang)
     highlight = _one(v, "province", ["", *_province_codes()], "", lang) or None
-    values = queries.province_values(ind, period)
-    if region == "similar" and highlight:  # the province and its similar provinces (core/similar.py)
-        shown, _ = ui.peer_ranking(values, highlight)
-    else:
-        shown = values if region in ("all", "similar") else values[values["region"] == region]
+    shown, _, _ = table_views.ranking_rows(ind, period, False, region, highlight)
     fig = figures.ranking_bars(ind, period, lang, region, highlight)
     return _slide(v, lang, title=_title_of(fig), sources=shown["source_id"], demo=shown["is_demo"],
                   period=period, fig=fig, font_scale=_bar_scale(len(shown)))
